@@ -1,0 +1,275 @@
+//! The rule set: parsed once from JSON into a checked [`Config`]; nothing
+//! past [`Config::parse`] re-checks it.
+//!
+//! The schema is documented in `docs/config.md` and `docs/config.schema.json`.
+
+mod error;
+mod parse;
+
+pub use error::{ConfigError, ConfigErrorKind};
+
+use super::glob::UrlGlob;
+use super::identity::Field;
+use super::presets::Preset;
+
+/// Largest config document accepted, in bytes.
+pub const MAX_CONFIG_BYTES: usize = 256 * 1024;
+/// Most engagement rules in one config (a preset's rules included).
+pub const MAX_RULES: usize = 200;
+/// Most fit rules in one config.
+pub const MAX_FIT_RULES: usize = 100;
+/// Longest rule id or site name.
+pub const MAX_ID_CHARS: usize = 64;
+/// Longest string anywhere else in a config (globs, keywords, endpoint).
+pub const MAX_STRING_CHARS: usize = 2048;
+/// Most entries in any list (keywords, allowed values).
+pub const MAX_LIST_ITEMS: usize = 64;
+/// Largest absolute number of points one rule can award.
+pub const MAX_POINTS: i64 = 1000;
+/// Largest `cap`.
+pub const MAX_CAP: i64 = 100_000;
+/// Largest `min_count`; the state keeps `min_count - 1` recent times per rule.
+pub const MAX_MIN_COUNT: i64 = 20;
+/// Largest day count for windows, cooldowns and half-lives (ten years).
+pub const MAX_DAYS: f64 = 3650.0;
+/// Default half-life of engagement points, in days.
+pub const DEFAULT_HALF_LIFE_DAYS: f64 = 30.0;
+
+/// Whether the widget needs the visitor's consent before storing or sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentMode {
+    /// Nothing is stored or sent until the visitor consents (the default).
+    Required,
+    /// The site's legal basis needs no opt-in; opt-out signals still apply.
+    Implied,
+}
+
+/// Score thresholds of the stages; each is higher than the one before.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    /// Score from which a visitor is `warm`.
+    pub warm: f64,
+    /// Score from which a visitor is an `mql` (with an email, by default).
+    pub mql: f64,
+    /// Score from which an MQL is `sales_ready` even without a sales-intent event.
+    pub sales_ready: f64,
+}
+
+/// Fit points needed for grades A, B and C; below C is D.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GradeThresholds {
+    /// Fit points for grade A.
+    pub a: i64,
+    /// Fit points for grade B.
+    pub b: i64,
+    /// Fit points for grade C.
+    pub c: i64,
+}
+
+/// One engagement rule: which events it matches and what it awards.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    pub(crate) id: String,
+    pub(crate) on: String,
+    pub(crate) url: Option<UrlGlob>,
+    /// Property conditions: the event's value for the key must equal one of
+    /// the listed values (lowercase, compared case-insensitively).
+    pub(crate) props: Vec<(String, Vec<String>)>,
+    pub(crate) points: i64,
+    pub(crate) cap: Option<i64>,
+    pub(crate) once: bool,
+    pub(crate) cooldown_ms: Option<u64>,
+    pub(crate) min_count: u32,
+    pub(crate) window_ms: Option<u64>,
+    /// Minimum measured value: seconds for `engaged_time`, percent for `scroll_depth`.
+    pub(crate) min_value: Option<u32>,
+    pub(crate) decay: Decay,
+    pub(crate) sales_intent: bool,
+}
+
+/// How a rule's points fade.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Decay {
+    /// Use the config's `half_life_days`.
+    Inherit,
+    /// Points never fade.
+    Never,
+    /// Half of the points are gone after this many milliseconds.
+    HalfLife(u64),
+}
+
+impl Rule {
+    /// The rule's id, as shown in the ledger.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The event name the rule matches.
+    pub fn on(&self) -> &str {
+        &self.on
+    }
+
+    /// Points awarded per qualifying match (negative for negative signals).
+    pub fn points(&self) -> i64 {
+        self.points
+    }
+
+    /// The most points the rule can hold at once, if capped.
+    pub fn cap(&self) -> Option<i64> {
+        self.cap
+    }
+
+    /// Whether the rule awards at most once, ever.
+    pub fn once(&self) -> bool {
+        self.once
+    }
+
+    /// Whether a match shows sales intent.
+    pub fn sales_intent(&self) -> bool {
+        self.sales_intent
+    }
+
+    /// The half-life of this rule's points in milliseconds; `None` when they never fade.
+    pub fn half_life_ms(&self) -> Option<u64> {
+        match self.decay {
+            Decay::HalfLife(ms) => Some(ms),
+            Decay::Never | Decay::Inherit => None,
+        }
+    }
+}
+
+/// One fit rule over an identity field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitRule {
+    pub(crate) id: Option<String>,
+    pub(crate) field: Field,
+    pub(crate) condition: FitCondition,
+    pub(crate) points: i64,
+}
+
+impl FitRule {
+    /// The rule's id, if it has one (needed to override a preset's rule).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The identity field it reads.
+    pub fn field(&self) -> Field {
+        self.field
+    }
+
+    /// Fit points when it matches.
+    pub fn points(&self) -> i64 {
+        self.points
+    }
+}
+
+/// The test a fit rule applies to its field. Strings are lowercase.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum FitCondition {
+    ContainsAny(Vec<String>),
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Range { at_least: Option<f64>, at_most: Option<f64> },
+    FreeMail,
+    Present,
+}
+
+/// A checked rule set. Build it with [`Config::parse`] or [`Config::preset`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub(crate) site: String,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) preset: Option<Preset>,
+    pub(crate) consent: ConsentMode,
+    pub(crate) half_life_ms: Option<u64>,
+    pub(crate) thresholds: Thresholds,
+    pub(crate) grades: GradeThresholds,
+    pub(crate) mql_requires_identity: bool,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) fit: Vec<FitRule>,
+    pub(crate) hash: u64,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Config {
+    /// Parses and checks a JSON rule set.
+    ///
+    /// Every error names the place (`rules[3].within_days`) and the fix; no
+    /// input, however large or malformed, panics.
+    pub fn parse(json: &str) -> Result<Config, ConfigError> {
+        parse::parse_document(json)
+    }
+
+    /// A built-in preset for `site`, used as is.
+    pub fn preset(preset: Preset, site: &str) -> Result<Config, ConfigError> {
+        parse::preset_for_site(preset, site)
+    }
+
+    /// The site name leads are filed under.
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    /// Where qualifying leads are posted, if configured.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The preset the rules build on, if any.
+    pub fn preset_name(&self) -> Option<Preset> {
+        self.preset
+    }
+
+    /// The consent mode.
+    pub fn consent(&self) -> ConsentMode {
+        self.consent
+    }
+
+    /// Default half-life of points in milliseconds; `None` when points never fade.
+    pub fn half_life_ms(&self) -> Option<u64> {
+        self.half_life_ms
+    }
+
+    /// Stage thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        self.thresholds
+    }
+
+    /// Grade thresholds.
+    pub fn grades(&self) -> GradeThresholds {
+        self.grades
+    }
+
+    /// Whether `mql` needs an email address.
+    pub fn mql_requires_identity(&self) -> bool {
+        self.mql_requires_identity
+    }
+
+    /// Engagement rules, in config order (the ledger's order).
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Fit rules.
+    pub fn fit_rules(&self) -> &[FitRule] {
+        &self.fit
+    }
+
+    /// A stable 64-bit hash of the effective rule set, sent with each lead so
+    /// the collector can tell which rules scored it.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// [`Config::hash`] as 16 lowercase hex digits.
+    pub fn hash_hex(&self) -> String {
+        format!("{:016x}", self.hash)
+    }
+
+    /// Non-fatal findings, such as a custom event name one typo away from a
+    /// built-in one. Shown by the debug overlay.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}

@@ -1,0 +1,339 @@
+//! The engine: a checked config plus a visitor's state, turning events into
+//! a score, a stage, a grade and a ledger. Sans-IO: events carry their time,
+//! reads take `now`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::Config;
+use super::event::{Event, EventId};
+use super::fit::Grade;
+use super::identity::{Field, IdentityError};
+use super::state::{State, MAX_EVIDENCE, TARGET_STATE_BYTES};
+use super::tally::Tally;
+use super::time::Timestamp;
+
+/// Where a visitor stands, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Stage {
+    /// Below the `warm` threshold.
+    Cold,
+    /// Showing some interest.
+    Warm,
+    /// A marketing qualified lead: enough engagement, and an email unless the
+    /// config waives it.
+    Mql,
+    /// An MQL who showed sales intent (contact, quote, live demo or pricing
+    /// request) or passed the `sales_ready` threshold.
+    SalesReady,
+}
+
+impl Stage {
+    /// The stage's name in payloads, events and `data-leadscore-show`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Stage::Cold => "cold",
+            Stage::Warm => "warm",
+            Stage::Mql => "mql",
+            Stage::SalesReady => "sales_ready",
+        }
+    }
+
+    /// The stage with this name.
+    pub fn parse(name: &str) -> Option<Stage> {
+        [Stage::Cold, Stage::Warm, Stage::Mql, Stage::SalesReady].into_iter().find(|stage| stage.as_str() == name)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What [`Engine::handle_event`] did with an event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Handled {
+    /// At least one rule matched; the points each matching rule awarded
+    /// (zero when a cap, cooldown or count condition held it back).
+    Scored(Vec<Award>),
+    /// No rule matches the event; nothing is kept.
+    Unmatched,
+    /// An event with this id was already counted.
+    Duplicate,
+    /// The event is older than the summarised history and cannot be placed.
+    TooOld,
+}
+
+/// Points one rule awarded for one event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Award {
+    /// The rule's id.
+    pub rule_id: String,
+    /// Points awarded, after caps.
+    pub points: f64,
+}
+
+/// One ledger line: what a rule contributes to the score now and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    /// The rule's id.
+    pub rule_id: String,
+    /// Points the rule holds now, after decay.
+    pub points: f64,
+    /// Events the rule matched.
+    pub count: u32,
+    /// Matches that awarded points.
+    pub awards: u32,
+    /// First and latest match.
+    pub first: Timestamp,
+    /// Latest match.
+    pub last: Timestamp,
+}
+
+/// A visitor being scored under one config.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    config: Arc<Config>,
+    state: State,
+    /// One tally per config rule: the summary with the evidence folded in.
+    tallies: Vec<Tally>,
+}
+
+impl Engine {
+    /// Scores `state` under `config`. Summaries of rules the config no longer
+    /// has are kept in the state but do not count.
+    pub fn new(config: Arc<Config>, state: State) -> Engine {
+        let mut engine = Engine { config, state, tallies: Vec::new() };
+        engine.rebuild();
+        engine
+    }
+
+    /// The config.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The visitor's state, for storage or a lead payload.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The state, consuming the engine.
+    pub fn into_state(self) -> State {
+        self.state
+    }
+
+    /// Counts one event. Events may arrive out of order (another tab's,
+    /// merged later); each id counts once.
+    pub fn handle_event(&mut self, event: Event) -> Handled {
+        let key = (event.at, event.id);
+        if self.state.horizon.is_some_and(|horizon| key <= horizon) {
+            return Handled::TooOld;
+        }
+        if self.state.evidence.iter().any(|kept| kept.id == event.id) {
+            return Handled::Duplicate;
+        }
+        let event = self.minimize(event);
+        let in_order = self.state.evidence.last().is_none_or(|last| (last.at, last.id) < key);
+        let awards: Vec<Award> = if in_order {
+            self.config
+                .rules
+                .iter()
+                .zip(&mut self.tallies)
+                .filter_map(|(rule, tally)| {
+                    rule.apply(tally, &event).map(|points| Award { rule_id: rule.id.clone(), points })
+                })
+                .collect()
+        } else {
+            // A late event changes what later events earned (windows, caps):
+            // place it and replay. Rare, and bounded by the evidence size.
+            let matched = self.config.rules.iter().any(|rule| rule.matches(&event));
+            if !matched {
+                return Handled::Unmatched;
+            }
+            let position = self.state.evidence.partition_point(|kept| (kept.at, kept.id) < key);
+            self.state.evidence.insert(position, event);
+            let before = self.tallies.clone();
+            self.rebuild();
+            let awards = self
+                .config
+                .rules
+                .iter()
+                .zip(before.iter().zip(&self.tallies))
+                .filter(|(_, (old, new))| new.matches > old.matches)
+                .map(|(rule, (old, new))| {
+                    // Net change in points held, both sides read at the same instant.
+                    let at = old.value_at.max(new.value_at);
+                    Award { rule_id: rule.id.clone(), points: rule.value_at(new, at) - rule.value_at(old, at) }
+                })
+                .collect();
+            self.compact();
+            return Handled::Scored(awards);
+        };
+        if awards.is_empty() {
+            return Handled::Unmatched;
+        }
+        self.state.evidence.push(event);
+        self.compact();
+        Handled::Scored(awards)
+    }
+
+    /// Records identity fields, e.g. from a form. Each value is checked;
+    /// on the first bad one nothing more is recorded and the error says why.
+    pub fn identify<'a>(
+        &mut self,
+        now: Timestamp,
+        fields: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), IdentityError> {
+        for (name, value) in fields {
+            let field = Field::parse(name)?;
+            self.state.identity.set(now, field, value)?;
+        }
+        Ok(())
+    }
+
+    /// Notes visitor activity; true when a new visit starts (the shell then
+    /// emits a `visit` event).
+    pub fn begin_activity(&mut self, now: Timestamp) -> bool {
+        self.state.begin_activity(now)
+    }
+
+    /// Merges another tab's copy of this visitor's state.
+    pub fn merge(&mut self, other: &State) {
+        self.state.merge(other);
+        self.rebuild();
+        self.compact();
+    }
+
+    /// The engagement score at `now`, after decay.
+    pub fn score(&self, now: Timestamp) -> f64 {
+        self.config.rules.iter().zip(&self.tallies).map(|(rule, tally)| rule.value_at(tally, now)).sum()
+    }
+
+    /// Fit points from the identity fields.
+    pub fn fit_points(&self) -> i64 {
+        self.config.fit.iter().filter(|rule| rule.matches(&self.state.identity)).map(|rule| rule.points).sum()
+    }
+
+    /// The fit grade; `D` when nothing is known about the visitor.
+    pub fn grade(&self) -> Grade {
+        if self.state.identity.is_empty() {
+            return Grade::D;
+        }
+        Grade::from_points(self.fit_points(), &self.config.grades)
+    }
+
+    /// Whether a rule that shows sales intent has matched.
+    pub fn has_sales_intent(&self) -> bool {
+        self.config.rules.iter().zip(&self.tallies).any(|(rule, tally)| rule.sales_intent && tally.matches > 0)
+    }
+
+    /// The stage at `now`.
+    pub fn stage(&self, now: Timestamp) -> Stage {
+        let score = self.score(now);
+        let thresholds = &self.config.thresholds;
+        let identified = !self.config.mql_requires_identity || self.state.identity.has_email();
+        if score >= thresholds.mql && identified {
+            if self.has_sales_intent() || score >= thresholds.sales_ready {
+                Stage::SalesReady
+            } else {
+                Stage::Mql
+            }
+        } else if score >= thresholds.warm {
+            Stage::Warm
+        } else {
+            Stage::Cold
+        }
+    }
+
+    /// Why the score is what it is: one entry per rule that matched anything,
+    /// in config order.
+    pub fn ledger(&self, now: Timestamp) -> Vec<LedgerEntry> {
+        self.config
+            .rules
+            .iter()
+            .zip(&self.tallies)
+            .filter(|(_, tally)| tally.matches > 0)
+            .map(|(rule, tally)| LedgerEntry {
+                rule_id: rule.id.clone(),
+                points: rule.value_at(tally, now),
+                count: tally.matches,
+                awards: tally.awards,
+                first: tally.first,
+                last: tally.last,
+            })
+            .collect()
+    }
+
+    /// Recomputes every tally from the summary and the evidence.
+    fn rebuild(&mut self) {
+        self.tallies = self
+            .config
+            .rules
+            .iter()
+            .map(|rule| self.state.summary.get(&rule.id).cloned().unwrap_or_default())
+            .collect();
+        for event in &self.state.evidence {
+            for (rule, tally) in self.config.rules.iter().zip(&mut self.tallies) {
+                rule.apply(tally, event);
+            }
+        }
+    }
+
+    /// Keeps only what the config's rules read from an event: minimal data
+    /// in the browser and in every lead.
+    fn minimize(&self, mut event: Event) -> Event {
+        let rules = || self.config.rules.iter().filter(|rule| rule.on == event.name);
+        let keep_url = rules().any(|rule| rule.url.is_some());
+        let keep_value = rules().any(|rule| rule.min_value.is_some());
+        let used_props: Vec<&str> = rules().flat_map(|rule| rule.props.iter().map(|(key, _)| key.as_str())).collect();
+        event.props.retain(|key, _| used_props.contains(&key.as_str()));
+        if !keep_url {
+            event.url = None;
+        }
+        if !keep_value {
+            event.value = None;
+            event.page_view = None;
+        }
+        event
+    }
+
+    /// Folds the oldest evidence into the summary until the state is within
+    /// [`MAX_EVIDENCE`] events and [`TARGET_STATE_BYTES`].
+    fn compact(&mut self) {
+        loop {
+            let over_count = self.state.evidence.len() > MAX_EVIDENCE;
+            if !over_count && (self.state.evidence.is_empty() || self.state.encode().len() <= TARGET_STATE_BYTES) {
+                return;
+            }
+            let take =
+                if over_count { self.state.evidence.len() - MAX_EVIDENCE } else { 4.min(self.state.evidence.len()) };
+            self.fold_oldest(take);
+        }
+    }
+
+    fn fold_oldest(&mut self, count: usize) {
+        let folded: Vec<Event> = self.state.evidence.drain(..count).collect();
+        let Some(last) = folded.last() else { return };
+        self.state.horizon = Some((last.at, last.id));
+        for rule in &self.config.rules {
+            let mut tally = self.state.summary.get(&rule.id).cloned().unwrap_or_default();
+            let before = tally.clone();
+            for event in &folded {
+                rule.apply(&mut tally, event);
+            }
+            if tally != before {
+                self.state.summary.insert(rule.id.clone(), tally);
+            }
+        }
+    }
+
+    /// A new event id is the shell's job; this helper exists for tests and
+    /// tools that build events by hand in sequence.
+    pub fn next_event_id(&self) -> EventId {
+        EventId(self.state.evidence.iter().map(|event| event.id.0).max().unwrap_or(0).wrapping_add(1))
+    }
+}

@@ -1,0 +1,169 @@
+//! Signals: what a visitor did, as the shells hand it to the engine.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::time::Timestamp;
+
+/// Event names the widget emits by itself or documents for `track()`.
+///
+/// Any other well-formed name is a custom event; rules may match either.
+pub const BUILT_IN_EVENTS: &[&str] = &[
+    "page_view",
+    "visit",
+    "engaged_time",
+    "scroll_depth",
+    "form_submit",
+    "download",
+    "wishlist_add",
+    "cart_add",
+    "demo_use",
+    "newsletter_signup",
+    "ad_click",
+    "contact_request",
+    "quote_request",
+    "live_demo_request",
+    "pricing_request",
+    "unsubscribe",
+];
+
+/// Events that show sales intent: an MQL who does one of these is `sales_ready`.
+pub const SALES_INTENT_EVENTS: &[&str] = &["contact_request", "quote_request", "live_demo_request", "pricing_request"];
+
+/// Longest event name accepted.
+pub const MAX_NAME_CHARS: usize = 64;
+/// Longest URL path kept on an event; longer paths are cut, never rejected,
+/// because they come from the page, not from the site owner.
+pub const MAX_URL_CHARS: usize = 512;
+/// Most properties kept on one event.
+pub const MAX_PROPS: usize = 16;
+/// Longest property key.
+pub const MAX_PROP_KEY_CHARS: usize = 64;
+/// Longest property value kept; longer values are cut.
+pub const MAX_PROP_VALUE_CHARS: usize = 256;
+
+/// A unique id for one event, chosen by the shell (random per page load plus
+/// a counter). Merging two tabs' states relies on it: an id is counted once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EventId(pub u64);
+
+/// One thing a visitor did, reduced to what scoring can use.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Event {
+    /// When it happened. Ordering events by `(at, id)` makes replays deterministic.
+    pub at: Timestamp,
+    /// Unique id, see [`EventId`].
+    pub id: EventId,
+    /// The event name, e.g. `page_view` or a custom `video_play`.
+    pub name: String,
+    /// The path the event is about: the page for `page_view`, `engaged_time`
+    /// and `scroll_depth`, the file for `download`.
+    pub url: Option<String>,
+    /// String properties, e.g. `kind = trial` on a download.
+    pub props: BTreeMap<String, String>,
+    /// The measured amount for measurement events: seconds for
+    /// `engaged_time`, percent for `scroll_depth`.
+    pub value: Option<u32>,
+    /// The page view a measurement belongs to, so a rule such as "120 s
+    /// engaged on /product*" counts once per page view however often the
+    /// shell reports the growing total.
+    pub page_view: Option<EventId>,
+}
+
+/// Why an event from `track()` or a shell was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventError {
+    message: String,
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for EventError {}
+
+impl Event {
+    /// A new event with no url, properties or value.
+    pub fn new(id: EventId, at: Timestamp, name: &str) -> Result<Event, EventError> {
+        check_name(name).map_err(|message| EventError { message: format!("event name {message}") })?;
+        Ok(Event { at, id, name: name.to_string(), url: None, props: BTreeMap::new(), value: None, page_view: None })
+    }
+
+    /// Sets the path the event is about, cut to [`MAX_URL_CHARS`].
+    pub fn with_url(mut self, path: &str) -> Event {
+        self.url = Some(truncate(path, MAX_URL_CHARS));
+        self
+    }
+
+    /// Adds a property; values are cut to [`MAX_PROP_VALUE_CHARS`].
+    pub fn with_prop(mut self, key: &str, value: &str) -> Result<Event, EventError> {
+        if key.is_empty() || key.chars().count() > MAX_PROP_KEY_CHARS {
+            return Err(EventError {
+                message: format!(
+                    "property key must be 1 to {MAX_PROP_KEY_CHARS} characters, got {}",
+                    key.chars().count()
+                ),
+            });
+        }
+        if !self.props.contains_key(key) && self.props.len() >= MAX_PROPS {
+            return Err(EventError {
+                message: format!("an event holds at most {MAX_PROPS} properties; drop \"{key}\" or another"),
+            });
+        }
+        self.props.insert(key.to_string(), truncate(value, MAX_PROP_VALUE_CHARS));
+        Ok(self)
+    }
+
+    /// Sets the measured amount (seconds or percent).
+    pub fn with_value(mut self, value: u32) -> Event {
+        self.value = Some(value);
+        self
+    }
+
+    /// Ties a measurement to the page view it belongs to.
+    pub fn in_page_view(mut self, page_view: EventId) -> Event {
+        self.page_view = Some(page_view);
+        self
+    }
+
+    /// Whether this event shows sales intent by its name alone.
+    pub fn is_sales_intent(&self) -> bool {
+        SALES_INTENT_EVENTS.contains(&self.name.as_str())
+    }
+}
+
+/// Checks an event name: 1 to 64 of `A-Z a-z 0-9 _ . : -`. The error text
+/// completes a sentence that starts with the name's role.
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_NAME_CHARS {
+        return Err(format!("must be 1 to {MAX_NAME_CHARS} characters, got {}", name.chars().count()));
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))) {
+        return Err(format!(
+            "may use letters, digits, '_', '.', ':' and '-' only, found {bad:?} in \"{}\"",
+            preview(name)
+        ));
+    }
+    Ok(())
+}
+
+/// `text` cut to at most `max` characters, on a character boundary.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => text[..end].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// A short preview of untrusted text for error messages.
+pub(crate) fn preview(text: &str) -> String {
+    if text.chars().count() > 40 {
+        format!("{}…", truncate(text, 40))
+    } else {
+        text.to_string()
+    }
+}

@@ -1,0 +1,52 @@
+//! Built-in rule sets that work with zero authoring: `data-preset="b2b-saas"`.
+//!
+//! Each is a JSON document in this folder, parsed by the same parser as a
+//! site's own config, and tested to never qualify weak interest (one visit,
+//! one curious download) as an MQL.
+
+use std::fmt;
+
+/// A built-in rule set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Preset {
+    /// Software sold to businesses: trials, demos, pricing, BANT fit.
+    B2bSaas,
+    /// Online shops: wishlist, cart, product views, returning shoppers.
+    Ecommerce,
+    /// Publishers and blogs: returning readers, deep reads, newsletter, e-books.
+    Content,
+}
+
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Preset; 3] = [Preset::B2bSaas, Preset::Ecommerce, Preset::Content];
+
+    /// The preset's name in configs and `data-preset`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Preset::B2bSaas => "b2b-saas",
+            Preset::Ecommerce => "ecommerce",
+            Preset::Content => "content",
+        }
+    }
+
+    /// The preset with this name.
+    pub fn parse(name: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|preset| preset.name() == name)
+    }
+
+    /// The preset's rule set as JSON (no `site`; a site's config supplies it).
+    pub const fn json(self) -> &'static str {
+        match self {
+            Preset::B2bSaas => include_str!("b2b-saas.json"),
+            Preset::Ecommerce => include_str!("ecommerce.json"),
+            Preset::Content => include_str!("content.json"),
+        }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,293 @@
+//! The visitor's record in the browser: compact, versioned, bounded, and
+//! mergeable across tabs without counting any event twice.
+//!
+//! A state holds *evidence* (the scored events, newest last) and a *summary*
+//! (per-rule tallies of older events, folded in when the evidence outgrows
+//! its bound). Every event with a key `(at, id)` at or below the `horizon` is
+//! in the summary; every event above it is in the evidence. That split is
+//! what makes [`State::merge`] a join: the larger horizon's summary wins and
+//! evidence is a set union above it, so merging is commutative, associative
+//! and idempotent, and no event is ever in both halves.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{check_name, Event, EventId, MAX_PROPS, MAX_PROP_VALUE_CHARS, MAX_URL_CHARS};
+use super::identity::Identity;
+use super::tally::Tally;
+use super::time::Timestamp;
+
+/// Version written in front of every encoded state.
+pub const STATE_VERSION: u8 = 1;
+/// Most events kept as evidence before the oldest are summarised.
+pub const MAX_EVIDENCE: usize = 48;
+/// Encoded size the engine compacts toward. A state stays under it as long as
+/// summaries and identity fit, i.e. for any preset-sized rule set; the hard
+/// bound is this plus about 160 bytes per rule that has ever matched.
+pub const TARGET_STATE_BYTES: usize = 4096;
+/// Longest visitor id accepted.
+pub const MAX_VISITOR_ID_CHARS: usize = 64;
+/// A visit ends after this long without activity.
+pub const VISIT_TIMEOUT_MS: u64 = 30 * 60 * 1000;
+
+const MAGIC: [u8; 2] = *b"LS";
+
+/// The events at or below this key are in the summary.
+pub(crate) type Key = (Timestamp, EventId);
+
+/// A visitor's state. Create one with [`State::new`], restore it with
+/// [`State::decode`], and score it through an [`Engine`](super::Engine).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub(crate) visitor_id: String,
+    pub(crate) created: Timestamp,
+    pub(crate) horizon: Option<Key>,
+    pub(crate) summary: BTreeMap<String, Tally>,
+    pub(crate) evidence: Vec<Event>,
+    pub(crate) identity: Identity,
+    pub(crate) last_activity: Option<Timestamp>,
+}
+
+/// Why stored bytes could not be restored. The caller starts a fresh state
+/// and reports the reason once; the bytes are never half-used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    reason: String,
+}
+
+impl DecodeError {
+    fn new(reason: impl Into<String>) -> DecodeError {
+        DecodeError { reason: reason.into() }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stored state ignored: {}", self.reason)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl State {
+    /// A fresh state for a new visitor. `visitor_id` is random and
+    /// first-party, chosen by the shell; ids longer than 64 characters are cut.
+    pub fn new(visitor_id: &str, created: Timestamp) -> State {
+        State {
+            visitor_id: super::event::truncate(visitor_id, MAX_VISITOR_ID_CHARS),
+            created,
+            horizon: None,
+            summary: BTreeMap::new(),
+            evidence: Vec::new(),
+            identity: Identity::default(),
+            last_activity: None,
+        }
+    }
+
+    /// The anonymous visitor id.
+    pub fn visitor_id(&self) -> &str {
+        &self.visitor_id
+    }
+
+    /// When this visitor was first seen.
+    pub fn created(&self) -> Timestamp {
+        self.created
+    }
+
+    /// The scored events kept as evidence, oldest first.
+    pub fn evidence(&self) -> &[Event] {
+        &self.evidence
+    }
+
+    /// The visitor's identity fields.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// When the visitor was last active.
+    pub fn last_activity(&self) -> Option<Timestamp> {
+        self.last_activity
+    }
+
+    /// Notes activity at `now`; true when it starts a new visit (the first
+    /// activity ever, or the first after [`VISIT_TIMEOUT_MS`] of none).
+    pub fn begin_activity(&mut self, now: Timestamp) -> bool {
+        let new_visit = self.last_activity.is_none_or(|last| now.millis_since(last) >= VISIT_TIMEOUT_MS);
+        self.last_activity = Some(self.last_activity.map_or(now, |last| last.max(now)));
+        new_visit
+    }
+
+    /// Merges another copy of this visitor's state (another tab's) into this one.
+    ///
+    /// Commutative, associative and idempotent; an event is counted once however
+    /// often it is merged. Two different visitors (one tab ran `forget()`) do
+    /// not mix: the newer visitor's state wins whole.
+    pub fn merge(&mut self, other: &State) {
+        if self.visitor_id != other.visitor_id {
+            if (other.created, &other.visitor_id) > (self.created, &self.visitor_id) {
+                *self = other.clone();
+            }
+            return;
+        }
+        self.created = self.created.min(other.created);
+        let take_other_summary = match other.horizon.cmp(&self.horizon) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            // Same horizon, different summaries: tabs compacted different
+            // histories. Any fixed choice keeps merging order-independent.
+            std::cmp::Ordering::Equal => summary_bytes(&other.summary) > summary_bytes(&self.summary),
+        };
+        if take_other_summary {
+            self.horizon = other.horizon;
+            self.summary = other.summary.clone();
+        }
+        let mut events: Vec<Event> = self.evidence.drain(..).chain(other.evidence.iter().cloned()).collect();
+        events.sort();
+        events.dedup_by(|later, earlier| later.id == earlier.id && later.at == earlier.at);
+        let horizon = self.horizon;
+        events.retain(|event| horizon.is_none_or(|horizon| (event.at, event.id) > horizon));
+        self.evidence = events;
+        self.identity.merge(&other.identity);
+        self.last_activity = self.last_activity.max(other.last_activity);
+    }
+
+    /// The state as bytes for storage: a magic, a version, then a compact
+    /// binary body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(512);
+        bytes.extend_from_slice(&MAGIC);
+        bytes.push(STATE_VERSION);
+        // Serialising plain owned data into a Vec cannot fail.
+        let body = postcard::to_allocvec(self).unwrap_or_default();
+        bytes.extend_from_slice(&body);
+        bytes
+    }
+
+    /// Restores a state from [`State::encode`]'s bytes, checking every
+    /// invariant; foreign, corrupt or future-version bytes are an error.
+    pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
+        let Some(body) = bytes.strip_prefix(&MAGIC) else {
+            return Err(DecodeError::new("not a leadscore state (unknown format)"));
+        };
+        match body.first() {
+            Some(&STATE_VERSION) => {}
+            Some(&version) if version > STATE_VERSION => {
+                return Err(DecodeError::new(format!(
+                    "written by a newer version (v{version}, this is v{STATE_VERSION})"
+                )))
+            }
+            Some(version) => return Err(DecodeError::new(format!("unsupported version v{version}"))),
+            None => return Err(DecodeError::new("truncated before the version")),
+        }
+        let (state, rest): (State, &[u8]) = postcard::take_from_bytes(&body[1..])
+            .map_err(|error| DecodeError::new(format!("corrupt body ({error})")))?;
+        if !rest.is_empty() {
+            return Err(DecodeError::new(format!("{} unexpected bytes after the state", rest.len())));
+        }
+        state.check().map_err(DecodeError::new)?;
+        Ok(state)
+    }
+
+    /// Decodes `bytes`, or starts a fresh state and says why.
+    pub fn decode_or_fresh(bytes: &[u8], visitor_id: &str, now: Timestamp) -> (State, Option<DecodeError>) {
+        match State::decode(bytes) {
+            Ok(state) => (state, None),
+            Err(error) => (State::new(visitor_id, now), Some(error)),
+        }
+    }
+
+    /// The invariants [`State::decode`] relies on; bytes from storage are
+    /// untrusted (another script can write our key).
+    fn check(&self) -> Result<(), String> {
+        if self.visitor_id.is_empty() || self.visitor_id.chars().count() > MAX_VISITOR_ID_CHARS {
+            return Err("visitor id missing or too long".into());
+        }
+        if self.evidence.len() > MAX_EVIDENCE * 4 {
+            return Err(format!("{} events of evidence; at most {} are kept", self.evidence.len(), MAX_EVIDENCE));
+        }
+        if self.summary.len() > super::config::MAX_RULES * 2 {
+            return Err("summary holds more rules than any config can have".into());
+        }
+        for pair in self.evidence.windows(2) {
+            if (pair[0].at, pair[0].id) >= (pair[1].at, pair[1].id) {
+                return Err("evidence is not in time order".into());
+            }
+        }
+        if let (Some(horizon), Some(first)) = (self.horizon, self.evidence.first()) {
+            if (first.at, first.id) <= horizon {
+                return Err("evidence overlaps the summary".into());
+            }
+        }
+        for event in &self.evidence {
+            check_name(&event.name).map_err(|message| format!("event name {message}"))?;
+            let url_ok = event.url.as_ref().is_none_or(|url| url.chars().count() <= MAX_URL_CHARS);
+            let props_ok = event.props.len() <= MAX_PROPS
+                && event.props.values().all(|value| value.chars().count() <= MAX_PROP_VALUE_CHARS);
+            if !url_ok || !props_ok {
+                return Err("an event is over its size limits".into());
+            }
+        }
+        for (rule, tally) in &self.summary {
+            if !tally.value.is_finite() || tally.recent.len() > super::config::MAX_MIN_COUNT as usize {
+                return Err(format!("summary of rule \"{}\" is invalid", super::event::preview(rule)));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn summary_bytes(summary: &BTreeMap<String, Tally>) -> Vec<u8> {
+    postcard::to_allocvec(summary).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, at: u64) -> Event {
+        Event::new(EventId(id), Timestamp(at), "cart_add").unwrap()
+    }
+
+    #[test]
+    fn decoding_checks_invariants_not_just_shape() {
+        let mut unordered = State::new("v", Timestamp(0));
+        unordered.evidence = vec![event(2, 20), event(1, 10)];
+        let mut overlapping = State::new("v", Timestamp(0));
+        overlapping.horizon = Some((Timestamp(10), EventId(1)));
+        overlapping.evidence = vec![event(1, 10)];
+        let mut nameless = State::new("v", Timestamp(0));
+        nameless.visitor_id.clear();
+        let mut bad_name = State::new("v", Timestamp(0));
+        bad_name.evidence = vec![Event { name: "no spaces".into(), ..event(1, 1) }];
+        let mut infinite = State::new("v", Timestamp(0));
+        infinite.summary.insert("r".into(), Tally { value: f64::INFINITY, ..Tally::default() });
+        let cases = [
+            (unordered, "not in time order"),
+            (overlapping, "overlaps the summary"),
+            (nameless, "visitor id missing"),
+            (bad_name, "event name may use"),
+            (infinite, "summary of rule \"r\" is invalid"),
+        ];
+        for (state, reason) in cases {
+            let error = State::decode(&state.encode()).unwrap_err().to_string();
+            assert!(error.contains(reason), "{error}");
+        }
+    }
+
+    #[test]
+    fn merge_drops_evidence_the_other_side_summarised() {
+        let mut folded = State::new("v", Timestamp(0));
+        folded.horizon = Some((Timestamp(20), EventId(2)));
+        folded.summary.insert("r".into(), Tally { matches: 2, ..Tally::default() });
+        folded.evidence = vec![event(3, 30)];
+        let mut behind = State::new("v", Timestamp(0));
+        behind.evidence = vec![event(1, 10), event(2, 20), event(3, 30), event(4, 40)];
+        behind.merge(&folded);
+        let ids: Vec<u64> = behind.evidence.iter().map(|event| event.id.0).collect();
+        assert_eq!(ids, [3, 4]);
+        assert_eq!(behind.horizon, folded.horizon);
+        assert_eq!(behind.summary, folded.summary);
+    }
+}

@@ -1,0 +1,126 @@
+//! How one rule turns matching events into points: counts, windows,
+//! cooldowns, caps and decay, folded one event at a time.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{Decay, Rule};
+use super::event::{Event, EventId};
+use super::time::Timestamp;
+
+/// What one rule has seen and awarded so far. The engine keeps one per rule,
+/// rebuilt from the state's summary and evidence; summaries are stored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Tally {
+    /// Events that matched the rule.
+    pub matches: u32,
+    /// Matches that awarded points (or would have, for a zero-point rule).
+    pub awards: u32,
+    /// Time of the first and the latest match.
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// Times of the latest `min_count - 1` matches, for count windows.
+    pub recent: Vec<Timestamp>,
+    /// Time of the latest award, for cooldowns.
+    pub last_award: Option<Timestamp>,
+    /// Points held, as of `value_at`; decay is applied when read.
+    pub value: f64,
+    pub value_at: Timestamp,
+    /// The page view whose measurement already counted.
+    pub last_page_view: Option<EventId>,
+}
+
+impl Rule {
+    /// Whether `event` is one this rule counts: its name, path, properties
+    /// and measured value all fit.
+    pub(crate) fn matches(&self, event: &Event) -> bool {
+        if event.name != self.on {
+            return false;
+        }
+        if let Some(glob) = &self.url {
+            if !event.url.as_deref().is_some_and(|path| glob.matches(path)) {
+                return false;
+            }
+        }
+        let props_fit = self.props.iter().all(|(key, accepted)| {
+            event.props.get(key).is_some_and(|value| {
+                let value = value.trim();
+                accepted
+                    .iter()
+                    .any(|expected| expected.eq_ignore_ascii_case(value) || *expected == value.to_lowercase())
+            })
+        });
+        props_fit && self.min_value.is_none_or(|min| event.value.is_some_and(|value| value >= min))
+    }
+
+    /// Points held by `tally` at `now`, after decay.
+    pub(crate) fn value_at(&self, tally: &Tally, now: Timestamp) -> f64 {
+        decayed(tally.value, now.millis_since(tally.value_at), self.decay)
+    }
+
+    /// Folds one event into the tally; the points it awarded, `None` if the
+    /// rule does not match. Events must come in `(at, id)` order.
+    pub(crate) fn apply(&self, tally: &mut Tally, event: &Event) -> Option<f64> {
+        if !self.matches(event) {
+            return None;
+        }
+        if self.min_value.is_some() && event.page_view.is_some() && tally.last_page_view == event.page_view {
+            // The shell reports a page's growing engaged time or depth more
+            // than once; each page view counts once per rule. The event still
+            // matched, so it is kept as evidence like in any other tab.
+            return Some(0.0);
+        }
+        let now = event.at;
+        tally.last_page_view = event.page_view.or(tally.last_page_view);
+        if tally.matches == 0 {
+            tally.first = now;
+        }
+        tally.matches = tally.matches.saturating_add(1);
+        tally.last = tally.last.max(now);
+
+        let count_met = if self.min_count <= 1 {
+            true
+        } else {
+            let in_window = match self.window_ms {
+                Some(window) => tally.recent.iter().filter(|at| now.millis_since(**at) < window).count() as u32,
+                None => tally.matches.saturating_sub(1),
+            };
+            tally.recent.push(now);
+            let keep = self.min_count as usize - 1;
+            if tally.recent.len() > keep {
+                tally.recent.drain(..tally.recent.len() - keep);
+            }
+            in_window + 1 >= self.min_count
+        };
+        let cooled_down = match (self.cooldown_ms, tally.last_award) {
+            (Some(cooldown), Some(last)) => now.millis_since(last) >= cooldown,
+            _ => true,
+        };
+        if !count_met || !cooled_down || (self.once && tally.awards > 0) {
+            return Some(0.0);
+        }
+
+        let held = self.value_at(tally, now);
+        let award = match self.cap {
+            // Caps bound the points held now, so a decayed rule can earn again.
+            Some(cap) if self.points > 0 => (self.points as f64).min(cap as f64 - held).max(0.0),
+            Some(cap) if self.points < 0 => (self.points as f64).max(-(cap as f64) - held).min(0.0),
+            _ => self.points as f64,
+        };
+        if award == 0.0 && self.points != 0 {
+            return Some(0.0);
+        }
+        tally.value = held + award;
+        tally.value_at = now.max(tally.value_at);
+        tally.awards = tally.awards.saturating_add(1);
+        tally.last_award = Some(now);
+        Some(award)
+    }
+}
+
+/// `value` after `elapsed_ms` of exponential decay.
+pub(crate) fn decayed(value: f64, elapsed_ms: u64, decay: Decay) -> f64 {
+    match decay {
+        Decay::HalfLife(half_life) if elapsed_ms > 0 => value * (-(elapsed_ms as f64) / half_life as f64).exp2(),
+        _ => value,
+    }
+}

@@ -1,0 +1,135 @@
+//! `cargo xtask test`: every check a change must pass, in one command, so CI
+//! and a developer's machine run exactly the same thing. Cheap checks go
+//! first so a formatting slip fails in seconds, not after a wasm build.
+
+use std::time::{Duration, Instant};
+
+use crate::dist::build;
+use crate::sh::{cargo, root, run, Result};
+use crate::tools::{ensure_chromium, ensure_wasm_bindgen, ensure_wasm_target, CHROMEDRIVER, WASM_TARGET};
+
+struct Step {
+    name: &'static str,
+    why: &'static str,
+    run: fn() -> Result,
+}
+
+const STEPS: &[Step] = &[
+    Step { name: "fmt", why: "formatting is checked, never argued about in review", run: fmt },
+    Step { name: "clippy (native)", why: "lints for the engine, its tests, benches and xtask", run: clippy_native },
+    Step {
+        name: "clippy (wasm32)",
+        why: "the browser shell only compiles for wasm32, so lint it there too",
+        run: clippy_wasm,
+    },
+    Step { name: "doc", why: "public API docs must build without broken links", run: doc },
+    Step { name: "test (native)", why: "unit, integration and property tests of the engine", run: test_native },
+    Step {
+        name: "test (wasm32, node)",
+        why: "the engine must behave the same when compiled to wasm32",
+        run: test_wasm,
+    },
+    Step { name: "test (browser)", why: "the widget's JS API in a real headless Chromium", run: test_browser },
+    Step { name: "build", why: "the widget still builds, binds and optimizes into dist/", run: build },
+];
+
+pub fn test() -> Result {
+    let started = Instant::now();
+    for step in STEPS {
+        println!("\n==> {}: {}", step.name, step.why);
+        let step_started = Instant::now();
+        if let Err(err) = (step.run)() {
+            println!("\nxtask test: FAILED at step `{}` after {}", step.name, elapsed(started.elapsed()));
+            return Err(format!("step `{}` failed: {err}", step.name));
+        }
+        println!("--- {} ok ({})", step.name, elapsed(step_started.elapsed()));
+    }
+    println!("\nxtask test: all {} steps passed in {}", STEPS.len(), elapsed(started.elapsed()));
+    Ok(())
+}
+
+fn fmt() -> Result {
+    run(cargo().args(["fmt", "--all", "--check"]))
+}
+
+fn clippy_native() -> Result {
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+}
+
+fn clippy_wasm() -> Result {
+    ensure_wasm_target()?;
+    run(cargo().args([
+        "clippy",
+        "-p",
+        "leadscore",
+        "--target",
+        WASM_TARGET,
+        "--lib",
+        "--tests",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn doc() -> Result {
+    run(cargo().args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))
+}
+
+fn test_native() -> Result {
+    run(cargo().args(["test", "--workspace"]))
+}
+
+/// cargo hands each wasm32 test binary to `wasm-bindgen-test-runner` (the
+/// runner in `.cargo/config.toml`), which runs it in node unless the tests
+/// ask for a browser.
+fn test_wasm() -> Result {
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen()?;
+    // `--tests` also builds the browser suite; the runner skips it here
+    // instead of failing for want of a browser, and the next step runs it.
+    run(cargo()
+        .args(["test", "-p", "leadscore", "--target", WASM_TARGET, "--tests"])
+        .env("WASM_BINDGEN_TEST_ONLY_NODE", "1"))
+}
+
+/// `tests/web.rs` holds the browser tests; the runner drives Chromium through
+/// the chromedriver named in `CHROMEDRIVER`.
+fn test_browser() -> Result {
+    if !root().join("tests/web.rs").is_file() {
+        println!("skipped: there is no tests/web.rs yet");
+        return Ok(());
+    }
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen()?;
+    ensure_chromium()?;
+    run(cargo()
+        .args(["test", "-p", "leadscore", "--target", WASM_TARGET, "--test", "web"])
+        .env("CHROMEDRIVER", CHROMEDRIVER))
+}
+
+/// `12.3s` or `4m05s`: precise enough for a CI log, short enough to scan.
+fn elapsed(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs < 60 {
+        format!("{secs}.{}s", duration.subsec_millis() / 100)
+    } else {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn elapsed_is_short() {
+        assert_eq!(elapsed(Duration::from_millis(12_345)), "12.3s");
+        assert_eq!(elapsed(Duration::from_secs(245)), "4m05s");
+    }
+
+    #[test]
+    fn build_runs_last() {
+        assert_eq!(STEPS.last().map(|step| step.name), Some("build"));
+    }
+}

@@ -1,0 +1,153 @@
+//! `cargo xtask build`: turns the crate into the files a site embeds, in
+//! `dist/`: the optimized wasm module, its JS glue and typings, and the
+//! hand-written loader scripts from `www/`.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::sh::{cargo, cmd, root, run, Result};
+use crate::size;
+use crate::tools::{ensure_wasm_bindgen, ensure_wasm_opt, ensure_wasm_target, WASM_TARGET};
+
+/// Base name of the generated files: a page imports `leadscore_wasm.js`,
+/// which in turn fetches `leadscore_wasm_bg.wasm`.
+const OUT_NAME: &str = "leadscore_wasm";
+
+pub fn dist_dir() -> PathBuf {
+    root().join("dist")
+}
+
+/// Builds, binds and optimizes the widget into `dist/`, then prints its size.
+pub fn build() -> Result {
+    ensure_wasm_target()?;
+    let wasm_bindgen = ensure_wasm_bindgen()?;
+    let wasm_opt = ensure_wasm_opt()?;
+
+    // Start from an empty directory so files from an older build (a renamed
+    // output, a deleted www/ script) never ship by accident.
+    let dist = dist_dir();
+    if dist.exists() {
+        fs::remove_dir_all(&dist).map_err(|err| format!("could not clear {}: {err}", dist.display()))?;
+    }
+    fs::create_dir_all(&dist).map_err(|err| format!("could not create {}: {err}", dist.display()))?;
+
+    run(cargo().args(["build", "--release", "--target", WASM_TARGET, "--lib", "-p", "leadscore"]))?;
+
+    let module = target_dir().join(WASM_TARGET).join("release/leadscore.wasm");
+    if !module.is_file() {
+        return Err(format!("cargo build succeeded but {} does not exist", module.display()));
+    }
+    // `--target web` emits an ES module that loads the wasm itself, so the
+    // widget needs no bundler on the host site.
+    run(cmd(&wasm_bindgen)
+        .args(["--target", "web", "--out-dir"])
+        .arg(&dist)
+        .args(["--out-name", OUT_NAME])
+        .arg(&module))?;
+
+    // wasm-opt shrinks the module beyond what rustc's opt-level "z" and LTO
+    // reach, and it runs after wasm-bindgen so it also sees the final
+    // imports and exports. --all-features accepts every post-MVP feature
+    // rustc may emit (bulk memory, sign-ext, ...). With it, wasm-opt also
+    // writes a target_features section listing every feature; browsers
+    // ignore that and the producers section, so neither is worth shipping.
+    let bg = dist.join(format!("{OUT_NAME}_bg.wasm"));
+    run(cmd(&wasm_opt)
+        .args(["-Oz", "--all-features", "--strip-target-features", "--strip-producers", "-o"])
+        .arg(&bg)
+        .arg(&bg))?;
+
+    copy_www(&root().join("www"), &dist)?;
+    println!();
+    size::report(&dist)
+}
+
+/// Cargo's target directory. `CARGO_TARGET_DIR` overrides the default, and a
+/// relative value is relative to where cargo runs, which is the root here.
+fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
+/// Copies the hand-written loader scripts and their typings from the top
+/// level of `www` next to the generated glue they import.
+fn copy_www(www: &Path, dist: &Path) -> Result {
+    if !www.is_dir() {
+        return Ok(());
+    }
+    let entries = fs::read_dir(www).map_err(|err| format!("could not list {}: {err}", www.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|err| format!("could not list {}: {err}", www.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let shipped = name.ends_with(".js") || name.ends_with(".d.ts");
+        if shipped && entry.path().is_file() {
+            files.push(name);
+        }
+    }
+    files.sort();
+    for name in files {
+        let to = dist.join(&name);
+        // A www/ file named like generated output would silently replace it.
+        if to.exists() {
+            return Err(format!("www/{name} has the same name as a file wasm-bindgen generated in dist/; rename it"));
+        }
+        fs::copy(www.join(&name), &to).map_err(|err| format!("could not copy www/{name} to dist/: {err}"))?;
+        println!("copied www/{name} -> dist/{name}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch directory unique to this test process.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = env::temp_dir().join(format!("xtask-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn copies_only_top_level_scripts_and_typings() {
+        let dir = scratch("copy");
+        let (www, dist) = (dir.join("www"), dir.join("dist"));
+        fs::create_dir_all(www.join("nested")).unwrap();
+        fs::create_dir_all(&dist).unwrap();
+        for file in ["loader.js", "loader.d.ts", "index.html", "style.css", "nested/x.js"] {
+            fs::write(www.join(file), file).unwrap();
+        }
+        copy_www(&www, &dist).unwrap();
+        let mut copied: Vec<_> =
+            fs::read_dir(&dist).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+        copied.sort();
+        assert_eq!(copied, ["loader.d.ts", "loader.js"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_to_overwrite_generated_files() {
+        let dir = scratch("clash");
+        let (www, dist) = (dir.join("www"), dir.join("dist"));
+        fs::create_dir_all(&www).unwrap();
+        fs::create_dir_all(&dist).unwrap();
+        fs::write(www.join("leadscore_wasm.js"), "hand-written").unwrap();
+        fs::write(dist.join("leadscore_wasm.js"), "generated").unwrap();
+        let err = copy_www(&www, &dist).unwrap_err();
+        assert!(err.contains("same name"), "{err}");
+        assert_eq!(fs::read_to_string(dist.join("leadscore_wasm.js")).unwrap(), "generated");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn missing_www_is_fine() {
+        let dir = scratch("none");
+        copy_www(&dir.join("www"), &dir).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

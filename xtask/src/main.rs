@@ -1,0 +1,76 @@
+//! Project automation, run as `cargo xtask <command>` (the cargo-xtask
+//! pattern): plain Rust instead of shell scripts or make, so it works
+//! anywhere cargo does and installs the tools it needs itself.
+
+mod ci;
+mod dist;
+mod sh;
+mod size;
+mod tools;
+
+use std::env;
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use sh::{cargo, run, Result};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  build    build the widget into dist/ (wasm, JS glue, typings, www/ scripts)
+           and print its size; installs missing tools first
+  size     print raw/gzip/brotli sizes of dist/ and write dist/size-report.json
+           (builds first if dist/ has no wasm module)
+  test     everything CI checks: fmt, clippy (native and wasm32), docs,
+           native and wasm32 tests, browser tests, then the build
+  demo     build the widget for the demo
+  bench    run the engine benchmarks; extra args go to `cargo bench`,
+           e.g. `cargo xtask bench -- --save-baseline main`
+";
+
+fn main() -> ExitCode {
+    let mut args = env::args_os().skip(1);
+    let command = args.next();
+    let rest: Vec<OsString> = args.collect();
+    let Some(command) = command.as_ref().and_then(|command| command.to_str()) else {
+        eprint!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let result = match (command, rest.is_empty()) {
+        ("bench", _) => bench(&rest),
+        ("-h" | "--help" | "help", _) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        ("build", true) => dist::build(),
+        ("size", true) => size::size(),
+        ("test", true) => ci::test(),
+        ("demo", true) => demo(),
+        ("build" | "size" | "test" | "demo", false) => Err(format!("`{command}` takes no arguments\n\n{USAGE}")),
+        _ => Err(format!("unknown command `{command}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", err.trim_end());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn demo() -> Result {
+    dist::build()?;
+    println!(
+        "\nThe demo site and the collector are not part of the project yet, so there is \
+         nothing to serve.\nThe widget itself is built: dist/ holds leadscore_wasm.js, \
+         leadscore_wasm_bg.wasm and their typings."
+    );
+    Ok(())
+}
+
+/// Extra arguments are passed through untouched, so both cargo options and
+/// (after `--`) criterion options work.
+fn bench(args: &[OsString]) -> Result {
+    run(cargo().args(["bench", "-p", "leadscore", "--bench", "engine"]).args(args))
+}

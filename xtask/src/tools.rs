@@ -1,0 +1,234 @@
+//! Installs the external tools the build and tests need, so a fresh clone on
+//! a fresh CI machine needs nothing but Rust, node and a package registry.
+//!
+//! Every `ensure_*` function checks first and installs only when the check
+//! fails, which keeps repeat runs fast.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::sh::{cargo, cargo_bin, cmd, find_on_path, output, root, run, Result};
+
+/// The browser target the widget is compiled for.
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// binaryen release providing `wasm-opt`. Pinned so the size report only
+/// moves when our code does, not when the optimizer changes.
+const BINARYEN_VERSION: &str = "132";
+
+/// Where Debian's `chromium` and `chromium-driver` packages put their binaries.
+const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// Makes sure the wasm32 standard library is installed for the toolchain
+/// running xtask.
+pub fn ensure_wasm_target() -> Result {
+    // Asking rustc for its sysroot works with and without rustup, and is
+    // instant, unlike `rustup target list`.
+    let sysroot = output(cmd("rustc").args(["--print", "sysroot"]))?;
+    if Path::new(sysroot.trim()).join("lib/rustlib").join(WASM_TARGET).is_dir() {
+        return Ok(());
+    }
+    println!("xtask: the {WASM_TARGET} target is not installed; adding it with rustup");
+    run(cmd("rustup").args(["target", "add", WASM_TARGET])).map_err(|err| {
+        format!("{err}\n  the widget is compiled for {WASM_TARGET}; install it with `rustup target add {WASM_TARGET}`")
+    })
+}
+
+/// The `wasm-bindgen` version recorded in Cargo.lock. The CLI must match the
+/// library exactly or it refuses to process the module.
+pub fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock_path = root().join("Cargo.lock");
+    if !lock_path.is_file() {
+        // A checkout without a lockfile still needs to know which CLI to use;
+        // resolve it the way the next cargo build would anyway.
+        println!("xtask: Cargo.lock is missing; generating it to find the wasm-bindgen version");
+        run(cargo().arg("generate-lockfile"))?;
+    }
+    let lock =
+        fs::read_to_string(&lock_path).map_err(|err| format!("could not read {}: {err}", lock_path.display()))?;
+    locked_version(&lock, "wasm-bindgen")
+}
+
+/// Finds the single version of `name` in a Cargo.lock. Hand-parsed: the
+/// format is line-oriented and stable, and a TOML parser is not worth a
+/// dependency for two keys.
+fn locked_version(lock: &str, name: &str) -> Result<String> {
+    let wanted_name = format!("name = \"{name}\"");
+    let mut versions = Vec::new();
+    for package in lock.split("[[package]]").skip(1) {
+        let mut lines = package.lines().map(str::trim);
+        if !lines.clone().any(|line| line == wanted_name) {
+            continue;
+        }
+        if let Some(version) = lines.find_map(|line| line.strip_prefix("version = ")) {
+            versions.push(version.trim_matches('"').to_string());
+        }
+    }
+    match versions.as_slice() {
+        [version] => Ok(version.clone()),
+        [] => Err(format!("Cargo.lock has no `{name}` package")),
+        _ => Err(format!(
+            "Cargo.lock has several `{name}` versions ({}); the CLI can only match one",
+            versions.join(", ")
+        )),
+    }
+}
+
+/// Makes sure `wasm-bindgen` and `wasm-bindgen-test-runner` at exactly the
+/// locked version come first on the child PATH, and returns the path to
+/// `wasm-bindgen`.
+pub fn ensure_wasm_bindgen() -> Result<PathBuf> {
+    let want = locked_wasm_bindgen_version()?;
+    let why = match check_wasm_bindgen(&want) {
+        Ok(path) => return Ok(path),
+        Err(why) => why,
+    };
+    println!("xtask: {why}");
+    println!(
+        "xtask: installing wasm-bindgen-cli {want} with `cargo install`; \
+         it compiles from source and takes a few minutes"
+    );
+    // --force: we only get here when the installed binaries are missing or
+    // wrong, and cargo would otherwise skip a version it believes is present.
+    // No --locked: the CLI's own lockfile can pin crates this registry lacks.
+    run(cargo().args(["install", "wasm-bindgen-cli", "--version", &want, "--force"]))
+        .map_err(|err| format!("{err}\n  could not install wasm-bindgen-cli {want}"))?;
+    check_wasm_bindgen(&want).map_err(|why| {
+        format!(
+            "installed wasm-bindgen-cli {want}, but {why}; \
+             check that {} is where cargo installs binaries",
+            cargo_bin().unwrap_or_default().display()
+        )
+    })
+}
+
+/// Both binaries of wasm-bindgen-cli must report `want`: `wasm-bindgen`
+/// generates the JS glue, the test runner is what cargo runs for wasm32 tests.
+fn check_wasm_bindgen(want: &str) -> Result<PathBuf> {
+    let mut bindgen = None;
+    for program in ["wasm-bindgen", "wasm-bindgen-test-runner"] {
+        let path = find_on_path(program).ok_or_else(|| format!("`{program}` is not installed"))?;
+        let reported = output(cmd(&path).arg("--version"))?;
+        // Prints e.g. "wasm-bindgen 0.2.130".
+        if reported.split_whitespace().nth(1) != Some(want) {
+            return Err(format!("{} reports `{}`, but Cargo.lock needs {want}", path.display(), reported.trim()));
+        }
+        bindgen.get_or_insert(path);
+    }
+    Ok(bindgen.expect("wasm-bindgen is checked first"))
+}
+
+/// Makes sure the pinned `wasm-opt` is installed under `.tools/npm` and
+/// returns its path. npm's `binaryen` package ships a prebuilt binary, which
+/// is far quicker than building binaryen and works without apt access.
+pub fn ensure_wasm_opt() -> Result<PathBuf> {
+    let prefix = root().join(".tools/npm");
+    let wasm_opt = prefix.join("node_modules/.bin/wasm-opt");
+    let why = match check_wasm_opt(&wasm_opt) {
+        Ok(()) => return Ok(wasm_opt),
+        Err(why) => why,
+    };
+    println!("xtask: {why}");
+    println!("xtask: installing binaryen@{BINARYEN_VERSION} (wasm-opt) from npm into .tools/npm");
+    run(cmd("npm")
+        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("binaryen@{BINARYEN_VERSION}")))
+    .map_err(|err| {
+        format!(
+            "{err}\n  wasm-opt comes from the npm package binaryen@{BINARYEN_VERSION}; it needs node and npm on PATH"
+        )
+    })?;
+    check_wasm_opt(&wasm_opt).map_err(|why| format!("installed binaryen@{BINARYEN_VERSION}, but {why}"))?;
+    Ok(wasm_opt)
+}
+
+fn check_wasm_opt(wasm_opt: &Path) -> Result {
+    if !wasm_opt.is_file() {
+        return Err(format!("{} is not installed", wasm_opt.display()));
+    }
+    let reported = output(cmd(wasm_opt).arg("--version"))?;
+    // Prints e.g. "wasm-opt version 132 (version_132)".
+    let version = reported.split_whitespace().skip_while(|word| *word != "version").nth(1);
+    if version == Some(BINARYEN_VERSION) {
+        Ok(())
+    } else {
+        Err(format!("{} reports `{}`, expected version {BINARYEN_VERSION}", wasm_opt.display(), reported.trim()))
+    }
+}
+
+/// Makes sure Chromium and chromedriver are installed for the browser tests,
+/// installing them with apt when that is possible without asking anyone.
+pub fn ensure_chromium() -> Result {
+    if chromium_present() {
+        return Ok(());
+    }
+    let commands = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver";
+    let missing = format!("the browser tests need {CHROMIUM} and {CHROMEDRIVER}");
+    if !Path::new("/etc/debian_version").exists() {
+        return Err(format!(
+            "{missing}; this is not a Debian system, so install Chromium and a matching \
+             chromedriver at those paths (on Debian: `{commands}`)"
+        ));
+    }
+    let uid = output(cmd("id").arg("-u"))?;
+    if uid.trim() != "0" {
+        return Err(format!("{missing}; install them as root with:\n  {commands}"));
+    }
+    println!("xtask: {missing}; installing them with apt-get");
+    let apt = || {
+        let mut apt = cmd("apt-get");
+        apt.env("DEBIAN_FRONTEND", "noninteractive");
+        apt
+    };
+    run(apt().arg("update"))?;
+    run(apt().args(["install", "-y", "chromium", "chromium-driver"]))?;
+    if chromium_present() {
+        Ok(())
+    } else {
+        Err(format!("apt-get finished, but {CHROMIUM} or {CHROMEDRIVER} is still missing"))
+    }
+}
+
+fn chromium_present() -> bool {
+    Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+version = 4
+
+[[package]]
+name = "wasm-bindgen"
+version = "0.2.130"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = [
+ "wasm-bindgen-macro",
+]
+
+[[package]]
+name = "wasm-bindgen-macro"
+version = "0.2.130"
+"#;
+
+    #[test]
+    fn finds_exact_package_not_prefix_matches() {
+        assert_eq!(locked_version(LOCK, "wasm-bindgen").unwrap(), "0.2.130");
+    }
+
+    #[test]
+    fn missing_package_is_an_error() {
+        assert!(locked_version(LOCK, "js-sys").is_err());
+    }
+
+    #[test]
+    fn several_versions_are_an_error() {
+        let lock = format!("{LOCK}\n[[package]]\nname = \"wasm-bindgen\"\nversion = \"0.2.100\"\n");
+        let err = locked_version(&lock, "wasm-bindgen").unwrap_err();
+        assert!(err.contains("0.2.130, 0.2.100"), "{err}");
+    }
+}
