@@ -48,9 +48,10 @@ fn heavy_visitor() -> Visitor {
 
 #[test]
 fn a_heavy_visitor_fits_in_four_kilobytes() {
-    let visitor = heavy_visitor();
-    let bytes = visitor.engine.state().encode();
+    let mut visitor = heavy_visitor();
+    let bytes = visitor.engine.encode_state();
     assert!(bytes.len() <= TARGET_STATE_BYTES, "{} bytes", bytes.len());
+    assert_eq!(State::decode(&bytes).as_ref(), Ok(visitor.engine.state()));
     assert!(visitor.engine.state().evidence().len() <= MAX_EVIDENCE);
 }
 
@@ -58,7 +59,8 @@ fn a_heavy_visitor_fits_in_four_kilobytes() {
 fn summarising_old_evidence_keeps_the_score() {
     // The live engine folded a year of events into summaries as it went; an
     // engine restored from the stored state must score and explain the same.
-    let visitor = heavy_visitor();
+    let mut visitor = heavy_visitor();
+    visitor.engine.encode_state();
     let state = visitor.engine.state().clone();
     let replayed = Engine::new(Arc::new(visitor.engine.config().clone()), state);
     assert_close(replayed.score(visitor.now), visitor.score());
@@ -77,7 +79,7 @@ fn compaction_matches_an_uncompacted_replay() {
     for index in 0..200u64 {
         engine.handle_event(Event::new(EventId(index), Timestamp(T0 + index * 60_000), "cart_add").unwrap());
     }
-    assert_eq!(engine.state().evidence().len(), MAX_EVIDENCE);
+    assert!(engine.state().evidence().len() <= MAX_EVIDENCE);
     assert_close(engine.score(Timestamp(T0 + DAY_MS)), 400.0);
     assert_eq!(engine.ledger(Timestamp(T0)).first().map(|entry| entry.count), Some(200));
     let old = Event::new(EventId(5), Timestamp(T0 + 5 * 60_000), "cart_add").unwrap();

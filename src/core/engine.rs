@@ -150,7 +150,8 @@ impl Engine {
         } else {
             // A late event changes what later events earned (windows, caps):
             // place it and replay. Rare, and bounded by the evidence size.
-            let matched = self.config.rules.iter().any(|rule| rule.matches(&event));
+            let matched =
+                self.config.rules_on(&event.name).iter().any(|&index| self.config.rules[index].matches(&event));
             if !matched {
                 return Handled::Unmatched;
             }
@@ -277,8 +278,8 @@ impl Engine {
             .map(|rule| self.state.summary.get(&rule.id).cloned().unwrap_or_default())
             .collect();
         for event in &self.state.evidence {
-            for (rule, tally) in self.config.rules.iter().zip(&mut self.tallies) {
-                rule.apply(tally, event);
+            for &index in self.config.rules_on(&event.name) {
+                self.config.rules[index].apply(&mut self.tallies[index], event);
             }
         }
     }
@@ -286,7 +287,8 @@ impl Engine {
     /// Keeps only what the config's rules read from an event: minimal data
     /// in the browser and in every lead.
     fn minimize(&self, mut event: Event) -> Event {
-        let rules = || self.config.rules.iter().filter(|rule| rule.on == event.name);
+        let config = &self.config;
+        let rules = || config.rules_on(&event.name).iter().map(|&index| &config.rules[index]);
         let keep_url = rules().any(|rule| rule.url.is_some());
         let keep_value = rules().any(|rule| rule.min_value.is_some());
         let used_props: Vec<&str> = rules().flat_map(|rule| rule.props.iter().map(|(key, _)| key.as_str())).collect();
@@ -301,17 +303,27 @@ impl Engine {
         event
     }
 
-    /// Folds the oldest evidence into the summary until the state is within
-    /// [`MAX_EVIDENCE`] events and [`TARGET_STATE_BYTES`].
+    /// Keeps the evidence within [`MAX_EVIDENCE`] events. Folding a batch at
+    /// a time (down to three quarters of the bound) keeps the cost per event
+    /// flat instead of folding on every event once the bound is reached.
     fn compact(&mut self) {
+        let len = self.state.evidence.len();
+        if len > MAX_EVIDENCE {
+            self.fold_oldest(len - MAX_EVIDENCE * 3 / 4);
+        }
+    }
+
+    /// The state as bytes for storage, within [`TARGET_STATE_BYTES`] whenever
+    /// the summaries and identity alone fit: older evidence is folded into
+    /// the summary until it does. The shell calls this when it persists
+    /// (batched), not per event.
+    pub fn encode_state(&mut self) -> Vec<u8> {
         loop {
-            let over_count = self.state.evidence.len() > MAX_EVIDENCE;
-            if !over_count && (self.state.evidence.is_empty() || self.state.encode().len() <= TARGET_STATE_BYTES) {
-                return;
+            let bytes = self.state.encode();
+            if bytes.len() <= TARGET_STATE_BYTES || self.state.evidence.is_empty() {
+                return bytes;
             }
-            let take =
-                if over_count { self.state.evidence.len() - MAX_EVIDENCE } else { 4.min(self.state.evidence.len()) };
-            self.fold_oldest(take);
+            self.fold_oldest((self.state.evidence.len() / 4).max(1));
         }
     }
 
@@ -320,14 +332,15 @@ impl Engine {
         let Some(last) = folded.last() else { return };
         self.state.horizon = Some((last.at, last.id));
         for rule in &self.config.rules {
+            let mut relevant = folded.iter().filter(|event| event.name == rule.on).peekable();
+            if relevant.peek().is_none() {
+                continue;
+            }
             let mut tally = self.state.summary.get(&rule.id).cloned().unwrap_or_default();
-            let before = tally.clone();
-            for event in &folded {
+            for event in relevant {
                 rule.apply(&mut tally, event);
             }
-            if tally != before {
-                self.state.summary.insert(rule.id.clone(), tally);
-            }
+            self.state.summary.insert(rule.id.clone(), tally);
         }
     }
 

@@ -190,9 +190,16 @@ pub struct Config {
     pub(crate) fit: Vec<FitRule>,
     pub(crate) hash: u64,
     pub(crate) warnings: Vec<String>,
+    /// Rule indices by event name, so an event only visits its own rules.
+    pub(crate) by_event: std::collections::BTreeMap<String, Vec<usize>>,
 }
 
 impl Config {
+    /// Indices into [`Config::rules`] of the rules on event `name`.
+    pub(crate) fn rules_on(&self, name: &str) -> &[usize] {
+        self.by_event.get(name).map_or(&[], Vec::as_slice)
+    }
+
     /// Parses and checks a JSON rule set.
     ///
     /// Every error names the place (`rules[3].within_days`) and the fix; no

@@ -281,7 +281,12 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
             rule.decay = half_life_ms.map_or(Decay::Never, Decay::HalfLife);
         }
     }
+    let mut by_event = std::collections::BTreeMap::<String, Vec<usize>>::new();
+    for (index, rule) in rules.iter().enumerate() {
+        by_event.entry(rule.on.clone()).or_default().push(index);
+    }
     Ok(Config {
+        by_event,
         site: draft.site.unwrap_or_default(),
         endpoint: draft.endpoint,
         preset: draft.preset,
