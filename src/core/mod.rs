@@ -4,6 +4,30 @@
 //! what happened into [`Event`]s with timestamps, hand them to an [`Engine`],
 //! and store the [`State`] it keeps. Everything here compiles and is tested
 //! natively and on wasm32; a test keeps web crates out of this folder.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use leadscore::core::{Config, Engine, Event, EventId, Preset, Stage, State, Timestamp};
+//!
+//! let config = Arc::new(Config::preset(Preset::B2bSaas, "acme")?);
+//! let start = Timestamp::from_millis(1_767_225_600_000);
+//! let mut engine = Engine::new(config, State::new("visitor-7f3a", start));
+//!
+//! // The shell turns what happened into events; time is always passed in.
+//! let view = Event::new(EventId(1), start, "page_view")?.with_url("/pricing");
+//! engine.handle_event(view);
+//! engine.identify(start, [("email", "ada@acme.example"), ("job_title", "CTO")])?;
+//! let request = Event::new(EventId(2), start.plus_millis(60_000), "quote_request")?;
+//! engine.handle_event(request);
+//!
+//! let now = start.plus_millis(120_000);
+//! assert_eq!(engine.score(now).round(), 43.0); // 3 (pricing view) + 40 (quote request)
+//! assert_eq!(engine.stage(now), Stage::Warm); // a hand-raiser, but not yet 50 points
+//! assert_eq!(engine.ledger(now)[0].rule_id, "pricing-view");
+//! let bytes = engine.encode_state(); // what the widget stores
+//! assert_eq!(State::decode(&bytes)?, *engine.state());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod config;
 pub mod event;
