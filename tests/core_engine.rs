@@ -85,7 +85,9 @@ fn a_decayed_capped_rule_can_earn_again() {
     );
     visitor.track("cart_add");
     visitor.track("cart_add");
-    assert_close(visitor.score(), 10.0);
+    assert!((visitor.score() - 10.0).abs() < 1e-4, "held at the cap, got {}", visitor.score());
+    let ledger = visitor.engine.ledger(visitor.now);
+    assert_eq!((ledger[0].count, ledger[0].awards), (2, 1), "a sliver of decay is not worth a new award");
     visitor.wait_days(10.0);
     assert!((visitor.score() - 5.0).abs() < 1e-4, "half gone after one half-life, got {}", visitor.score());
     visitor.track("cart_add");
@@ -170,6 +172,38 @@ fn engaged_time_counts_once_per_page_view_past_the_threshold() {
     visitor.engaged("/product/c", 500, 103);
     visitor.engaged("/product/d", 500, 104);
     assert_close(visitor.score(), 15.0);
+}
+
+#[test]
+fn interleaved_page_views_from_two_tabs_count_once_each() {
+    let mut visitor = rules(r#"{"id":"deep-read","on":"engaged_time","min_seconds":60,"points":5}"#);
+    for page_view in [1, 2, 1, 2, 1] {
+        visitor.engaged("/product", 90, page_view);
+    }
+    assert_close(visitor.score(), 10.0);
+}
+
+#[test]
+fn sales_intent_waits_for_the_rule_conditions() {
+    let mut visitor = Visitor::with_json(
+        r#"{"site":"t","half_life_days":"never","mql_requires_identity":false,"rules":[
+            {"id":"base","on":"base","points":60},
+            {"id":"pricing-asks","on":"pricing_request","min_count":2,"points":0}]}"#,
+    );
+    visitor.track("base");
+    visitor.track("pricing_request");
+    assert_eq!(visitor.stage(), Stage::Mql, "one ask is below the rule's min_count");
+    visitor.track("pricing_request");
+    assert_eq!(visitor.stage(), Stage::SalesReady);
+}
+
+#[test]
+fn numeric_prop_conditions_match_the_text_pages_send() {
+    let mut visitor = rules(r#"{"id":"plan","on":"cart_add","props":{"seats":[2.0, 10]},"points":5}"#);
+    visitor.track_props("cart_add", &[("seats", "2")]);
+    visitor.track_props("cart_add", &[("seats", " 10 ")]);
+    visitor.track_props("cart_add", &[("seats", "3")]);
+    assert_close(visitor.score(), 10.0);
 }
 
 #[test]

@@ -229,7 +229,8 @@ impl Engine {
 
     /// Whether a rule that shows sales intent has matched.
     pub fn has_sales_intent(&self) -> bool {
-        self.config.rules.iter().zip(&self.tallies).any(|(rule, tally)| rule.sales_intent && tally.matches > 0)
+        // Intent counts once the rule's own conditions (counts, windows) are met.
+        self.config.rules.iter().zip(&self.tallies).any(|(rule, tally)| rule.sales_intent && tally.awards > 0)
     }
 
     /// The stage at `now`.
@@ -318,6 +319,9 @@ impl Engine {
     /// the summary until it does. The shell calls this when it persists
     /// (batched), not per event.
     pub fn encode_state(&mut self) -> Vec<u8> {
+        // Summaries of rules the site has since removed or renamed score nothing.
+        let config = &self.config;
+        self.state.summary.retain(|rule_id, _| config.rules.iter().any(|rule| rule.id == *rule_id));
         loop {
             let bytes = self.state.encode();
             if bytes.len() <= TARGET_STATE_BYTES || self.state.evidence.is_empty() {

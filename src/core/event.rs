@@ -139,7 +139,7 @@ impl Event {
 /// Checks an event name: 1 to 64 of `A-Z a-z 0-9 _ . : -`. The error text
 /// completes a sentence that starts with the name's role.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > MAX_NAME_CHARS {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(format!("must be 1 to {MAX_NAME_CHARS} characters, got {}", name.chars().count()));
     }
     if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))) {

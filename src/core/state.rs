@@ -230,7 +230,10 @@ impl State {
             }
         }
         for (rule, tally) in &self.summary {
-            if !tally.value.is_finite() || tally.recent.len() > super::config::MAX_MIN_COUNT as usize {
+            if !tally.value.is_finite()
+                || tally.recent.len() > super::config::MAX_MIN_COUNT as usize
+                || tally.page_views.len() > 64
+            {
                 return Err(format!("summary of rule \"{}\" is invalid", super::event::preview(rule)));
             }
         }

@@ -7,6 +7,12 @@ use super::config::{Decay, Rule};
 use super::event::{Event, EventId};
 use super::time::Timestamp;
 
+/// Page views remembered per measurement rule.
+const RECENT_PAGE_VIEWS: usize = 8;
+/// Smaller top-ups are not awards: a capped rule whose points faded by a
+/// sliver since the last award is still full, and must not restart its cooldown.
+const MIN_AWARD: f64 = 0.01;
+
 /// What one rule has seen and awarded so far. The engine keeps one per rule,
 /// rebuilt from the state's summary and evidence; summaries are stored.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -25,8 +31,9 @@ pub(crate) struct Tally {
     /// Points held, as of `value_at`; decay is applied when read.
     pub value: f64,
     pub value_at: Timestamp,
-    /// The page view whose measurement already counted.
-    pub last_page_view: Option<EventId>,
+    /// Recent page views whose measurement already counted (a few, since
+    /// two tabs' reports can interleave).
+    pub page_views: Vec<EventId>,
 }
 
 impl Rule {
@@ -63,14 +70,19 @@ impl Rule {
         if !self.matches(event) {
             return None;
         }
-        if self.min_value.is_some() && event.page_view.is_some() && tally.last_page_view == event.page_view {
+        if self.min_value.is_some() && event.page_view.is_some_and(|id| tally.page_views.contains(&id)) {
             // The shell reports a page's growing engaged time or depth more
             // than once; each page view counts once per rule. The event still
             // matched, so it is kept as evidence like in any other tab.
             return Some(0.0);
         }
         let now = event.at;
-        tally.last_page_view = event.page_view.or(tally.last_page_view);
+        if let (Some(page_view), Some(_)) = (event.page_view, self.min_value) {
+            tally.page_views.push(page_view);
+            if tally.page_views.len() > RECENT_PAGE_VIEWS {
+                tally.page_views.remove(0);
+            }
+        }
         if tally.matches == 0 {
             tally.first = now;
         }
@@ -106,7 +118,7 @@ impl Rule {
             Some(cap) if self.points < 0 => (self.points as f64).max(-(cap as f64) - held).min(0.0),
             _ => self.points as f64,
         };
-        if award == 0.0 && self.points != 0 {
+        if award.abs() < MIN_AWARD && self.points != 0 {
             return Some(0.0);
         }
         tally.value = held + award;

@@ -20,8 +20,12 @@ pub const MAX_RULES: usize = 200;
 pub const MAX_FIT_RULES: usize = 100;
 /// Longest rule id or site name.
 pub const MAX_ID_CHARS: usize = 64;
-/// Longest string anywhere else in a config (globs, keywords, endpoint).
+/// Longest URL glob or endpoint.
 pub const MAX_STRING_CHARS: usize = 2048;
+/// Longest keyword, listed value or property value in a config.
+pub const MAX_TEXT_CHARS: usize = 256;
+/// Most property conditions on one rule.
+pub const MAX_PROP_CONDITIONS: usize = 8;
 /// Most entries in any list (keywords, allowed values).
 pub const MAX_LIST_ITEMS: usize = 64;
 /// Largest absolute number of points one rule can award.

@@ -225,7 +225,8 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
 fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
     let mut hash = draft.hash;
     let (mut rules, mut fit, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut half_life, mut thresholds, mut grades, mut mql_requires_identity) = (None, None, None, None);
+    let (mut half_life, mut thresholds, mut grades, mut mql_requires_identity, mut consent) =
+        (None, None, None, None, None);
     if let Some(base) = base {
         hash = base.hash ^ hash.rotate_left(1);
         rules = base.rules;
@@ -235,6 +236,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
         thresholds = base.thresholds;
         grades = base.grades;
         mql_requires_identity = base.mql_requires_identity;
+        consent = base.consent;
     }
     let base_rule_count = rules.len();
     for rule in draft.rules {
@@ -290,7 +292,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
         site: draft.site.unwrap_or_default(),
         endpoint: draft.endpoint,
         preset: draft.preset,
-        consent: draft.consent.unwrap_or(ConsentMode::Required),
+        consent: draft.consent.or(consent).unwrap_or(ConsentMode::Required),
         half_life_ms,
         thresholds: draft.thresholds.or(thresholds).unwrap_or(Thresholds { warm: 20.0, mql: 50.0, sales_ready: 80.0 }),
         grades: draft.grades.or(grades).unwrap_or(GradeThresholds { a: 20, b: 10, c: 1 }),
@@ -369,6 +371,15 @@ fn rule(value: &Value, path: &str, warnings: &mut Vec<String>) -> Result<Rule, C
     let min_value = match (on, min_seconds, min_percent) {
         ("engaged_time", Some(seconds), None) => Some(seconds),
         ("scroll_depth", None, Some(percent)) => Some(percent),
+        ("engaged_time", _, Some(_)) | ("scroll_depth", Some(_), _) => {
+            let (field, applies_to) =
+                if on == "engaged_time" { ("min_percent", "scroll_depth") } else { ("min_seconds", "engaged_time") };
+            return Err(ConfigError::new(
+                Kind::Invalid,
+                &fields.path(field),
+                format!("only applies to \"{applies_to}\" rules, and this rule is on \"{on}\""),
+            ));
+        }
         ("engaged_time", None, _) => {
             return Err(ConfigError::new(
                 Kind::Missing,
@@ -427,8 +438,12 @@ fn props(value: &Value, path: &str) -> Result<Vec<(String, Vec<String>)>, Config
     let Value::Object(map) = value else {
         return Err(wrong_type(path, "an object of property conditions, like {\"kind\": \"trial\"}", value));
     };
-    if map.len() > 8 {
-        return Err(ConfigError::new(Kind::TooLarge, path, format!("has {} conditions; the limit is 8", map.len())));
+    if map.len() > MAX_PROP_CONDITIONS {
+        return Err(ConfigError::new(
+            Kind::TooLarge,
+            path,
+            format!("has {} conditions; the limit is {MAX_PROP_CONDITIONS}", map.len()),
+        ));
     }
     let mut conditions = Vec::with_capacity(map.len());
     for (key, expected) in map {
@@ -747,19 +762,28 @@ fn text_list(value: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
     if items.is_empty() {
         return Err(ConfigError::new(Kind::Invalid, path, "must list at least one value"));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| Ok(string(item, &format!("{path}[{index}]"), 256)?.trim().to_lowercase()))
-        .collect()
+    items.iter().enumerate().map(|(index, item)| trimmed_text(item, &format!("{path}[{index}]"))).collect()
+}
+
+/// A non-blank string, trimmed and lowercased for case-insensitive matching.
+fn trimmed_text(value: &Value, path: &str) -> Result<String, ConfigError> {
+    let text = string(value, path, MAX_TEXT_CHARS)?.trim();
+    if text.is_empty() {
+        return Err(ConfigError::new(Kind::Invalid, path, "must not be blank"));
+    }
+    Ok(text.to_lowercase())
 }
 
 /// A property value to compare against: strings, numbers and booleans all
 /// compare as lowercase text, since the browser hands properties over as text.
 fn scalar_text(value: &Value, path: &str) -> Result<String, ConfigError> {
     match value {
-        Value::String(_) => Ok(string(value, path, 256)?.to_lowercase()),
-        Value::Number(number) => Ok(number.to_string()),
+        Value::String(_) => trimmed_text(value, path),
+        // 2 and 2.0 both mean the text "2", which is what a page would send.
+        Value::Number(number) => Ok(match number.as_f64() {
+            Some(float) if float.fract() == 0.0 && float.abs() < 1e15 => format!("{}", float as i64),
+            _ => number.to_string(),
+        }),
         Value::Bool(flag) => Ok(flag.to_string()),
         other => Err(wrong_type(path, "a string, number or boolean", other)),
     }
