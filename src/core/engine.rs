@@ -202,6 +202,11 @@ impl Engine {
         self.state.begin_activity(now)
     }
 
+    /// Records an attributed arrival (first and last touch).
+    pub fn record_touch(&mut self, touch: super::signals::Touch) {
+        self.state.record_touch(touch);
+    }
+
     /// Merges another tab's copy of this visitor's state.
     pub fn merge(&mut self, other: &State) {
         self.state.merge(other);

@@ -34,6 +34,7 @@ pub mod event;
 pub mod fit;
 pub mod identity;
 pub mod presets;
+pub mod signals;
 pub mod state;
 pub mod time;
 

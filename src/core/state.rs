@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{check_name, Event, EventId, MAX_PROPS, MAX_PROP_VALUE_CHARS, MAX_URL_CHARS};
 use super::identity::Identity;
+use super::signals::Touch;
 use super::tally::Tally;
 use super::time::Timestamp;
 
@@ -48,6 +49,8 @@ pub struct State {
     pub(crate) evidence: Vec<Event>,
     pub(crate) identity: Identity,
     pub(crate) last_activity: Option<Timestamp>,
+    pub(crate) first_touch: Option<Touch>,
+    pub(crate) last_touch: Option<Touch>,
 }
 
 /// Why stored bytes could not be restored. The caller starts a fresh state
@@ -83,6 +86,8 @@ impl State {
             evidence: Vec::new(),
             identity: Identity::default(),
             last_activity: None,
+            first_touch: None,
+            last_touch: None,
         }
     }
 
@@ -109,6 +114,22 @@ impl State {
     /// When the visitor was last active.
     pub fn last_activity(&self) -> Option<Timestamp> {
         self.last_activity
+    }
+
+    /// The first and the latest attributed arrival (UTM or ad click).
+    pub fn touches(&self) -> (Option<&Touch>, Option<&Touch>) {
+        (self.first_touch.as_ref(), self.last_touch.as_ref())
+    }
+
+    /// Records an attributed arrival: it becomes the last touch, and the
+    /// first touch if it is the earliest seen.
+    pub fn record_touch(&mut self, touch: Touch) {
+        if self.first_touch.as_ref().is_none_or(|first| touch < *first) {
+            self.first_touch = Some(touch.clone());
+        }
+        if self.last_touch.as_ref().is_none_or(|last| touch > *last) {
+            self.last_touch = Some(touch);
+        }
     }
 
     /// Notes activity at `now`; true when it starts a new visit (the first
@@ -151,6 +172,9 @@ impl State {
         self.evidence = events;
         self.identity.merge(&other.identity);
         self.last_activity = self.last_activity.max(other.last_activity);
+        for touch in [&other.first_touch, &other.last_touch].into_iter().flatten() {
+            self.record_touch(touch.clone());
+        }
     }
 
     /// The state as bytes for storage: a magic, a version, then a compact

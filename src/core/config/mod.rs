@@ -48,6 +48,48 @@ pub enum ConsentMode {
     Implied,
 }
 
+/// Which signals the browser widget captures by itself; each can be
+/// switched off. `track()` calls are always scored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capture {
+    /// Page views, including single-page-app navigation and back/forward restores.
+    pub page_views: bool,
+    /// Visits (30 minutes without activity start a new one).
+    pub visits: bool,
+    /// Engaged time per page view.
+    pub engaged_time: bool,
+    /// Maximum scroll depth per page view.
+    pub scroll_depth: bool,
+    /// Form submissions and the identity fields in them.
+    pub forms: bool,
+    /// Whether form fields are recognised by name, type and autocomplete
+    /// heuristics; when off, only `identity_fields` names and standard
+    /// autocomplete tokens count.
+    pub form_heuristics: bool,
+    /// Clicks on elements marked `data-leadscore-event`.
+    pub clicks: bool,
+    /// Downloads: links to files, or with a `download` attribute.
+    pub downloads: bool,
+    /// Ad-click arrivals and UTM attribution.
+    pub ad_clicks: bool,
+}
+
+impl Default for Capture {
+    fn default() -> Capture {
+        Capture {
+            page_views: true,
+            visits: true,
+            engaged_time: true,
+            scroll_depth: true,
+            forms: true,
+            form_heuristics: true,
+            clicks: true,
+            downloads: true,
+            ad_clicks: true,
+        }
+    }
+}
+
 /// Score thresholds of the stages; each is higher than the one before.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Thresholds {
@@ -194,6 +236,8 @@ pub struct Config {
     pub(crate) fit: Vec<FitRule>,
     pub(crate) hash: u64,
     pub(crate) warnings: Vec<String>,
+    pub(crate) capture: Capture,
+    pub(crate) identity_fields: Vec<(Field, Vec<String>)>,
     /// Rule indices by event name, so an event only visits its own rules.
     pub(crate) by_event: std::collections::BTreeMap<String, Vec<usize>>,
 }
@@ -276,6 +320,35 @@ impl Config {
     /// [`Config::hash`] as 16 lowercase hex digits.
     pub fn hash_hex(&self) -> String {
         format!("{:016x}", self.hash)
+    }
+
+    /// What the widget captures by itself.
+    pub fn capture(&self) -> Capture {
+        self.capture
+    }
+
+    /// The site's own form-field names per identity field, beyond the heuristics.
+    pub fn identity_fields(&self) -> &[(Field, Vec<String>)] {
+        &self.identity_fields
+    }
+
+    /// The `min_seconds` of every engaged-time rule, ascending: the points at
+    /// which the widget reports a page's growing engaged time.
+    pub fn engaged_thresholds(&self) -> Vec<u32> {
+        self.measurement_thresholds("engaged_time")
+    }
+
+    /// The `min_percent` of every scroll-depth rule, ascending.
+    pub fn scroll_thresholds(&self) -> Vec<u32> {
+        self.measurement_thresholds("scroll_depth")
+    }
+
+    fn measurement_thresholds(&self, event: &str) -> Vec<u32> {
+        let mut values: Vec<u32> =
+            self.rules_on(event).iter().filter_map(|&index| self.rules[index].min_value).collect();
+        values.sort_unstable();
+        values.dedup();
+        values
     }
 
     /// Non-fatal findings, such as a custom event name one typo away from a

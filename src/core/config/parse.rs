@@ -28,6 +28,19 @@ const TOP_FIELDS: &[&str] = &[
     "mql_requires_identity",
     "rules",
     "fit",
+    "capture",
+    "identity_fields",
+];
+const CAPTURE_FIELDS: &[&str] = &[
+    "page_views",
+    "visits",
+    "engaged_time",
+    "scroll_depth",
+    "forms",
+    "form_heuristics",
+    "clicks",
+    "downloads",
+    "ad_clicks",
 ];
 const RULE_FIELDS: &[&str] = &[
     "id",
@@ -72,6 +85,8 @@ struct Draft {
     fit: Vec<FitRule>,
     warnings: Vec<String>,
     hash: u64,
+    capture: Option<Capture>,
+    identity_fields: Vec<(Field, Vec<String>)>,
 }
 
 pub(super) fn parse_document(json: &str) -> Result<Config, ConfigError> {
@@ -161,6 +176,12 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
     let mql_requires_identity =
         top.get("mql_requires_identity").map(|value| boolean(value, "mql_requires_identity")).transpose()?;
 
+    let capture = top.get("capture").map(|value| capture(value, "capture")).transpose()?;
+    let identity_fields = top
+        .get("identity_fields")
+        .map(|value| identity_fields(value, "identity_fields"))
+        .transpose()?
+        .unwrap_or_default();
     let rules = match top.get("rules") {
         Some(value) => {
             let items = list(value, "rules", MAX_RULES)?;
@@ -216,6 +237,8 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
         fit,
         warnings,
         hash: hash_value(&document, FNV_OFFSET),
+        capture,
+        identity_fields,
     })
 }
 
@@ -289,6 +312,8 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
     }
     Ok(Config {
         by_event,
+        capture: draft.capture.unwrap_or_default(),
+        identity_fields: draft.identity_fields,
         site: draft.site.unwrap_or_default(),
         endpoint: draft.endpoint,
         preset: draft.preset,
@@ -549,6 +574,39 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
         }
     };
     Ok(FitRule { id: id.map(str::to_string), field, condition, points })
+}
+
+fn capture(value: &Value, path: &str) -> Result<Capture, ConfigError> {
+    let fields = Fields::open(value, path, CAPTURE_FIELDS)?;
+    let flag = |name: &str| -> Result<bool, ConfigError> {
+        fields.get(name).map(|value| boolean(value, &fields.path(name))).transpose().map(|flag| flag.unwrap_or(true))
+    };
+    Ok(Capture {
+        page_views: flag("page_views")?,
+        visits: flag("visits")?,
+        engaged_time: flag("engaged_time")?,
+        scroll_depth: flag("scroll_depth")?,
+        forms: flag("forms")?,
+        form_heuristics: flag("form_heuristics")?,
+        clicks: flag("clicks")?,
+        downloads: flag("downloads")?,
+        ad_clicks: flag("ad_clicks")?,
+    })
+}
+
+/// `{"job_title": ["position", "rolle"]}`: the site's own form-field names.
+fn identity_fields(value: &Value, path: &str) -> Result<Vec<(Field, Vec<String>)>, ConfigError> {
+    let Value::Object(map) = value else {
+        return Err(wrong_type(path, "an object of field names, like {\"job_title\": [\"position\"]}", value));
+    };
+    let mut fields = Vec::with_capacity(map.len());
+    for (name, names) in map {
+        let field_path = format!("{path}.{name}");
+        let field =
+            Field::parse(name).map_err(|error| ConfigError::new(Kind::UnknownField, &field_path, error.to_string()))?;
+        fields.push((field, text_list(names, &field_path)?));
+    }
+    Ok(fields)
 }
 
 fn thresholds(value: &Value, path: &str) -> Result<Thresholds, ConfigError> {
