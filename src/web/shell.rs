@@ -1,0 +1,464 @@
+//! The widget's state in the page: the engine, consent, storage, the
+//! current page view, callbacks. Listeners and the JS API call into it;
+//! JS callbacks run only after its borrow is released, so a callback that
+//! calls back into `leadscore` is safe.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+
+use gloo_events::EventListener;
+use gloo_timers::callback::Timeout;
+use js_sys::Function;
+use wasm_bindgen::JsValue;
+
+use super::dom::{self, now, warn};
+use super::overlay::{self, Overlay};
+use super::storage::{base64_decode, base64_encode, Store};
+use crate::core::signals::Touch;
+use crate::core::{Config, ConsentMode, Engine, Event, EventId, Stage, State, Timestamp};
+
+/// Input silence after which engaged time stops counting.
+const IDLE_AFTER_MS: u64 = 30_000;
+/// Delay that batches storage writes.
+const FLUSH_AFTER_MS: u32 = 1_000;
+
+pub(crate) type Shared = Rc<RefCell<Inner>>;
+pub(crate) type WeakShared = Weak<RefCell<Inner>>;
+
+/// A JS API call made before the config was ready, replayed in order.
+pub(crate) enum Call {
+    Track(String, Vec<(String, String)>),
+    Identify(Vec<(String, String)>),
+    Consent(bool),
+    Forget,
+}
+
+/// What to tell the page's callbacks after a change.
+#[derive(Default)]
+pub(crate) struct Notice {
+    calls: Vec<(Function, JsValue)>,
+}
+
+impl Notice {
+    /// Runs the callbacks; a throwing callback is reported, never rethrown.
+    pub(crate) fn deliver(self) {
+        for (callback, value) in self.calls {
+            if callback.call1(&JsValue::NULL, &value).is_err() {
+                warn("an on() callback threw; the widget carries on");
+            }
+        }
+    }
+}
+
+/// The current page view and how engaged the visitor is on it.
+pub(crate) struct Page {
+    pub id: EventId,
+    pub path: String,
+    engaged_ms: u64,
+    last_input: Timestamp,
+    counting_since: Option<Timestamp>,
+    pub visible: bool,
+    pub focused: bool,
+    reported_seconds: u32,
+    pub max_scroll: u32,
+    reported_scroll: u32,
+}
+
+pub(crate) struct Inner {
+    pub engine: Option<Engine>,
+    pub failed: bool,
+    pub consent: Option<bool>,
+    pub store: Store,
+    pub key: String,
+    flush_timer: Option<Timeout>,
+    load_id: u64,
+    counter: u64,
+    pub page: Option<Page>,
+    callbacks: Vec<(String, Function)>,
+    last_stage: Stage,
+    last_score: i64,
+    pub pending: Vec<Call>,
+    pub listeners: Vec<EventListener>,
+    pub overlay: Option<Overlay>,
+    pub storage_warning: Option<String>,
+    arrival_recorded: bool,
+    weak_self: WeakShared,
+}
+
+impl Inner {
+    /// A new, unconfigured widget state, shared with its listeners.
+    pub(crate) fn shared() -> Shared {
+        let load_bytes = dom::random_bytes::<4>();
+        Rc::new_cyclic(|weak_self| {
+            RefCell::new(Inner {
+                weak_self: weak_self.clone(),
+                engine: None,
+                failed: false,
+                consent: None,
+                store: Store::Closed,
+                key: String::new(),
+                flush_timer: None,
+                load_id: u64::from(u32::from_le_bytes(load_bytes)) << 32,
+                counter: 0,
+                page: None,
+                callbacks: Vec::new(),
+                last_stage: Stage::Cold,
+                last_score: 0,
+                pending: Vec::new(),
+                listeners: Vec::new(),
+                overlay: None,
+                storage_warning: None,
+                arrival_recorded: false,
+            })
+        })
+    }
+
+    pub(crate) fn config(&self) -> Option<&Config> {
+        self.engine.as_ref().map(Engine::config)
+    }
+
+    /// Whether there is a basis to score, store and (later) send.
+    pub(crate) fn active(&self) -> bool {
+        match self.config().map(Config::consent) {
+            Some(ConsentMode::Implied) => self.consent != Some(false),
+            Some(ConsentMode::Required) => self.consent == Some(true),
+            None => false,
+        }
+    }
+
+    pub(crate) fn next_id(&mut self) -> EventId {
+        self.counter += 1;
+        EventId(self.load_id | self.counter)
+    }
+
+    pub(crate) fn on(&mut self, kind: &str, callback: Function) {
+        if matches!(kind, "stage" | "score" | "mql") {
+            self.callbacks.push((kind.to_string(), callback));
+        } else {
+            warn(&format!("on(\"{kind}\"): unknown event; use \"stage\", \"score\" or \"mql\""));
+        }
+    }
+
+    /// Scores one signal, starting a visit first when 30 minutes passed.
+    pub(crate) fn record(&mut self, event: Event) {
+        if !self.active() {
+            return;
+        }
+        let Some(engine) = self.engine.as_mut() else { return };
+        if engine.config().capture().visits && engine.begin_activity(event.at) {
+            let visit = Event::new(EventId(event.id.0 ^ (1 << 31)), event.at, "visit").expect("built-in name");
+            engine.handle_event(visit);
+        }
+        engine.handle_event(event);
+        self.schedule_flush();
+    }
+
+    /// Builds and records an event named `name` now.
+    pub(crate) fn signal(&mut self, name: &str, url: Option<&str>, props: &[(String, String)], value: Option<u32>) {
+        let id = self.next_id();
+        let event = match Event::new(id, now(), name) {
+            Ok(event) => event,
+            Err(error) => return warn(&format!("track: {error}")),
+        };
+        let mut event = match url {
+            Some(url) => event.with_url(url),
+            None => event,
+        };
+        for (key, value) in props {
+            event = match event.with_prop(key, value) {
+                Ok(event) => event,
+                Err(error) => return warn(&format!("track(\"{name}\"): {error}")),
+            };
+        }
+        if let Some(value) = value {
+            event = event.with_value(value);
+            if let Some(page) = &self.page {
+                event = event.in_page_view(page.id);
+            }
+        }
+        self.record(event);
+    }
+
+    pub(crate) fn identify(&mut self, fields: &[(String, String)]) {
+        if !self.active() {
+            return;
+        }
+        let Some(engine) = self.engine.as_mut() else { return };
+        let at = now();
+        for (name, value) in fields {
+            if let Err(error) = engine.identify(at, [(name.as_str(), value.as_str())]) {
+                warn(&format!("identify: {error}"));
+            }
+        }
+        self.schedule_flush();
+    }
+
+    /// Starts a new page view at the current path (first load, SPA
+    /// navigation, back/forward restore), closing the previous one.
+    pub(crate) fn page_view(&mut self) {
+        self.leave_page();
+        let id = self.next_id();
+        let at = now();
+        let path = dom::page_path();
+        let visible = dom::document().is_none_or(|document| !document.hidden());
+        let focused = dom::document().and_then(|document| document.has_focus().ok()).unwrap_or(true);
+        self.page = Some(Page {
+            id,
+            path: path.clone(),
+            engaged_ms: 0,
+            last_input: at,
+            counting_since: (visible && focused).then_some(at),
+            visible,
+            focused,
+            reported_seconds: 0,
+            max_scroll: 0,
+            reported_scroll: 0,
+        });
+        let capture = match self.config() {
+            Some(config) => config.capture(),
+            None => return,
+        };
+        if capture.page_views {
+            let event = Event::new(id, at, "page_view").expect("built-in name").with_url(&path);
+            self.record(event);
+        } else if capture.visits && self.active() {
+            // Visits still start on page loads when page views are off.
+            let id = self.next_id();
+            if let Some(engine) = self.engine.as_mut() {
+                if engine.begin_activity(at) {
+                    engine.handle_event(Event::new(id, at, "visit").expect("built-in name"));
+                }
+            }
+        }
+    }
+
+    /// Records the landing's attribution and an ad-click arrival, once per load.
+    pub(crate) fn arrival(&mut self) {
+        if self.arrival_recorded || !self.active() || !self.config().is_some_and(|config| config.capture().ad_clicks) {
+            return;
+        }
+        self.arrival_recorded = true;
+        let search = dom::window().and_then(|window| window.location().search().ok()).unwrap_or_default();
+        let Some(touch) = Touch::from_query(&search, now()) else { return };
+        let ad = touch.is_ad_click().then(|| touch.source.clone().unwrap_or_else(|| "paid".into()));
+        if let Some(engine) = self.engine.as_mut() {
+            engine.record_touch(touch);
+        }
+        if let Some(source) = ad {
+            self.signal("ad_click", None, &[("source".into(), source)], None);
+        }
+    }
+
+    /// Credits engaged time up to `at`: only while visible and focused, and
+    /// at most 30 s past the last input.
+    fn credit(&mut self, at: Timestamp) {
+        let Some(page) = self.page.as_mut() else { return };
+        if let Some(since) = page.counting_since {
+            let until = at.min(page.last_input.plus_millis(IDLE_AFTER_MS));
+            page.engaged_ms += until.millis_since(since);
+        }
+        page.counting_since = (page.visible && page.focused).then_some(at);
+    }
+
+    /// Visitor input: keeps the page engaged and reports crossed thresholds.
+    pub(crate) fn input(&mut self) {
+        let at = now();
+        self.credit(at);
+        if let Some(page) = self.page.as_mut() {
+            page.last_input = at;
+        }
+        self.report_engagement(false);
+    }
+
+    pub(crate) fn visibility(&mut self, visible: Option<bool>, focused: Option<bool>) {
+        let at = now();
+        self.credit(at);
+        if let Some(page) = self.page.as_mut() {
+            page.visible = visible.unwrap_or(page.visible);
+            page.focused = focused.unwrap_or(page.focused);
+            if page.visible && page.focused {
+                page.last_input = at;
+                page.counting_since = Some(at);
+            } else {
+                page.counting_since = None;
+            }
+        }
+        self.report_engagement(false);
+    }
+
+    /// Emits `engaged_time` when a rule threshold is crossed, or on leaving
+    /// (`final_report`) whatever was gained since the last report.
+    fn report_engagement(&mut self, final_report: bool) {
+        let Some(config) = self.config() else { return };
+        if !config.capture().engaged_time {
+            return;
+        }
+        let thresholds = config.engaged_thresholds();
+        let Some(page) = self.page.as_ref() else { return };
+        let seconds = (page.engaged_ms / 1000) as u32;
+        let crossed = thresholds.iter().any(|&threshold| seconds >= threshold && page.reported_seconds < threshold);
+        let worth_final =
+            final_report && seconds > page.reported_seconds && thresholds.first().is_some_and(|&min| seconds >= min);
+        if crossed || worth_final {
+            let path = page.path.clone();
+            if let Some(page) = self.page.as_mut() {
+                page.reported_seconds = seconds;
+            }
+            self.signal("engaged_time", Some(&path), &[], Some(seconds));
+        }
+    }
+
+    pub(crate) fn scrolled(&mut self, percent: u32) {
+        let Some(config) = self.config() else { return };
+        if !config.capture().scroll_depth {
+            return;
+        }
+        let thresholds = config.scroll_thresholds();
+        let Some(page) = self.page.as_mut() else { return };
+        page.max_scroll = page.max_scroll.max(percent.min(100));
+        let depth = page.max_scroll;
+        if thresholds.iter().any(|&threshold| depth >= threshold && page.reported_scroll < threshold) {
+            page.reported_scroll = depth;
+            let path = page.path.clone();
+            self.signal("scroll_depth", Some(&path), &[], Some(depth));
+        }
+    }
+
+    /// Closes the current page view: final engaged time, then a write.
+    pub(crate) fn leave_page(&mut self) {
+        if self.page.is_some() {
+            self.credit(now());
+            self.report_engagement(true);
+        }
+    }
+
+    /// Applies consent and returns whether tracking just started.
+    pub(crate) fn set_consent(&mut self, granted: bool) -> bool {
+        let was_active = self.active();
+        self.consent = Some(granted);
+        let active = self.active();
+        if active && !was_active {
+            self.load();
+            return true;
+        }
+        if !active && was_active {
+            self.wipe();
+        }
+        false
+    }
+
+    /// Opens storage and merges what is there (another tab, an earlier visit).
+    pub(crate) fn load(&mut self) {
+        if matches!(self.store, Store::Closed) {
+            self.store = Store::open();
+        }
+        let Some(text) = self.store.read(&self.key) else { return };
+        // Nothing has been recorded yet on this page (loading happens before
+        // the first event), so the stored visitor is adopted whole.
+        if let (Some(engine), Some(state)) = (self.engine.as_mut(), decode_stored(&text)) {
+            let config = Arc::new(engine.config().clone());
+            *engine = Engine::new(config, state);
+            return;
+        }
+        self.merge_stored(&text);
+    }
+
+    pub(crate) fn merge_stored(&mut self, text: &str) {
+        let Some(engine) = self.engine.as_mut() else { return };
+        let decoded = base64_decode(text)
+            .ok_or_else(|| "stored state ignored: not a leadscore value".to_string())
+            .and_then(|bytes| State::decode(&bytes).map_err(|error| error.to_string()));
+        match decoded {
+            Ok(state) => engine.merge(&state),
+            Err(reason) => {
+                // Only our own key is reset, on the next write.
+                warn(&format!("{reason}; starting fresh"));
+                self.storage_warning = Some(reason);
+                self.schedule_flush();
+            }
+        }
+    }
+
+    fn schedule_flush(&mut self) {
+        if self.flush_timer.is_some() || !self.active() {
+            return;
+        }
+        let weak = self.weak_self.clone();
+        self.flush_timer = Some(Timeout::new(FLUSH_AFTER_MS, move || {
+            if let Some(shared) = weak.upgrade() {
+                if let Ok(mut inner) = shared.try_borrow_mut() {
+                    inner.flush_timer = None;
+                    inner.flush();
+                }
+            }
+        }));
+    }
+
+    /// Writes the record now: read, merge what other tabs wrote, write back.
+    pub(crate) fn flush(&mut self) {
+        self.flush_timer = None;
+        if !self.active() {
+            return;
+        }
+        if matches!(self.store, Store::Closed) {
+            self.store = Store::open();
+        }
+        if let Some(text) = self.store.read(&self.key) {
+            if let Some(state) = decode_stored(&text) {
+                if let Some(engine) = self.engine.as_mut() {
+                    engine.merge(&state);
+                }
+            }
+        }
+        let Some(engine) = self.engine.as_mut() else { return };
+        let bytes = engine.encode_state();
+        self.store.write(&self.key, base64_encode(&bytes));
+    }
+
+    /// Deletes our key and starts a new anonymous visitor in memory.
+    pub(crate) fn wipe(&mut self) {
+        self.flush_timer = None;
+        self.store.remove(&self.key);
+        if let Some(engine) = self.engine.as_mut() {
+            let config = Arc::new(engine.config().clone());
+            *engine = Engine::new(config, State::new(&dom::new_visitor_id(), now()));
+        }
+        self.last_stage = Stage::Cold;
+        self.last_score = 0;
+        self.arrival_recorded = false;
+    }
+
+    /// After any change: callbacks to run, in-page actions, the overlay.
+    pub(crate) fn changes(&mut self) -> Notice {
+        let mut notice = Notice::default();
+        let Some(engine) = self.engine.as_ref() else { return notice };
+        let at = now();
+        let (stage, score) = (engine.stage(at), engine.score(at));
+        let rounded = score.round() as i64;
+        let stage_changed = stage != self.last_stage;
+        let reached_mql = stage >= Stage::Mql && self.last_stage < Stage::Mql;
+        for (kind, callback) in &self.callbacks {
+            let value: Option<JsValue> = match kind.as_str() {
+                "score" if rounded != self.last_score => Some(JsValue::from_f64(rounded as f64)),
+                "stage" if stage_changed => Some(JsValue::from_str(stage.as_str())),
+                "mql" if reached_mql => Some(JsValue::from_str(stage.as_str())),
+                _ => None,
+            };
+            if let Some(value) = value {
+                notice.calls.push((callback.clone(), value));
+            }
+        }
+        self.last_stage = stage;
+        self.last_score = rounded;
+        overlay::reveal(stage);
+        if let Some(overlay) = &self.overlay {
+            overlay.render(self);
+        }
+        notice
+    }
+}
+
+fn decode_stored(text: &str) -> Option<State> {
+    base64_decode(text).and_then(|bytes| State::decode(&bytes).ok())
+}

@@ -1,0 +1,318 @@
+//! The browser shell in a real headless Chromium (wasm-bindgen-test):
+//! capture paths, the JS API, consent gating of storage, storage fallbacks,
+//! in-page actions, the overlay and bad input. Run by `cargo xtask test`.
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Function, Reflect, JSON};
+use leadscore::web::{start, Widget};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn window() -> web_sys::Window {
+    web_sys::window().unwrap()
+}
+
+fn document() -> web_sys::Document {
+    window().document().unwrap()
+}
+
+fn storage() -> web_sys::Storage {
+    window().local_storage().unwrap().unwrap()
+}
+
+/// Test pages must not navigate away: cancel default actions after the
+/// widget's capture-phase listeners have seen them.
+fn keep_page() {
+    js_sys::eval(
+        "if (!window.__kept) { window.__kept = 1;
+           document.addEventListener('click', e => e.preventDefault());
+           document.addEventListener('submit', e => e.preventDefault()); }",
+    )
+    .unwrap();
+}
+
+/// A widget on a config given as `leadscore('init', {...})` would give it.
+fn widget(config: &str) -> Widget {
+    keep_page();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"config".into(), &JSON::parse(config).unwrap()).unwrap();
+    start(options.into())
+}
+
+fn implied(site: &str, rules: &str) -> String {
+    format!(r#"{{"site":"{site}","consent":"implied","half_life_days":"never","rules":[{rules}]}}"#)
+}
+
+fn get(value: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(value.clone(), |value, key| Reflect::get(&value, &key.into()).unwrap())
+}
+
+/// The ledger count of a rule, from `explain()`.
+fn count(widget: &Widget, rule: &str) -> u32 {
+    let ledger: js_sys::Array = get(&widget.explain(), "ledger").unchecked_into();
+    ledger
+        .iter()
+        .find(|line| get(line, "rule").as_string().as_deref() == Some(rule))
+        .map_or(0, |line| get(&line, "count").as_f64().unwrap() as u32)
+}
+
+fn props(json: &str) -> JsValue {
+    JSON::parse(json).unwrap()
+}
+
+fn append(html: &str) -> web_sys::Element {
+    let holder = document().create_element("div").unwrap();
+    holder.set_inner_html(html);
+    document().body().unwrap().append_child(&holder).unwrap();
+    holder
+}
+
+fn dispatch(target: &web_sys::EventTarget, kind: &str) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    target.dispatch_event(&web_sys::Event::new_with_event_init_dict(kind, &init).unwrap()).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn track_scores_and_explain_lists_the_ledger() {
+    let widget =
+        widget(&implied("t-track", r#"{"id":"webinar","on":"webinar_join","props":{"topic":"pricing"},"points":12}"#));
+    widget.track("webinar_join".into(), props(r#"{"topic":"Pricing"}"#));
+    widget.track("webinar_join".into(), props(r#"{"topic":"other"}"#));
+    assert_eq!(widget.score(), 12.0);
+    assert_eq!(count(&widget, "webinar"), 1);
+    let explanation = widget.explain();
+    assert_eq!(get(&explanation, "stage").as_string().as_deref(), Some("cold"));
+    assert_eq!(get(&explanation, "consent").as_bool(), Some(true));
+    assert_eq!(get(&explanation, "storage").as_string().as_deref(), Some("local"));
+}
+
+#[wasm_bindgen_test]
+fn bad_api_input_never_throws() {
+    let widget = widget(&implied("t-bad", r#"{"id":"x","on":"x","points":1}"#));
+    widget.track(JsValue::from_f64(12.0), JsValue::UNDEFINED);
+    widget.track("has space".into(), JsValue::UNDEFINED);
+    widget.track("x".into(), "not an object".into());
+    widget.track("x".into(), props(r#"{"nested":{"a":1}}"#));
+    widget.identify(props(r#"{"email":"not-an-email","jobtitle":"CTO"}"#));
+    widget.consent("yes".into());
+    widget.on("nope".into(), JsValue::NULL);
+    assert_eq!(widget.score(), 0.0);
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(widget.score(), 1.0, "the widget still works after bad calls");
+}
+
+#[wasm_bindgen_test]
+fn without_consent_nothing_is_scored_or_stored() {
+    storage().remove_item("leadscore:t-consent").unwrap();
+    let widget = widget(r#"{"site":"t-consent","rules":[{"id":"x","on":"x","points":5}]}"#);
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.flush();
+    assert_eq!(widget.score(), 0.0);
+    assert_eq!(storage().get_item("leadscore:t-consent").unwrap(), None, "no write before consent");
+    widget.consent(true.into());
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.flush();
+    assert_eq!(widget.score(), 5.0);
+    assert!(storage().get_item("leadscore:t-consent").unwrap().is_some());
+    widget.consent(false.into());
+    assert_eq!(storage().get_item("leadscore:t-consent").unwrap(), None, "withdrawal deletes our key");
+    assert_eq!(widget.score(), 0.0);
+}
+
+#[wasm_bindgen_test]
+fn state_survives_a_reload_and_merges_across_tabs() {
+    storage().remove_item("leadscore:t-reload").unwrap();
+    let config = implied("t-reload", r#"{"id":"x","on":"x","points":5}"#);
+    let first = widget(&config);
+    first.track("x".into(), JsValue::UNDEFINED);
+    first.flush();
+    drop(first);
+    let second = widget(&config);
+    assert_eq!(second.score(), 5.0, "the next page load picks the score up");
+    let other_tab = widget(&config);
+    other_tab.track("x".into(), JsValue::UNDEFINED);
+    other_tab.flush();
+    second.track("x".into(), JsValue::UNDEFINED);
+    second.flush();
+    assert_eq!(second.score(), 15.0, "both tabs' events count, once each");
+}
+
+#[wasm_bindgen_test]
+fn page_views_follow_single_page_navigation() {
+    let widget = widget(&implied(
+        "t-spa",
+        r#"{"id":"pv","on":"page_view","points":1},{"id":"pricing","on":"page_view","url":"/pricing*","points":10}"#,
+    ));
+    let initial = count(&widget, "pv");
+    let history = window().history().unwrap();
+    let original = window().location().pathname().unwrap();
+    history.push_state_with_url(&JsValue::NULL, "", Some("/pricing")).unwrap();
+    history.replace_state_with_url(&JsValue::NULL, "", Some("/pricing")).unwrap();
+    history.push_state_with_url(&JsValue::NULL, "", Some("/pricing?plan=pro")).unwrap();
+    history.push_state_with_url(&JsValue::NULL, "", Some("/docs")).unwrap();
+    assert_eq!(count(&widget, "pv"), initial + 2, "pushState to new paths counts, same path does not");
+    assert_eq!(count(&widget, "pricing"), 1);
+    window().location().set_hash("/pricing/enterprise").unwrap();
+    dispatch(&window(), "hashchange");
+    assert_eq!(count(&widget, "pricing"), 2, "hash routes count as pages");
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&original)).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn marked_clicks_and_downloads_are_captured() {
+    let widget = widget(&implied(
+        "t-click",
+        r#"{"id":"wish","on":"wishlist_add","props":{"sku":"boot-1"},"points":8},
+           {"id":"trial","on":"download","props":{"kind":"trial"},"points":20},
+           {"id":"any-download","on":"download","points":1}"#,
+    ));
+    let holder = append(
+        r#"<button data-leadscore-event="wishlist_add" data-leadscore-props='{"sku":"boot-1"}'><span id="inner">♥</span></button>
+           <a id="trial" href="/files/acme-trial.dmg">Trial</a>
+           <a id="sheet" href="/export" download>Export</a>
+           <a id="page" href="/about">About</a>"#,
+    );
+    document().get_element_by_id("inner").unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    for id in ["trial", "sheet", "page"] {
+        document().get_element_by_id(id).unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    }
+    assert_eq!(count(&widget, "wish"), 1, "delegated from a child of the marked element");
+    assert_eq!(count(&widget, "trial"), 1, "kind guessed from the file name");
+    assert_eq!(count(&widget, "any-download"), 2, "file links and download attributes, not pages");
+    holder.remove();
+}
+
+#[wasm_bindgen_test]
+fn forms_give_identity_only_through_the_allowlist() {
+    let widget = widget(&implied(
+        "t-form",
+        r#"{"id":"form","on":"form_submit","points":10},{"id":"news","on":"newsletter_signup","points":15}"#,
+    ));
+    let holder = append(
+        r#"<form id="signup" data-leadscore-event="newsletter_signup">
+             <input name="email" value="ann@acme.example">
+             <input name="company" value="Acme">
+             <input type="password" name="email_password" value="CANARY-PASSWORD">
+             <input type="hidden" name="job_title" value="CANARY-HIDDEN">
+             <input name="phone" value="4111 1111 1111 1111">
+             <input name="industry" value="CANARY-IGNORED" data-leadscore-ignore>
+             <input name="favourite_colour" value="CANARY-UNLISTED">
+           </form>
+           <form id="skip" data-leadscore-ignore><input name="email" value="bob@acme.example"></form>"#,
+    );
+    dispatch(&document().get_element_by_id("signup").unwrap(), "submit");
+    dispatch(&document().get_element_by_id("skip").unwrap(), "submit");
+    let explanation = widget.explain();
+    assert_eq!(get(&explanation, "identity.email").as_string().as_deref(), Some("ann@acme.example"));
+    assert_eq!(get(&explanation, "identity.company").as_string().as_deref(), Some("Acme"));
+    let identity = JSON::stringify(&get(&explanation, "identity")).unwrap().as_string().unwrap();
+    for canary in ["CANARY", "4111", "bob@"] {
+        assert!(!identity.contains(canary), "{canary} leaked into {identity}");
+    }
+    assert_eq!((count(&widget, "form"), count(&widget, "news")), (1, 1));
+    holder.remove();
+}
+
+#[wasm_bindgen_test]
+fn stage_actions_and_callbacks_follow_the_stage() {
+    let widget = widget(
+        r#"{"site":"t-show","consent":"implied","half_life_days":"never","mql_requires_identity":false,
+            "thresholds":{"warm":5,"mql":10,"sales_ready":50},"rules":[{"id":"x","on":"x","points":5}]}"#,
+    );
+    let holder = append(r#"<div id="banner" data-leadscore-show="mql">Book a demo</div>"#);
+    let stages = js_sys::Array::new();
+    let record = Function::new_with_args("stage", "this.push(stage); throw new Error('callbacks may throw')");
+    widget.on("stage".into(), record.bind0(&stages).into());
+    let banner = document().get_element_by_id("banner").unwrap();
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert!(!banner.has_attribute("data-leadscore-shown"), "hidden while warm");
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert!(banner.has_attribute("data-leadscore-shown"), "shown at mql");
+    let seen: Vec<String> = stages.iter().filter_map(|stage| stage.as_string()).collect();
+    assert_eq!(seen, ["warm", "mql"]);
+    holder.remove();
+}
+
+#[wasm_bindgen_test]
+fn throwing_storage_falls_back_to_memory() {
+    js_sys::eval(
+        "window.__realStorage = Object.getOwnPropertyDescriptor(window, 'localStorage');
+         Object.defineProperty(window, 'localStorage', { configurable: true,
+           get() { throw new DOMException('blocked', 'SecurityError'); } });",
+    )
+    .unwrap();
+    let widget = widget(&implied("t-blocked", r#"{"id":"x","on":"x","points":5}"#));
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.flush();
+    let storage_kind = get(&widget.explain(), "storage").as_string();
+    js_sys::eval("Object.defineProperty(window, 'localStorage', window.__realStorage)").unwrap();
+    assert_eq!(storage_kind.as_deref(), Some("memory"));
+    assert_eq!(widget.score(), 5.0, "scoring goes on in memory");
+}
+
+#[wasm_bindgen_test]
+fn a_full_storage_keeps_scoring() {
+    js_sys::eval(
+        "window.__setItem = Storage.prototype.setItem;
+         Storage.prototype.setItem = function () { throw new DOMException('full', 'QuotaExceededError'); };",
+    )
+    .unwrap();
+    let widget = widget(&implied("t-full", r#"{"id":"x","on":"x","points":5}"#));
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.flush();
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.flush();
+    js_sys::eval("Storage.prototype.setItem = window.__setItem").unwrap();
+    assert_eq!(widget.score(), 10.0);
+    assert_eq!(get(&widget.explain(), "storage").as_string().as_deref(), Some("memory"));
+}
+
+#[wasm_bindgen_test]
+fn a_corrupt_value_resets_only_our_key() {
+    storage().set_item("leadscore:t-corrupt", "%%% not ours %%%").unwrap();
+    storage().set_item("host-page-key", "untouched").unwrap();
+    let widget = widget(&implied("t-corrupt", r#"{"id":"x","on":"x","points":5}"#));
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.flush();
+    assert_eq!(widget.score(), 5.0);
+    let stored = storage().get_item("leadscore:t-corrupt").unwrap().unwrap();
+    assert_ne!(stored, "%%% not ours %%%");
+    assert_eq!(storage().get_item("host-page-key").unwrap().as_deref(), Some("untouched"));
+    let warnings: js_sys::Array = get(&widget.explain(), "warnings").unchecked_into();
+    assert!(warnings.iter().any(|warning| warning.as_string().unwrap_or_default().contains("stored state ignored")));
+}
+
+#[wasm_bindgen_test]
+fn forget_wipes_our_key_and_the_visitor() {
+    let widget = widget(&implied("t-forget", r#"{"id":"x","on":"x","points":5}"#));
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.flush();
+    let before = get(&widget.explain(), "visitor").as_string();
+    widget.forget();
+    assert_eq!(storage().get_item("leadscore:t-forget").unwrap(), None);
+    assert_eq!(widget.score(), 0.0);
+    assert_ne!(get(&widget.explain(), "visitor").as_string(), before, "a new random visitor id");
+}
+
+#[wasm_bindgen_test]
+fn the_debug_overlay_opens_and_closes() {
+    let widget = widget(&implied("t-debug", r#"{"id":"x","on":"x","points":5}"#));
+    widget.debug(true.into());
+    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 1);
+    widget.debug(true.into());
+    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 1, "one panel");
+    widget.debug(false.into());
+    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 0);
+}
+
+#[wasm_bindgen_test]
+fn a_bad_config_leaves_an_inert_widget() {
+    let widget = widget(r#"{"site":"t-inert","rules":[{"id":"x","on":"x","points":5,"withn_days":3}]}"#);
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(widget.score(), 0.0);
+    assert!(widget.explain().is_null());
+}
