@@ -316,3 +316,96 @@ fn a_bad_config_leaves_an_inert_widget() {
     assert_eq!(widget.score(), 0.0);
     assert!(widget.explain().is_null());
 }
+
+#[wasm_bindgen_test]
+fn engaged_time_counts_while_the_visitor_is_active() {
+    let widget = widget(&implied(
+        "t-engaged",
+        r#"{"id":"read","on":"engaged_time","min_seconds":60,"points":5},
+           {"id":"long","on":"engaged_time","min_seconds":600,"points":7}"#,
+    ));
+    // Active input every 20 s for 80 s: engaged past 60 s.
+    for _ in 0..4 {
+        leadscore::web::testing::advance_clock(20_000.0);
+        dispatch(&document(), "keydown");
+    }
+    assert_eq!(count(&widget, "read"), 1, "reported when the 60 s threshold is crossed");
+    // Ten idle minutes: at most 30 s after the last input count.
+    leadscore::web::testing::advance_clock(600_000.0);
+    dispatch(&document(), "keydown");
+    assert_eq!(count(&widget, "long"), 0, "idle time is not engaged time");
+    assert_eq!(count(&widget, "read"), 1, "one page view counts once per rule");
+}
+
+#[wasm_bindgen_test]
+fn scroll_depth_is_reported_at_rule_thresholds() {
+    let widget = widget(&implied("t-scroll", r#"{"id":"deep","on":"scroll_depth","min_percent":75,"points":2}"#));
+    let spacer = append(r#"<div style="height:5000px"></div>"#);
+    window().scroll_to_with_x_and_y(0.0, 10.0);
+    dispatch(&window(), "scroll");
+    assert_eq!(count(&widget, "deep"), 0);
+    window().scroll_to_with_x_and_y(0.0, 100_000.0);
+    dispatch(&window(), "scroll");
+    dispatch(&window(), "scroll");
+    assert_eq!(count(&widget, "deep"), 1);
+    window().scroll_to_with_x_and_y(0.0, 0.0);
+    spacer.remove();
+}
+
+#[wasm_bindgen_test]
+fn thirty_idle_minutes_start_a_new_visit() {
+    storage().remove_item("leadscore:t-visit").unwrap();
+    let widget = widget(&implied("t-visit", r#"{"id":"visit","on":"visit","points":1}"#));
+    assert_eq!(count(&widget, "visit"), 1, "the first page view starts a visit");
+    let history = window().history().unwrap();
+    let original = window().location().pathname().unwrap();
+    leadscore::web::testing::advance_clock(10.0 * 60_000.0);
+    history.push_state_with_url(&JsValue::NULL, "", Some("/a")).unwrap();
+    assert_eq!(count(&widget, "visit"), 1, "ten minutes later: the same visit");
+    leadscore::web::testing::advance_clock(31.0 * 60_000.0);
+    history.push_state_with_url(&JsValue::NULL, "", Some("/b")).unwrap();
+    assert_eq!(count(&widget, "visit"), 2, "after 30 idle minutes: a new visit");
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&original)).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn ad_click_arrivals_and_attribution_are_captured() {
+    let history = window().history().unwrap();
+    let original = window().location().pathname().unwrap();
+    history
+        .replace_state_with_url(
+            &JsValue::NULL,
+            "",
+            Some(&format!("{original}?gclid=abc&utm_campaign=spring&email=x%40y.z")),
+        )
+        .unwrap();
+    let widget = widget(&implied("t-ad", r#"{"id":"ad","on":"ad_click","points":5}"#));
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&original)).unwrap();
+    assert_eq!(count(&widget, "ad"), 1);
+}
+
+#[wasm_bindgen_test]
+fn a_back_forward_restore_is_a_page_view() {
+    let widget = widget(&implied("t-bfcache", r#"{"id":"pv","on":"page_view","points":1}"#));
+    let before = count(&widget, "pv");
+    js_sys::eval("window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))").unwrap();
+    js_sys::eval("window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: false }))").unwrap();
+    assert_eq!(count(&widget, "pv"), before + 1, "only a restored page counts again");
+}
+
+#[wasm_bindgen_test]
+fn capture_parts_can_be_switched_off() {
+    let widget = widget(
+        r#"{"site":"t-off","consent":"implied","capture":{"page_views":false,"clicks":false,"forms":false},
+            "rules":[{"id":"pv","on":"page_view","points":1},{"id":"wish","on":"wishlist_add","points":1},
+                     {"id":"form","on":"form_submit","points":1}]}"#,
+    );
+    let holder = append(
+        r#"<button id="wish" data-leadscore-event="wishlist_add">♥</button><form id="f"><input name="email" value="a@b.co"></form>"#,
+    );
+    document().get_element_by_id("wish").unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    dispatch(&document().get_element_by_id("f").unwrap(), "submit");
+    assert_eq!((count(&widget, "pv"), count(&widget, "wish"), count(&widget, "form")), (0, 0, 0));
+    assert!(get(&widget.explain(), "identity.email").is_undefined(), "forms off: no identity read");
+    holder.remove();
+}

@@ -3,9 +3,21 @@
 
 use wasm_bindgen::JsCast;
 
+thread_local! {
+    /// Added to the browser clock; moved only by tests, so engaged time and
+    /// visit timeouts are testable without waiting.
+    static CLOCK_OFFSET_MS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
 /// Milliseconds since the epoch, from the browser clock.
 pub(crate) fn now() -> crate::core::Timestamp {
-    crate::core::Timestamp::from_millis(js_sys::Date::now().max(0.0) as u64)
+    let offset = CLOCK_OFFSET_MS.with(std::cell::Cell::get);
+    crate::core::Timestamp::from_millis((js_sys::Date::now() + offset).max(0.0) as u64)
+}
+
+/// Moves the widget's clock forward by `ms` (browser tests only).
+pub(crate) fn advance_clock(ms: f64) {
+    CLOCK_OFFSET_MS.with(|offset| offset.set(offset.get() + ms));
 }
 
 pub(crate) fn window() -> Option<web_sys::Window> {

@@ -23,6 +23,15 @@ use self::dom::{now, warn};
 use self::shell::{Call, Inner, Shared};
 use crate::core::{Config, Engine, State};
 
+/// Hooks for the browser tests: a clock that moves without waiting.
+#[doc(hidden)]
+pub mod testing {
+    /// Moves the widget's clock forward by `ms` milliseconds.
+    pub fn advance_clock(ms: f64) {
+        super::dom::advance_clock(ms);
+    }
+}
+
 /// The widget's version, as the loader reports it in `leadscore.version`.
 #[wasm_bindgen]
 pub fn version() -> String {
