@@ -409,3 +409,16 @@ fn capture_parts_can_be_switched_off() {
     assert!(get(&widget.explain(), "identity.email").is_undefined(), "forms off: no identity read");
     holder.remove();
 }
+
+#[wasm_bindgen_test]
+fn calls_before_a_late_init_are_kept() {
+    keep_page();
+    let widget = start(js_sys::Object::new().into());
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(widget.score(), 0.0, "no config yet");
+    widget.init(JSON::parse(&implied("t-late", r#"{"id":"x","on":"x","points":5}"#)).unwrap());
+    assert_eq!(widget.score(), 5.0, "the queued call counted once configured");
+    widget.init(JSON::parse(&implied("t-late-2", r#"{"id":"x","on":"x","points":50}"#)).unwrap());
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(widget.score(), 10.0, "the first config stays");
+}

@@ -51,6 +51,15 @@ struct Options {
 }
 
 impl Options {
+    fn is_empty(&self) -> bool {
+        self.site.is_none()
+            && self.endpoint.is_none()
+            && self.preset.is_none()
+            && self.config_url.is_none()
+            && self.inline_config.is_none()
+            && self.config.is_none()
+    }
+
     fn read(value: &JsValue) -> Options {
         let text = |key: &str| {
             js_sys::Reflect::get(value, &key.into())
@@ -102,6 +111,9 @@ impl Options {
     }
 }
 
+/// Calls kept while the config is loading.
+const MAX_PENDING_CALLS: usize = 200;
+
 /// The widget behind the `leadscore` global.
 #[wasm_bindgen]
 pub struct Widget {
@@ -115,6 +127,14 @@ pub fn start(options: JsValue) -> Widget {
     install_panic_hook();
     let widget = Widget { shared: Inner::shared() };
     let options = Options::read(&options);
+    if options.is_empty() {
+        // Not an error yet: leadscore('init', {...}) may still come; calls queue until then.
+        warn(
+            "no config yet: add data-site and data-preset to the script tag, an inline \
+              <script type=\"application/json\" id=\"leadscore-config\">, or call leadscore('init', {...})",
+        );
+        return widget;
+    }
     match options.config_url.clone() {
         Some(url) if options.config.is_none() && options.inline_config.is_none() => {
             let shared = widget.shared.clone();
@@ -134,9 +154,9 @@ pub fn start(options: JsValue) -> Widget {
 fn install_panic_hook() {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
-            web_sys::console::warn_1(&format!("leadscore: disabled: internal error: {info}").into());
-        }));
+        // Throwing (instead of returning to the abort) hands the message to
+        // the loader, which disables the widget and logs exactly one line.
+        std::panic::set_hook(Box::new(|info| wasm_bindgen::throw_str(&format!("internal error: {info}"))));
     });
 }
 
@@ -273,7 +293,10 @@ impl Widget {
     fn call(&self, call: Call) {
         let queued = match self.shared.try_borrow_mut() {
             Ok(mut inner) if inner.engine.is_none() && !inner.failed => {
-                inner.pending.push(call);
+                // Bounded: a page that never configures the widget cannot grow it.
+                if inner.pending.len() < MAX_PENDING_CALLS {
+                    inner.pending.push(call);
+                }
                 return;
             }
             Ok(_) => call,
@@ -326,9 +349,13 @@ impl Widget {
 
     /// Applies a config given after start; ignored once configured.
     pub fn init(&self, config: JsValue) {
-        let configured = self.shared.borrow().engine.is_some();
-        if configured {
-            return warn("init: already configured; the first config stays");
+        {
+            let Ok(mut inner) = self.shared.try_borrow_mut() else { return };
+            if inner.engine.is_some() {
+                return warn("init: already configured; the first config stays");
+            }
+            // A start without any config waits for this call.
+            inner.failed = false;
         }
         let options = Options::read(
             &js_sys::Object::from_entries(&js_sys::Array::of1(&js_sys::Array::of2(&"config".into(), &config)))

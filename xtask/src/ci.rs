@@ -31,6 +31,11 @@ const STEPS: &[Step] = &[
     },
     Step { name: "test (browser)", why: "the widget's JS API in a real headless Chromium", run: test_browser },
     Step { name: "build", why: "the widget still builds, binds and optimizes into dist/", run: build },
+    Step {
+        name: "test (end-to-end)",
+        why: "the shipped loader and wasm from dist/, on real pages in headless Chromium",
+        run: test_end_to_end,
+    },
 ];
 
 pub fn test() -> Result {
@@ -52,8 +57,10 @@ fn fmt() -> Result {
     run(cargo().args(["fmt", "--all", "--check"]))
 }
 
+/// `--all-features` so feature-gated tests (the end-to-end suite) are linted
+/// too, not only when they happen to run.
 fn clippy_native() -> Result {
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))
 }
 
 fn clippy_wasm() -> Result {
@@ -108,6 +115,16 @@ fn test_browser() -> Result {
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }
 
+/// `tests/widget_e2e.rs` serves `dist/` as a site would, so it runs after the
+/// build step; it is behind the `e2e` feature so that plain `cargo test`
+/// never needs a browser or a build.
+fn test_end_to_end() -> Result {
+    ensure_chromium()?;
+    run(cargo()
+        .args(["test", "-p", "leadscore", "--features", "e2e", "--test", "widget_e2e"])
+        .env("CHROMEDRIVER", CHROMEDRIVER))
+}
+
 /// `12.3s` or `4m05s`: precise enough for a CI log, short enough to scan.
 fn elapsed(duration: Duration) -> String {
     let secs = duration.as_secs();
@@ -129,7 +146,9 @@ mod tests {
     }
 
     #[test]
-    fn build_runs_last() {
-        assert_eq!(STEPS.last().map(|step| step.name), Some("build"));
+    fn end_to_end_tests_run_on_a_fresh_build() {
+        let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
+        let build = names.iter().position(|name| *name == "build").expect("a build step");
+        assert_eq!(names[build + 1..], ["test (end-to-end)"]);
     }
 }

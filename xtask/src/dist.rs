@@ -48,15 +48,14 @@ pub fn build() -> Result {
 
     // wasm-opt shrinks the module beyond what rustc's opt-level "z" and LTO
     // reach, and it runs after wasm-bindgen so it also sees the final
-    // imports and exports. --all-features accepts every post-MVP feature
-    // rustc may emit (bulk memory, sign-ext, ...). With it, wasm-opt also
-    // writes a target_features section listing every feature; browsers
-    // ignore that and the producers section, so neither is worth shipping.
+    // imports and exports. It takes the features it may use from the
+    // target_features section rustc writes (wasm-bindgen keeps it): exactly
+    // what the compiler already relies on. Never `--all-features`: wasm-opt
+    // then uses proposals no browser ships (compact imports, stringref) and
+    // Chromium refuses the module. Browsers ignore the target_features and
+    // producers sections, so neither is worth shipping.
     let bg = dist.join(format!("{OUT_NAME}_bg.wasm"));
-    run(cmd(&wasm_opt)
-        .args(["-Oz", "--all-features", "--strip-target-features", "--strip-producers", "-o"])
-        .arg(&bg)
-        .arg(&bg))?;
+    run(cmd(&wasm_opt).args(["-Oz", "--strip-target-features", "--strip-producers", "-o"]).arg(&bg).arg(&bg))?;
 
     copy_www(&root().join("www"), &dist)?;
     println!();

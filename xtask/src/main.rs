@@ -23,7 +23,8 @@ commands:
   size     print raw/gzip/brotli sizes of dist/ and write dist/size-report.json
            (builds first if dist/ has no wasm module)
   test     everything CI checks: fmt, clippy (native and wasm32), docs,
-           native and wasm32 tests, browser tests, then the build
+           native and wasm32 tests, browser tests, the build, then the
+           end-to-end tests of dist/ in headless Chromium
   demo     build the widget for the demo
   bench    run the engine benchmarks; extra args go to `cargo bench`,
            e.g. `cargo xtask bench -- --save-baseline main`
