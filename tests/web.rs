@@ -422,3 +422,15 @@ fn calls_before_a_late_init_are_kept() {
     widget.track("x".into(), JsValue::UNDEFINED);
     assert_eq!(widget.score(), 10.0, "the first config stays");
 }
+
+#[wasm_bindgen_test]
+fn the_debug_query_parameter_opens_the_overlay() {
+    let history = window().history().unwrap();
+    let original = window().location().pathname().unwrap();
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{original}?leadscore-debug"))).unwrap();
+    let widget = widget(&implied("t-debug-query", r#"{"id":"x","on":"x","points":5}"#));
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&original)).unwrap();
+    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 1);
+    widget.debug(false.into());
+    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 0);
+}
