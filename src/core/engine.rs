@@ -17,6 +17,7 @@ use super::time::Timestamp;
 
 /// Where a visitor stands, lowest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// Below the `warm` threshold.
     Cold,
@@ -338,6 +339,7 @@ impl Engine {
 
     fn fold_oldest(&mut self, count: usize) {
         let folded: Vec<Event> = self.state.evidence.drain(..count).collect();
+        self.state.folded = self.state.folded.saturating_add(folded.len() as u32);
         let Some(last) = folded.last() else { return };
         self.state.horizon = Some((last.at, last.id));
         for rule in &self.config.rules {

@@ -46,6 +46,8 @@ pub struct State {
     pub(crate) created: Timestamp,
     pub(crate) horizon: Option<Key>,
     pub(crate) summary: BTreeMap<String, Tally>,
+    /// Events folded into `summary`; travels with it in merges.
+    pub(crate) folded: u32,
     pub(crate) evidence: Vec<Event>,
     pub(crate) identity: Identity,
     pub(crate) last_activity: Option<Timestamp>,
@@ -83,6 +85,7 @@ impl State {
             created,
             horizon: None,
             summary: BTreeMap::new(),
+            folded: 0,
             evidence: Vec::new(),
             identity: Identity::default(),
             last_activity: None,
@@ -99,6 +102,12 @@ impl State {
     /// When this visitor was first seen.
     pub fn created(&self) -> Timestamp {
         self.created
+    }
+
+    /// How many scored events were folded into the summary, so are not in
+    /// the evidence any more.
+    pub fn summarised_events(&self) -> u32 {
+        self.folded
     }
 
     /// The scored events kept as evidence, oldest first.
@@ -158,11 +167,14 @@ impl State {
             std::cmp::Ordering::Less => false,
             // Same horizon, different summaries: tabs compacted different
             // histories. Any fixed choice keeps merging order-independent.
-            std::cmp::Ordering::Equal => summary_bytes(&other.summary) > summary_bytes(&self.summary),
+            std::cmp::Ordering::Equal => {
+                (summary_bytes(&other.summary), other.folded) > (summary_bytes(&self.summary), self.folded)
+            }
         };
         if take_other_summary {
             self.horizon = other.horizon;
             self.summary = other.summary.clone();
+            self.folded = other.folded;
         }
         let mut events: Vec<Event> = self.evidence.drain(..).chain(other.evidence.iter().cloned()).collect();
         events.sort();

@@ -1,0 +1,207 @@
+//! The lead payload: what leaves the browser when a visitor qualifies, and
+//! what the collector receives and re-checks. One type for both sides, so
+//! they cannot drift apart. Documented in `docs/lead.md` and
+//! `docs/lead.schema.json`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::{Engine, LedgerEntry, Stage};
+use super::event::Event;
+use super::fit::Grade;
+use super::signals::{strip_query, Touch};
+use super::time::Timestamp;
+
+/// Version of the payload format, sent as `v`.
+pub const LEAD_VERSION: u32 = 1;
+/// Largest body a lead may have: the browser's keepalive quota.
+pub const MAX_LEAD_BYTES: usize = 64 * 1024;
+
+/// First-touch and last-touch attribution.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Touches {
+    /// The earliest attributed arrival.
+    pub first: Option<Touch>,
+    /// The latest attributed arrival.
+    pub last: Option<Touch>,
+}
+
+/// A qualified lead, as posted to the endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lead {
+    /// Payload version, [`LEAD_VERSION`].
+    pub v: u32,
+    /// Idempotency key: the same for the same visitor reaching the same stage,
+    /// however often it is sent.
+    pub lead_id: String,
+    /// The site name from the config.
+    pub site: String,
+    /// The random, first-party visitor id.
+    pub visitor_id: String,
+    /// The stage that triggered the lead: `mql` or `sales_ready`.
+    pub stage: Stage,
+    /// The engagement score when the lead was created, as the browser claims it.
+    pub score: f64,
+    /// The fit grade.
+    pub grade: Grade,
+    /// The identity fields the visitor gave.
+    pub identity: BTreeMap<String, String>,
+    /// Per-rule explanation of the score.
+    pub ledger: Vec<LedgerEntry>,
+    /// The scored events kept as evidence (at most the state's bound), from
+    /// which the collector recomputes the score.
+    pub evidence: Vec<Event>,
+    /// How many older events were summarised and are not in `evidence`.
+    pub summarised: u32,
+    /// First- and last-touch attribution.
+    pub touch: Touches,
+    /// The config's hash ([`Config::hash_hex`](super::Config::hash_hex)).
+    pub config_hash: String,
+    /// The page the visitor was on, with a query string stripped of all but
+    /// UTM parameters and ad click ids.
+    pub page: String,
+    /// When the lead was created.
+    pub created_at: Timestamp,
+    /// When this copy was sent (set by the transport on each attempt).
+    pub sent_at: Option<Timestamp>,
+}
+
+/// Why a received body is not a lead the collector can accept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeadError {
+    /// The field at fault, as a JSON path (`lead` for the body as a whole).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for LeadError {}
+
+/// The lead id for `visitor_id` reaching `stage` on `site`: 32 hex digits,
+/// the same on every attempt and in every tab.
+pub fn lead_id(site: &str, visitor_id: &str, stage: Stage) -> String {
+    // Two FNV-1a passes with different offsets give 128 bits: plenty to keep
+    // ids of one site's visitors apart; this is a key, not a secret.
+    let text = format!("{site}\u{1f}{visitor_id}\u{1f}{}", stage.as_str());
+    let pass = |offset: u64| {
+        text.bytes().fold(offset, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
+    };
+    format!("{:016x}{:016x}", pass(0xcbf2_9ce4_8422_2325), pass(0x6c62_272e_07bb_0142))
+}
+
+impl Lead {
+    /// The lead for the visitor's current stage at `now`, or `None` below `mql`.
+    /// `page` is the page URL; its query string is stripped here.
+    pub fn from_engine(engine: &Engine, now: Timestamp, page: &str) -> Option<Lead> {
+        let stage = engine.stage(now);
+        if stage < Stage::Mql {
+            return None;
+        }
+        let config = engine.config();
+        let state = engine.state();
+        let (first, last) = state.touches();
+        Some(Lead {
+            v: LEAD_VERSION,
+            lead_id: lead_id(config.site(), state.visitor_id(), stage),
+            site: config.site().to_string(),
+            visitor_id: state.visitor_id().to_string(),
+            stage,
+            score: engine.score(now),
+            grade: engine.grade(),
+            identity: state
+                .identity()
+                .iter()
+                .map(|(field, value)| (field.name().to_string(), value.to_string()))
+                .collect(),
+            ledger: engine.ledger(now),
+            evidence: state.evidence().to_vec(),
+            summarised: state.summarised_events(),
+            touch: Touches { first: first.cloned(), last: last.cloned() },
+            config_hash: config.hash_hex(),
+            page: strip_page(page),
+            created_at: now,
+            sent_at: None,
+        })
+    }
+
+    /// Recomputes the lead from its own evidence and identity under
+    /// `config`: what a collector trusts instead of the claimed score. Events
+    /// that were summarised in the browser are not in the evidence, so a lead
+    /// with `summarised > 0` replays to a lower bound.
+    pub fn replay(&self, config: std::sync::Arc<super::Config>) -> Engine {
+        let mut engine = Engine::new(config, super::State::new(&self.visitor_id, self.created_at));
+        for event in &self.evidence {
+            engine.handle_event(event.clone());
+        }
+        // Identity answers are replayed as given; bad ones are simply absent.
+        for (field, value) in &self.identity {
+            let _ = engine.identify(self.created_at, [(field.as_str(), value.as_str())]);
+        }
+        engine
+    }
+
+    /// The body to post: compact JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads and checks a posted body. Errors name the field.
+    pub fn from_json(body: &str) -> Result<Lead, LeadError> {
+        if body.len() > MAX_LEAD_BYTES {
+            return Err(LeadError {
+                field: "lead".into(),
+                message: format!("body is {} bytes; the limit is {MAX_LEAD_BYTES}", body.len()),
+            });
+        }
+        let lead: Lead = serde_json::from_str(body).map_err(|error| {
+            // serde names the field in its message ("missing field `site`").
+            let message = error.to_string();
+            let field = message.split('`').nth(1).filter(|_| message.contains("field")).unwrap_or("lead").to_string();
+            LeadError { field, message }
+        })?;
+        lead.check()?;
+        Ok(lead)
+    }
+
+    fn check(&self) -> Result<(), LeadError> {
+        let fail = |field: &str, message: String| Err(LeadError { field: field.into(), message });
+        if self.v != LEAD_VERSION {
+            return fail("v", format!("unsupported payload version {}; this collector reads {LEAD_VERSION}", self.v));
+        }
+        if self.stage < Stage::Mql {
+            return fail("stage", format!("a lead is sent at mql or sales_ready, got {}", self.stage));
+        }
+        if self.lead_id != lead_id(&self.site, &self.visitor_id, self.stage) {
+            return fail("lead_id", "does not match site, visitor_id and stage".into());
+        }
+        if !self.score.is_finite() {
+            return fail("score", "must be a finite number".into());
+        }
+        if self.evidence.len() > super::state::MAX_EVIDENCE * 4 {
+            return fail(
+                "evidence",
+                format!("{} events; at most {} are sent", self.evidence.len(), super::state::MAX_EVIDENCE),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A page URL with its query string reduced to UTM parameters and click ids
+/// and its fragment dropped.
+pub fn strip_page(url: &str) -> String {
+    let without_fragment = url.split('#').next().unwrap_or("");
+    match without_fragment.split_once('?') {
+        Some((base, query)) => format!("{base}{}", strip_query(query)),
+        None => without_fragment.to_string(),
+    }
+}
