@@ -67,40 +67,33 @@ fn loader_fits_its_gzip_budget() {
     assert!(size <= 1024, "www/leadscore.js is {size} bytes gzipped; the budget is 1024");
 }
 
-#[tokio::test]
-async fn loader_in_head_starts_the_widget() {
+/// Serves one page with the given head and body and checks the widget works.
+async fn placement_works(head: &str, body: &str) {
     let h = Harness::start().await;
-    h.server.page("/", &page(&format!(r#"<script src="{LOADER}"></script>"#), &inline_config()));
+    h.server.page("/", &page(head, body));
     h.open("/").await;
     h.assert_working().await;
     h.finish().await;
+}
+
+#[tokio::test]
+async fn loader_in_head_starts_the_widget() {
+    placement_works(&format!(r#"<script src="{LOADER}"></script>"#), &inline_config()).await;
 }
 
 #[tokio::test]
 async fn loader_in_body_starts_the_widget() {
-    let h = Harness::start().await;
-    h.server.page("/", &page("", &format!(r#"<p>content</p><script src="{LOADER}"></script>{}"#, inline_config())));
-    h.open("/").await;
-    h.assert_working().await;
-    h.finish().await;
+    placement_works("", &format!(r#"<p>content</p><script src="{LOADER}"></script>{}"#, inline_config())).await;
 }
 
 #[tokio::test]
 async fn async_loader_starts_the_widget() {
-    let h = Harness::start().await;
-    h.server.page("/", &page(&format!(r#"<script async src="{LOADER}"></script>"#), &inline_config()));
-    h.open("/").await;
-    h.assert_working().await;
-    h.finish().await;
+    placement_works(&format!(r#"<script async src="{LOADER}"></script>"#), &inline_config()).await;
 }
 
 #[tokio::test]
 async fn deferred_loader_starts_the_widget() {
-    let h = Harness::start().await;
-    h.server.page("/", &page(&format!(r#"<script defer src="{LOADER}"></script>"#), &inline_config()));
-    h.open("/").await;
-    h.assert_working().await;
-    h.finish().await;
+    placement_works(&format!(r#"<script defer src="{LOADER}"></script>"#), &inline_config()).await;
 }
 
 /// Tag managers append the tag from their own script, often after the page
