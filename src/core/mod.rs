@@ -30,6 +30,7 @@
 //! ```
 
 pub mod config;
+pub mod delivery;
 pub mod event;
 pub mod fit;
 pub mod identity;
