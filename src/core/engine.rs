@@ -208,6 +208,24 @@ impl Engine {
         self.state.record_touch(touch);
     }
 
+    /// Queues a lead when the visitor is at `mql` or beyond and this stage's
+    /// lead is not already queued or finished; returns its id. `page` is the
+    /// current page URL (stripped here).
+    pub fn enqueue_lead(&mut self, now: Timestamp, page: &str) -> Option<String> {
+        let stage = self.stage(now);
+        if stage < Stage::Mql {
+            return None;
+        }
+        let id = super::lead::lead_id(self.config.site(), self.state.visitor_id(), stage);
+        let page = super::lead::strip_page(page);
+        self.state.outbox.enqueue(id.clone(), stage, now, page).then_some(id)
+    }
+
+    /// The outbox, for the shell's transport to record attempts.
+    pub fn outbox_mut(&mut self) -> &mut super::outbox::Outbox {
+        &mut self.state.outbox
+    }
+
     /// Merges another tab's copy of this visitor's state.
     pub fn merge(&mut self, other: &State) {
         self.state.merge(other);

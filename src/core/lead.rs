@@ -43,7 +43,8 @@ pub struct Lead {
     pub visitor_id: String,
     /// The stage that triggered the lead: `mql` or `sales_ready`.
     pub stage: Stage,
-    /// The engagement score when the lead was created, as the browser claims it.
+    /// The engagement score at `sent_at` (or `created_at` before sending), as
+    /// the browser claims it.
     pub score: f64,
     /// The fit grade.
     pub grade: Grade,
@@ -147,6 +148,42 @@ impl Lead {
             let _ = engine.identify(self.created_at, [(field.as_str(), value.as_str())]);
         }
         engine
+    }
+
+    /// The body for an outbox entry, sent at `now`: the entry's stage, id,
+    /// creation time and page, with the visitor's score, grade, ledger and
+    /// evidence as they are now (the freshest picture for sales).
+    pub fn for_pending(engine: &Engine, pending: &super::outbox::Pending, now: Timestamp) -> Lead {
+        let config = engine.config();
+        let state = engine.state();
+        let (first, last) = state.touches();
+        Lead {
+            v: LEAD_VERSION,
+            lead_id: pending.lead_id.clone(),
+            site: config.site().to_string(),
+            visitor_id: state.visitor_id().to_string(),
+            stage: pending.stage,
+            score: engine.score(now),
+            grade: engine.grade(),
+            identity: state
+                .identity()
+                .iter()
+                .map(|(field, value)| (field.name().to_string(), value.to_string()))
+                .collect(),
+            ledger: engine.ledger(now),
+            evidence: state.evidence().to_vec(),
+            summarised: state.summarised_events(),
+            touch: Touches { first: first.cloned(), last: last.cloned() },
+            config_hash: config.hash_hex(),
+            page: pending.page.clone(),
+            created_at: pending.created,
+            sent_at: Some(now),
+        }
+    }
+
+    /// When the claimed score and ledger were read: `sent_at`, else `created_at`.
+    pub fn scored_at(&self) -> Timestamp {
+        self.sent_at.unwrap_or(self.created_at)
     }
 
     /// The body to post: compact JSON.

@@ -35,6 +35,7 @@ pub mod event;
 pub mod fit;
 pub mod identity;
 pub mod lead;
+pub mod outbox;
 pub mod presets;
 pub mod signals;
 pub mod state;

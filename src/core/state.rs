@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{check_name, Event, EventId, MAX_PROPS, MAX_PROP_VALUE_CHARS, MAX_URL_CHARS};
 use super::identity::Identity;
+use super::outbox::Outbox;
 use super::signals::Touch;
 use super::tally::Tally;
 use super::time::Timestamp;
@@ -53,6 +54,7 @@ pub struct State {
     pub(crate) last_activity: Option<Timestamp>,
     pub(crate) first_touch: Option<Touch>,
     pub(crate) last_touch: Option<Touch>,
+    pub(crate) outbox: Outbox,
 }
 
 /// Why stored bytes could not be restored. The caller starts a fresh state
@@ -91,6 +93,7 @@ impl State {
             last_activity: None,
             first_touch: None,
             last_touch: None,
+            outbox: Outbox::default(),
         }
     }
 
@@ -141,6 +144,11 @@ impl State {
         }
     }
 
+    /// Leads waiting to be delivered, and how earlier ones ended.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     /// Notes activity at `now`; true when it starts a new visit (the first
     /// activity ever, or the first after [`VISIT_TIMEOUT_MS`] of none).
     pub fn begin_activity(&mut self, now: Timestamp) -> bool {
@@ -187,6 +195,7 @@ impl State {
         for touch in [&other.first_touch, &other.last_touch].into_iter().flatten() {
             self.record_touch(touch.clone());
         }
+        self.outbox.merge(&other.outbox);
     }
 
     /// The state as bytes for storage: a magic, a version, then a compact
@@ -246,6 +255,7 @@ impl State {
         if self.summary.len() > super::config::MAX_RULES * 2 {
             return Err("summary holds more rules than any config can have".into());
         }
+        self.outbox.check()?;
         for pair in self.evidence.windows(2) {
             if (pair[0].at, pair[0].id) >= (pair[1].at, pair[1].id) {
                 return Err("evidence is not in time order".into());
