@@ -434,3 +434,44 @@ fn the_debug_query_parameter_opens_the_overlay() {
     widget.debug(false.into());
     assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 0);
 }
+
+/// A promise resolved with the first value `on(kind, …)` reports.
+fn first_report(widget: &Widget, kind: &str) -> wasm_bindgen_futures::JsFuture {
+    let mut resolve_slot = None;
+    let promise = js_sys::Promise::new(&mut |resolve, _| resolve_slot = Some(resolve));
+    widget.on(kind.into(), resolve_slot.unwrap().into());
+    wasm_bindgen_futures::JsFuture::from(promise)
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_lead_is_reported_once_and_not_retried() {
+    storage().remove_item("leadscore:t-refused").unwrap();
+    // The test server answers 404 to this POST: a refusal, never retried.
+    let widget = widget(
+        r#"{"site":"t-refused","consent":"implied","endpoint":"/leadscore-test-refuses","mql_requires_identity":false,
+            "thresholds":{"warm":5,"mql":10,"sales_ready":50},"rules":[{"id":"x","on":"x","points":5}]}"#,
+    );
+    let failed = first_report(&widget, "failed");
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.track("x".into(), JsValue::UNDEFINED);
+    let report = failed.await.unwrap();
+    assert_eq!(get(&report, "reason").as_string().as_deref(), Some("rejected"));
+    assert_eq!(get(&report, "stage").as_string().as_deref(), Some("mql"));
+    assert_eq!(get(&report, "lead_id").as_string().map(|id| id.len()), Some(32));
+    let outbox = get(&widget.explain(), "outbox");
+    assert_eq!((get(&outbox, "pending").as_f64(), get(&outbox, "rejected").as_f64()), (Some(0.0), Some(1.0)));
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(get(&get(&widget.explain(), "outbox"), "pending").as_f64(), Some(0.0), "never queued again");
+}
+
+#[wasm_bindgen_test]
+fn no_lead_is_queued_without_consent_or_endpoint() {
+    let widget = widget(
+        r#"{"site":"t-no-endpoint","consent":"implied","mql_requires_identity":false,
+            "thresholds":{"warm":5,"mql":10,"sales_ready":50},"rules":[{"id":"x","on":"x","points":5}]}"#,
+    );
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(widget.stage(), "mql");
+    assert_eq!(get(&get(&widget.explain(), "outbox"), "pending").as_f64(), Some(0.0));
+}

@@ -66,13 +66,17 @@ pub(crate) fn install(shared: &Shared) {
     }
     listeners.push(on(&window, "pagehide", |inner, _| {
         inner.leave_page();
+        inner.beacon();
         inner.flush();
     }));
+    // Back online: what waited for the network goes now, not at the next retry.
+    listeners.push(on(&window, "online", |inner, _| inner.start_sending()));
     listeners.push(on(&document, "visibilitychange", |inner, _| {
         let hidden = dom::document().is_some_and(|document| document.hidden());
         inner.visibility(Some(!hidden), None);
         if hidden {
             inner.leave_page();
+            inner.beacon();
             inner.flush();
         }
     }));

@@ -11,6 +11,7 @@ mod dom;
 mod overlay;
 mod shell;
 mod storage;
+mod transport;
 
 use std::sync::Arc;
 
@@ -202,6 +203,8 @@ fn configure(shared: &Shared, document: Result<String, String>) {
             inner.load();
             inner.page_view();
             inner.arrival();
+            // Leads an earlier page left waiting go at once.
+            inner.start_sending();
         }
         for call in pending {
             apply(inner, call);
@@ -276,6 +279,15 @@ struct Explanation {
     ledger: Vec<LedgerLine>,
     identity: std::collections::BTreeMap<&'static str, String>,
     warnings: Vec<String>,
+    outbox: OutboxCounts,
+}
+
+#[derive(Serialize)]
+struct OutboxCounts {
+    pending: usize,
+    dropped: u32,
+    expired: u32,
+    rejected: u32,
 }
 
 #[derive(Serialize)]
@@ -412,6 +424,15 @@ impl Widget {
                 .map(|(field, value)| (field.name(), value.to_string()))
                 .collect(),
             warnings: engine.config().warnings().iter().cloned().chain(inner.storage_warning.clone()).collect(),
+            outbox: {
+                let outbox = engine.state().outbox();
+                OutboxCounts {
+                    pending: outbox.pending().len(),
+                    dropped: outbox.dropped(),
+                    expired: outbox.expired(),
+                    rejected: outbox.rejected(),
+                }
+            },
         };
         let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
         explanation.serialize(&serializer).unwrap_or(JsValue::NULL)

@@ -75,6 +75,14 @@ impl Overlay {
         for entry in engine.ledger(at) {
             text.push_str(&format!("  {:<20} {:>7.1}  ×{}\n", entry.rule_id, entry.points, entry.count));
         }
+        let outbox = engine.state().outbox();
+        text.push_str(&format!(
+            "outbox {} waiting · {} dropped · {} expired · {} refused\n",
+            outbox.pending().len(),
+            outbox.dropped(),
+            outbox.expired(),
+            outbox.rejected()
+        ));
         for warning in engine.config().warnings() {
             text.push_str(&format!("! {warning}\n"));
         }

@@ -41,6 +41,15 @@ pub(crate) struct Notice {
 }
 
 impl Notice {
+    /// Queues `value` for every callback registered for `kind`.
+    pub(crate) fn push(&mut self, callbacks: &[(String, Function)], kind: &str, value: JsValue) {
+        for (registered, callback) in callbacks {
+            if registered == kind {
+                self.calls.push((callback.clone(), value.clone()));
+            }
+        }
+    }
+
     /// Runs the callbacks; a throwing callback is reported, never rethrown.
     pub(crate) fn deliver(self) {
         for (callback, value) in self.calls {
@@ -75,7 +84,7 @@ pub(crate) struct Inner {
     load_id: u64,
     counter: u64,
     pub page: Option<Page>,
-    callbacks: Vec<(String, Function)>,
+    pub(crate) callbacks: Vec<(String, Function)>,
     last_stage: Stage,
     last_score: i64,
     pub pending: Vec<Call>,
@@ -83,7 +92,12 @@ pub(crate) struct Inner {
     pub overlay: Option<Overlay>,
     pub storage_warning: Option<String>,
     arrival_recorded: bool,
-    weak_self: WeakShared,
+    pub(crate) weak_self: WeakShared,
+    /// Lead ids with a request under way in this tab.
+    pub(crate) in_flight: Vec<String>,
+    /// Whether the send loop is running.
+    pub(crate) sending: bool,
+    pub(crate) retry_timer: Option<Timeout>,
 }
 
 impl Inner {
@@ -110,6 +124,9 @@ impl Inner {
                 overlay: None,
                 storage_warning: None,
                 arrival_recorded: false,
+                in_flight: Vec::new(),
+                sending: false,
+                retry_timer: None,
             })
         })
     }
@@ -133,10 +150,10 @@ impl Inner {
     }
 
     pub(crate) fn on(&mut self, kind: &str, callback: Function) {
-        if matches!(kind, "stage" | "score" | "mql") {
+        if matches!(kind, "stage" | "score" | "mql" | "sent" | "failed") {
             self.callbacks.push((kind.to_string(), callback));
         } else {
-            warn(&format!("on(\"{kind}\"): unknown event; use \"stage\", \"score\" or \"mql\""));
+            warn(&format!("on(\"{kind}\"): unknown event; use \"stage\", \"score\", \"mql\", \"sent\" or \"failed\""));
         }
     }
 
@@ -451,6 +468,9 @@ impl Inner {
         }
         self.last_stage = stage;
         self.last_score = rounded;
+        if stage >= Stage::Mql {
+            self.queue_lead();
+        }
         overlay::reveal(stage);
         if let Some(overlay) = &self.overlay {
             overlay.render(self);

@@ -90,6 +90,16 @@ impl Default for Capture {
     }
 }
 
+/// How leads are posted and retried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// Post `application/json` (needs a CORS preflight cross-origin) instead
+    /// of the CORS-simple `text/plain`.
+    pub json: bool,
+    /// Backoff and bounds for retries.
+    pub retry: super::delivery::RetryPolicy,
+}
+
 /// Score thresholds of the stages; each is higher than the one before.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Thresholds {
@@ -237,6 +247,7 @@ pub struct Config {
     pub(crate) hash: u64,
     pub(crate) warnings: Vec<String>,
     pub(crate) capture: Capture,
+    pub(crate) delivery: Delivery,
     pub(crate) identity_fields: Vec<(Field, Vec<String>)>,
     /// Rule indices by event name, so an event only visits its own rules.
     pub(crate) by_event: std::collections::BTreeMap<String, Vec<usize>>,
@@ -320,6 +331,11 @@ impl Config {
     /// [`Config::hash`] as 16 lowercase hex digits.
     pub fn hash_hex(&self) -> String {
         format!("{:016x}", self.hash)
+    }
+
+    /// How leads are posted and retried.
+    pub fn delivery(&self) -> Delivery {
+        self.delivery
     }
 
     /// What the widget captures by itself.

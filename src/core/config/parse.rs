@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use super::super::delivery::RetryPolicy;
 use super::super::event::{check_name, preview, BUILT_IN_EVENTS, SALES_INTENT_EVENTS};
 use super::super::glob::UrlGlob;
 use super::super::hint::{did_you_mean, hint_suffix};
@@ -30,7 +31,10 @@ const TOP_FIELDS: &[&str] = &[
     "fit",
     "capture",
     "identity_fields",
+    "delivery",
 ];
+const DELIVERY_FIELDS: &[&str] =
+    &["content_type", "retry_base_seconds", "retry_cap_seconds", "max_attempts", "max_age_days"];
 const CAPTURE_FIELDS: &[&str] = &[
     "page_views",
     "visits",
@@ -87,6 +91,7 @@ struct Draft {
     hash: u64,
     capture: Option<Capture>,
     identity_fields: Vec<(Field, Vec<String>)>,
+    delivery: Option<Delivery>,
 }
 
 pub(super) fn parse_document(json: &str) -> Result<Config, ConfigError> {
@@ -177,6 +182,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
         top.get("mql_requires_identity").map(|value| boolean(value, "mql_requires_identity")).transpose()?;
 
     let capture = top.get("capture").map(|value| capture(value, "capture")).transpose()?;
+    let delivery = top.get("delivery").map(|value| delivery(value, "delivery")).transpose()?;
     let identity_fields = top
         .get("identity_fields")
         .map(|value| identity_fields(value, "identity_fields"))
@@ -239,6 +245,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
         hash: hash_value(&document, FNV_OFFSET),
         capture,
         identity_fields,
+        delivery,
     })
 }
 
@@ -313,6 +320,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
     Ok(Config {
         by_event,
         capture: draft.capture.unwrap_or_default(),
+        delivery: draft.delivery.unwrap_or_default(),
         identity_fields: draft.identity_fields,
         site: draft.site.unwrap_or_default(),
         endpoint: draft.endpoint,
@@ -592,6 +600,56 @@ fn capture(value: &Value, path: &str) -> Result<Capture, ConfigError> {
         downloads: flag("downloads")?,
         ad_clicks: flag("ad_clicks")?,
     })
+}
+
+fn delivery(value: &Value, path: &str) -> Result<Delivery, ConfigError> {
+    let fields = Fields::open(value, path, DELIVERY_FIELDS)?;
+    let defaults = RetryPolicy::default();
+    let json = match fields.get("content_type") {
+        None => false,
+        Some(value) => match string(value, &fields.path("content_type"), MAX_ID_CHARS)? {
+            "text/plain" => false,
+            "application/json" => true,
+            other => {
+                return Err(ConfigError::new(
+                    Kind::Invalid,
+                    &fields.path("content_type"),
+                    format!(
+                        "must be \"text/plain\" (no CORS preflight) or \"application/json\", got \"{}\"",
+                        preview(other)
+                    ),
+                ))
+            }
+        },
+    };
+    let seconds = |name: &str, default_ms: u64| -> Result<u64, ConfigError> {
+        match fields.get(name) {
+            Some(value) => Ok((number(value, &fields.path(name), 0.01, 86_400.0)? * 1000.0).round() as u64),
+            None => Ok(default_ms),
+        }
+    };
+    let base_ms = seconds("retry_base_seconds", defaults.base_ms)?;
+    let cap_ms = seconds("retry_cap_seconds", defaults.cap_ms)?;
+    if cap_ms < base_ms {
+        return Err(ConfigError::new(
+            Kind::OutOfRange,
+            &fields.path("retry_cap_seconds"),
+            format!(
+                "must be at least retry_base_seconds ({}), got {}",
+                base_ms as f64 / 1000.0,
+                cap_ms as f64 / 1000.0
+            ),
+        ));
+    }
+    let max_attempts = match fields.get("max_attempts") {
+        Some(value) => integer(value, &fields.path("max_attempts"), 1, 1000)? as u32,
+        None => defaults.max_attempts,
+    };
+    let max_age_ms = match fields.get("max_age_days") {
+        Some(value) => days(value, &fields.path("max_age_days"))?,
+        None => defaults.max_age_ms,
+    };
+    Ok(Delivery { json, retry: RetryPolicy { base_ms, cap_ms, max_attempts, max_age_ms } })
 }
 
 /// `{"job_title": ["position", "rolle"]}`: the site's own form-field names.

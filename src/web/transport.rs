@@ -1,0 +1,291 @@
+//! Lead delivery from the browser: queue a lead when the visitor qualifies,
+//! post it with `fetch` keepalive (a CORS-simple `text/plain` body unless the
+//! config asks for JSON), record the answer in the outbox per the retry
+//! policy, and hand leads still due to `sendBeacon` when the page goes away.
+//! Tabs take turns through the Web Locks API (a localStorage lease where it
+//! is missing), and every attempt first merges what other tabs stored, so a
+//! lead another tab delivered is never sent again.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+
+use super::dom::{self, now, warn};
+use super::shell::{Inner, Notice, WeakShared};
+use crate::core::delivery::parse_retry_after;
+use crate::core::lead::{Lead, MAX_LEAD_BYTES};
+use crate::core::outbox::Recorded;
+
+/// Keepalive requests share a 64 KiB budget per page; leave room for headers.
+const KEEPALIVE_MAX_BODY: usize = 60 * 1024;
+/// How long a localStorage lease is honoured when Web Locks are missing.
+const LEASE_MS: u64 = 15_000;
+
+/// One attempt to make.
+struct Job {
+    lead_id: String,
+    stage: &'static str,
+    endpoint: String,
+    body: String,
+    json: bool,
+    lock: String,
+}
+
+/// What the endpoint answered: a status (none for a network error) and a
+/// readable `Retry-After`.
+struct Answer {
+    status: Option<u16>,
+    retry_after: Option<String>,
+}
+
+impl Inner {
+    /// Queues a lead if the visitor just qualified, and starts sending.
+    pub(crate) fn queue_lead(&mut self) {
+        if !self.active() || self.config().and_then(|config| config.endpoint()).is_none() {
+            return;
+        }
+        let page = dom::window().and_then(|window| window.location().href().ok()).unwrap_or_default();
+        let at = now();
+        let Some(engine) = self.engine.as_mut() else { return };
+        if engine.enqueue_lead(at, &page).is_some() {
+            self.flush();
+            self.start_sending();
+        }
+    }
+
+    /// Starts the send loop unless it is already running.
+    pub(crate) fn start_sending(&mut self) {
+        if self.sending || !self.active() {
+            return;
+        }
+        self.sending = true;
+        let weak = self.weak_self.clone();
+        spawn_local(send_loop(weak));
+    }
+
+    /// The next due lead not already in flight, with its body; storage is
+    /// merged first so another tab's progress counts.
+    fn next_job(&mut self) -> Option<Job> {
+        if !self.active() {
+            return None;
+        }
+        self.flush();
+        let at = now();
+        let lock = format!("{}:send", self.key);
+        let engine = self.engine.as_ref()?;
+        let endpoint = engine.config().endpoint()?.to_string();
+        let json = engine.config().delivery().json;
+        let pending = engine.state().outbox().due(at).find(|entry| !self.in_flight.contains(&entry.lead_id))?.clone();
+        let mut lead = Lead::for_pending(engine, &pending, at);
+        let mut body = lead.to_json();
+        while body.len() > MAX_LEAD_BYTES && !lead.evidence.is_empty() {
+            // Keep the newest evidence; the count of what was cut is reported.
+            let cut = lead.evidence.len().div_ceil(4);
+            lead.evidence.drain(..cut);
+            lead.summarised = lead.summarised.saturating_add(cut as u32);
+            body = lead.to_json();
+        }
+        self.in_flight.push(pending.lead_id.clone());
+        Some(Job { lead_id: pending.lead_id, stage: pending.stage.as_str(), endpoint, body, json, lock })
+    }
+
+    /// Whether `lead_id` is still waiting once other tabs' writes are merged.
+    fn still_pending(&mut self, lead_id: &str) -> bool {
+        self.flush();
+        self.engine
+            .as_ref()
+            .is_some_and(|engine| engine.state().outbox().pending().iter().any(|entry| entry.lead_id == lead_id))
+    }
+
+    /// Records an answer, stores it, and says whom to tell.
+    fn record_answer(&mut self, job: &Job, answer: Answer) -> Notice {
+        self.in_flight.retain(|id| *id != job.lead_id);
+        let mut notice = Notice::default();
+        let at = now();
+        let Some(engine) = self.engine.as_mut() else { return notice };
+        let policy = engine.config().delivery().retry;
+        let retry_after = answer.retry_after.as_deref().and_then(|value| parse_retry_after(value, at));
+        let jitter = js_sys::Math::random();
+        let recorded = engine.outbox_mut().record(&job.lead_id, at, answer.status, retry_after, jitter, &policy);
+        let status = answer.status.map_or(JsValue::NULL, JsValue::from);
+        match recorded {
+            Recorded::Delivered => notice.push(&self.callbacks, "sent", report(job, &status, None)),
+            Recorded::Rejected => {
+                warn(&format!("lead {} refused: HTTP {}", job.lead_id, answer.status.unwrap_or(0)));
+                notice.push(&self.callbacks, "failed", report(job, &status, Some("rejected")));
+            }
+            Recorded::Expired => {
+                warn(&format!("lead {} given up after the retry bound", job.lead_id));
+                notice.push(&self.callbacks, "failed", report(job, &status, Some("expired")));
+            }
+            Recorded::RetryAt(_) | Recorded::Unknown => {}
+        }
+        self.flush();
+        notice
+    }
+
+    /// Arms a timer for the next retry.
+    fn schedule_retry(&mut self) {
+        self.retry_timer = None;
+        let Some(next) = self.engine.as_ref().and_then(|engine| engine.state().outbox().next_due()) else { return };
+        let delay = next.millis_since(now()).min(u64::from(u32::MAX)) as u32;
+        let weak = self.weak_self.clone();
+        self.retry_timer = Some(Timeout::new(delay, move || {
+            if let Some(shared) = weak.upgrade() {
+                if let Ok(mut inner) = shared.try_borrow_mut() {
+                    inner.start_sending();
+                }
+            }
+        }));
+    }
+
+    /// The page is going away: due leads not in flight go by beacon, and stay
+    /// queued until a later answer confirms them (the endpoint is idempotent).
+    pub(crate) fn beacon(&mut self) {
+        if !self.active() {
+            return;
+        }
+        let Some(navigator) = dom::window().map(|window| window.navigator()) else { return };
+        let at = now();
+        let Some(engine) = self.engine.as_mut() else { return };
+        let Some(endpoint) = engine.config().endpoint().map(str::to_string) else { return };
+        let policy = engine.config().delivery().retry;
+        let due: Vec<_> =
+            engine.state().outbox().due(at).filter(|entry| !self.in_flight.contains(&entry.lead_id)).cloned().collect();
+        for pending in due {
+            let body = Lead::for_pending(engine, &pending, at).to_json();
+            if body.len() <= KEEPALIVE_MAX_BODY
+                && navigator.send_beacon_with_opt_str(&endpoint, Some(&body)).unwrap_or(false)
+            {
+                engine.outbox_mut().sent_blind(&pending.lead_id, at, js_sys::Math::random(), &policy);
+            }
+        }
+    }
+}
+
+fn report(job: &Job, status: &JsValue, reason: Option<&str>) -> JsValue {
+    let object = Object::new();
+    let _ = Reflect::set(&object, &"lead_id".into(), &job.lead_id.as_str().into());
+    let _ = Reflect::set(&object, &"stage".into(), &job.stage.into());
+    let _ = Reflect::set(&object, &"status".into(), status);
+    if let Some(reason) = reason {
+        let _ = Reflect::set(&object, &"reason".into(), &reason.into());
+    }
+    object.into()
+}
+
+/// Sends due leads one at a time until none is due, then arms the retry timer.
+async fn send_loop(weak: WeakShared) {
+    while let Some(Some(job)) = weak.upgrade().map(|shared| shared.borrow_mut().next_job()) {
+        let lead_id = job.lead_id.clone();
+        let lock = job.lock.clone();
+        let answer = locked(&lock, weak.clone(), job).await;
+        let Some((job, answer)) = answer else {
+            // Another tab holds the lock and is sending; it will store the result.
+            if let Some(shared) = weak.upgrade() {
+                shared.borrow_mut().in_flight.retain(|id| *id != lead_id);
+            }
+            break;
+        };
+        let notice = match weak.upgrade() {
+            Some(shared) => shared.borrow_mut().record_answer(&job, answer),
+            None => return,
+        };
+        notice.deliver();
+    }
+    if let Some(shared) = weak.upgrade() {
+        let mut inner = shared.borrow_mut();
+        inner.sending = false;
+        inner.schedule_retry();
+    }
+}
+
+/// Runs one attempt while holding the site's send lock; `None` when another
+/// tab holds it or the lead was finished meanwhile.
+async fn locked(name: &str, weak: WeakShared, job: Job) -> Option<(Job, Answer)> {
+    let result: Rc<RefCell<Option<(Job, Answer)>>> = Rc::new(RefCell::new(None));
+    let locks = dom::window()
+        .and_then(|window| Reflect::get(&window.navigator(), &"locks".into()).ok())
+        .filter(|locks| locks.is_object());
+    match locks {
+        Some(locks) => {
+            let slot = result.clone();
+            let callback = Closure::once_into_js(move |lock: JsValue| -> Promise {
+                if lock.is_null() {
+                    return Promise::resolve(&JsValue::NULL);
+                }
+                future_to_promise(async move {
+                    if let Some(outcome) = attempt(&weak, job).await {
+                        *slot.borrow_mut() = Some(outcome);
+                    }
+                    Ok(JsValue::UNDEFINED)
+                })
+            });
+            let options = Object::new();
+            let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
+            let request = Reflect::get(&locks, &"request".into()).ok()?.dyn_into::<Function>().ok()?;
+            let promise = request.call3(&locks, &name.into(), &options, &callback).ok()?.dyn_into::<Promise>().ok()?;
+            JsFuture::from(promise).await.ok()?;
+        }
+        None => {
+            let storage = dom::window().and_then(|window| window.local_storage().ok().flatten())?;
+            let lease_key = format!("{name}:lease");
+            let me = format!("{}", js_sys::Math::random());
+            let at = now().as_millis();
+            let held_by_other = storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| {
+                let (owner, until) = lease.split_once(' ').unwrap_or(("", "0"));
+                owner != me && until.parse::<u64>().unwrap_or(0) > at
+            });
+            if held_by_other || storage.set_item(&lease_key, &format!("{me} {}", at + LEASE_MS)).is_err() {
+                return None;
+            }
+            // Last writer wins the lease; read back to see whether that was us.
+            if storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| lease.starts_with(&format!("{me} "))) {
+                if let Some(outcome) = attempt(&weak, job).await {
+                    *result.borrow_mut() = Some(outcome);
+                }
+                let _ = storage.remove_item(&lease_key);
+            }
+        }
+    }
+    result.take()
+}
+
+/// One POST, if the lead is still pending once other tabs are merged.
+async fn attempt(weak: &WeakShared, job: Job) -> Option<(Job, Answer)> {
+    let still_pending = weak.upgrade().is_some_and(|shared| shared.borrow_mut().still_pending(&job.lead_id));
+    if !still_pending {
+        return None;
+    }
+    let answer = post(&job).await;
+    Some((job, answer))
+}
+
+async fn post(job: &Job) -> Answer {
+    let network_error = Answer { status: None, retry_after: None };
+    let Some(window) = dom::window() else { return network_error };
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&job.body));
+    init.set_credentials(web_sys::RequestCredentials::Omit);
+    init.set_mode(web_sys::RequestMode::Cors);
+    // keepalive lets the request outlive the page (web-sys lacks a setter).
+    let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(job.body.len() <= KEEPALIVE_MAX_BODY));
+    if job.json {
+        let headers = Object::new();
+        let _ = Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());
+        init.set_headers(&headers);
+    }
+    let response = match JsFuture::from(window.fetch_with_str_and_init(&job.endpoint, &init)).await {
+        Ok(response) => response,
+        Err(_) => return network_error,
+    };
+    let Ok(response) = response.dyn_into::<web_sys::Response>() else { return network_error };
+    let retry_after = response.headers().get("Retry-After").ok().flatten();
+    Answer { status: Some(response.status()), retry_after }
+}
