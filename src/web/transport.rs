@@ -184,19 +184,17 @@ async fn send_loop(weak: WeakShared) {
     while let Some(Some(job)) = weak.upgrade().map(|shared| shared.borrow_mut().next_job()) {
         let lead_id = job.lead_id.clone();
         let lock = job.lock.clone();
-        let answer = locked(&lock, weak.clone(), job).await;
-        let Some((job, answer)) = answer else {
-            // Another tab holds the lock and is sending; it will store the result.
-            if let Some(shared) = weak.upgrade() {
-                shared.borrow_mut().in_flight.retain(|id| *id != lead_id);
+        let outcome = locked(&lock, weak.clone(), job).await;
+        match outcome {
+            Some(notice) => notice.deliver(),
+            None => {
+                // The lead was finished meanwhile (by another tab), or no lock
+                // could be had; either way nothing is in flight here.
+                if let Some(shared) = weak.upgrade() {
+                    shared.borrow_mut().in_flight.retain(|id| *id != lead_id);
+                }
             }
-            break;
-        };
-        let notice = match weak.upgrade() {
-            Some(shared) => shared.borrow_mut().record_answer(&job, answer),
-            None => return,
-        };
-        notice.deliver();
+        }
     }
     if let Some(shared) = weak.upgrade() {
         let mut inner = shared.borrow_mut();
@@ -205,31 +203,26 @@ async fn send_loop(weak: WeakShared) {
     }
 }
 
-/// Runs one attempt while holding the site's send lock; `None` when another
-/// tab holds it or the lead was finished meanwhile.
-async fn locked(name: &str, weak: WeakShared, job: Job) -> Option<(Job, Answer)> {
-    let result: Rc<RefCell<Option<(Job, Answer)>>> = Rc::new(RefCell::new(None));
+/// Runs one attempt while holding the site's send lock, waiting for another
+/// tab to finish its own. The answer is recorded and stored before the lock
+/// is released, so the next holder sees it. `None` when the lead was
+/// finished meanwhile or no lock could be had.
+async fn locked(name: &str, weak: WeakShared, job: Job) -> Option<Notice> {
+    let result: Rc<RefCell<Option<Notice>>> = Rc::new(RefCell::new(None));
     let locks = dom::window()
         .and_then(|window| Reflect::get(&window.navigator(), &"locks".into()).ok())
         .filter(|locks| locks.is_object());
     match locks {
         Some(locks) => {
             let slot = result.clone();
-            let callback = Closure::once_into_js(move |lock: JsValue| -> Promise {
-                if lock.is_null() {
-                    return Promise::resolve(&JsValue::NULL);
-                }
+            let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
                 future_to_promise(async move {
-                    if let Some(outcome) = attempt(&weak, job).await {
-                        *slot.borrow_mut() = Some(outcome);
-                    }
+                    *slot.borrow_mut() = attempt(&weak, job).await;
                     Ok(JsValue::UNDEFINED)
                 })
             });
-            let options = Object::new();
-            let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
             let request = Reflect::get(&locks, &"request".into()).ok()?.dyn_into::<Function>().ok()?;
-            let promise = request.call3(&locks, &name.into(), &options, &callback).ok()?.dyn_into::<Promise>().ok()?;
+            let promise = request.call2(&locks, &name.into(), &callback).ok()?.dyn_into::<Promise>().ok()?;
             JsFuture::from(promise).await.ok()?;
         }
         None => {
@@ -246,9 +239,7 @@ async fn locked(name: &str, weak: WeakShared, job: Job) -> Option<(Job, Answer)>
             }
             // Last writer wins the lease; read back to see whether that was us.
             if storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| lease.starts_with(&format!("{me} "))) {
-                if let Some(outcome) = attempt(&weak, job).await {
-                    *result.borrow_mut() = Some(outcome);
-                }
+                *result.borrow_mut() = attempt(&weak, job).await;
                 let _ = storage.remove_item(&lease_key);
             }
         }
@@ -256,14 +247,17 @@ async fn locked(name: &str, weak: WeakShared, job: Job) -> Option<(Job, Answer)>
     result.take()
 }
 
-/// One POST, if the lead is still pending once other tabs are merged.
-async fn attempt(weak: &WeakShared, job: Job) -> Option<(Job, Answer)> {
+/// One POST if the lead is still pending once other tabs are merged, its
+/// answer recorded and stored.
+async fn attempt(weak: &WeakShared, job: Job) -> Option<Notice> {
     let still_pending = weak.upgrade().is_some_and(|shared| shared.borrow_mut().still_pending(&job.lead_id));
     if !still_pending {
         return None;
     }
     let answer = post(&job).await;
-    Some((job, answer))
+    let shared = weak.upgrade()?;
+    let notice = shared.borrow_mut().record_answer(&job, answer);
+    Some(notice)
 }
 
 async fn post(job: &Job) -> Answer {
