@@ -448,7 +448,7 @@ async fn a_refused_lead_is_reported_once_and_not_retried() {
     storage().remove_item("leadscore:t-refused").unwrap();
     // The test server answers 404 to this POST: a refusal, never retried.
     let widget = widget(
-        r#"{"site":"t-refused","consent":"implied","endpoint":"/leadscore-test-refuses","mql_requires_identity":false,
+        r#"{"site":"t-refused","consent":"implied","endpoint":"/leadscore-test-refuses","mql_requires_identity":false,"half_life_days":"never",
             "thresholds":{"warm":5,"mql":10,"sales_ready":50},"rules":[{"id":"x","on":"x","points":5}]}"#,
     );
     let failed = first_report(&widget, "failed");
@@ -467,7 +467,7 @@ async fn a_refused_lead_is_reported_once_and_not_retried() {
 #[wasm_bindgen_test]
 fn no_lead_is_queued_without_consent_or_endpoint() {
     let widget = widget(
-        r#"{"site":"t-no-endpoint","consent":"implied","mql_requires_identity":false,
+        r#"{"site":"t-no-endpoint","consent":"implied","mql_requires_identity":false,"half_life_days":"never",
             "thresholds":{"warm":5,"mql":10,"sales_ready":50},"rules":[{"id":"x","on":"x","points":5}]}"#,
     );
     widget.track("x".into(), JsValue::UNDEFINED);

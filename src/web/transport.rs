@@ -23,6 +23,8 @@ use crate::core::outbox::Recorded;
 
 /// Keepalive requests share a 64 KiB budget per page; leave room for headers.
 const KEEPALIVE_MAX_BODY: usize = 60 * 1024;
+/// How soon to look again when another tab held the send lock.
+const BUSY_RETRY_MS: u32 = 250;
 /// How long a localStorage lease is honoured when Web Locks are missing.
 const LEASE_MS: u64 = 15_000;
 
@@ -129,11 +131,14 @@ impl Inner {
         notice
     }
 
-    /// Arms a timer for the next retry.
-    fn schedule_retry(&mut self) {
+    /// Arms a timer for the next retry; soon when another tab held the lock.
+    fn schedule_retry(&mut self, lock_was_busy: bool) {
         self.retry_timer = None;
         let Some(next) = self.engine.as_ref().and_then(|engine| engine.state().outbox().next_due()) else { return };
-        let delay = next.millis_since(now()).min(u64::from(u32::MAX)) as u32;
+        let mut delay = next.millis_since(now()).min(u64::from(u32::MAX)) as u32;
+        if lock_was_busy {
+            delay = delay.max(BUSY_RETRY_MS);
+        }
         let weak = self.weak_self.clone();
         self.retry_timer = Some(Timeout::new(delay, move || {
             if let Some(shared) = weak.upgrade() {
@@ -181,17 +186,19 @@ fn report(job: &Job, status: &JsValue, reason: Option<&str>) -> JsValue {
 
 /// Sends due leads one at a time until none is due, then arms the retry timer.
 async fn send_loop(weak: WeakShared) {
+    let mut busy = false;
     while let Some(Some(job)) = weak.upgrade().map(|shared| shared.borrow_mut().next_job()) {
         let lead_id = job.lead_id.clone();
         let lock = job.lock.clone();
-        let outcome = locked(&lock, weak.clone(), job).await;
-        match outcome {
-            Some(notice) => notice.deliver(),
-            None => {
-                // The lead was finished meanwhile (by another tab), or no lock
-                // could be had; either way nothing is in flight here.
+        match locked(&lock, weak.clone(), job).await {
+            Attempt::Sent(notice) => notice.deliver(),
+            outcome => {
                 if let Some(shared) = weak.upgrade() {
                     shared.borrow_mut().in_flight.retain(|id| *id != lead_id);
+                }
+                if matches!(outcome, Attempt::Busy) {
+                    busy = true;
+                    break;
                 }
             }
         }
@@ -199,7 +206,7 @@ async fn send_loop(weak: WeakShared) {
     if let Some(shared) = weak.upgrade() {
         let mut inner = shared.borrow_mut();
         inner.sending = false;
-        inner.schedule_retry();
+        inner.schedule_retry(busy);
     }
 }
 
@@ -207,26 +214,50 @@ async fn send_loop(weak: WeakShared) {
 /// tab to finish its own. The answer is recorded and stored before the lock
 /// is released, so the next holder sees it. `None` when the lead was
 /// finished meanwhile or no lock could be had.
-async fn locked(name: &str, weak: WeakShared, job: Job) -> Option<Notice> {
-    let result: Rc<RefCell<Option<Notice>>> = Rc::new(RefCell::new(None));
+async fn locked(name: &str, weak: WeakShared, job: Job) -> Attempt {
+    let result: Rc<RefCell<Option<Attempt>>> = Rc::new(RefCell::new(None));
     let locks = dom::window()
         .and_then(|window| Reflect::get(&window.navigator(), &"locks".into()).ok())
         .filter(|locks| locks.is_object());
     match locks {
         Some(locks) => {
             let slot = result.clone();
-            let callback = Closure::once_into_js(move |_lock: JsValue| -> Promise {
+            let busy = result.clone();
+            let callback = Closure::once_into_js(move |lock: JsValue| -> Promise {
+                if lock.is_null() {
+                    *busy.borrow_mut() = Some(Attempt::Busy);
+                    return Promise::resolve(&JsValue::NULL);
+                }
                 future_to_promise(async move {
-                    *slot.borrow_mut() = attempt(&weak, job).await;
+                    // Awaited before borrowing the slot: a borrow held across
+                    // the await would still be live when the result is taken.
+                    let outcome = attempt(&weak, job).await;
+                    *slot.borrow_mut() = Some(outcome);
                     Ok(JsValue::UNDEFINED)
                 })
             });
-            let request = Reflect::get(&locks, &"request".into()).ok()?.dyn_into::<Function>().ok()?;
-            let promise = request.call2(&locks, &name.into(), &callback).ok()?.dyn_into::<Promise>().ok()?;
-            JsFuture::from(promise).await.ok()?;
+            let Some(request) =
+                Reflect::get(&locks, &"request".into()).ok().and_then(|f| f.dyn_into::<Function>().ok())
+            else {
+                return Attempt::Busy;
+            };
+            // ifAvailable: a tab that finds the lock taken steps back and looks
+            // again shortly, by which time the holder has stored its answer.
+            let options = Object::new();
+            let _ = Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE);
+            let Some(promise) = request
+                .call3(&locks, &name.into(), &options, &callback)
+                .ok()
+                .and_then(|p| p.dyn_into::<Promise>().ok())
+            else {
+                return Attempt::Busy;
+            };
+            let _ = JsFuture::from(promise).await;
         }
         None => {
-            let storage = dom::window().and_then(|window| window.local_storage().ok().flatten())?;
+            let Some(storage) = dom::window().and_then(|window| window.local_storage().ok().flatten()) else {
+                return Attempt::Busy;
+            };
             let lease_key = format!("{name}:lease");
             let me = format!("{}", js_sys::Math::random());
             let at = now().as_millis();
@@ -235,29 +266,42 @@ async fn locked(name: &str, weak: WeakShared, job: Job) -> Option<Notice> {
                 owner != me && until.parse::<u64>().unwrap_or(0) > at
             });
             if held_by_other || storage.set_item(&lease_key, &format!("{me} {}", at + LEASE_MS)).is_err() {
-                return None;
+                return Attempt::Busy;
             }
             // Last writer wins the lease; read back to see whether that was us.
-            if storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| lease.starts_with(&format!("{me} "))) {
-                *result.borrow_mut() = attempt(&weak, job).await;
-                let _ = storage.remove_item(&lease_key);
+            if !storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| lease.starts_with(&format!("{me} "))) {
+                return Attempt::Busy;
             }
+            let outcome = attempt(&weak, job).await;
+            let _ = storage.remove_item(&lease_key);
+            return outcome;
         }
     }
-    result.take()
+    result.take().unwrap_or(Attempt::Busy)
 }
 
 /// One POST if the lead is still pending once other tabs are merged, its
 /// answer recorded and stored.
-async fn attempt(weak: &WeakShared, job: Job) -> Option<Notice> {
+async fn attempt(weak: &WeakShared, job: Job) -> Attempt {
     let still_pending = weak.upgrade().is_some_and(|shared| shared.borrow_mut().still_pending(&job.lead_id));
     if !still_pending {
-        return None;
+        return Attempt::Finished;
     }
     let answer = post(&job).await;
-    let shared = weak.upgrade()?;
-    let notice = shared.borrow_mut().record_answer(&job, answer);
-    Some(notice)
+    match weak.upgrade() {
+        Some(shared) => Attempt::Sent(shared.borrow_mut().record_answer(&job, answer)),
+        None => Attempt::Finished,
+    }
+}
+
+/// How a turn at the send lock went.
+enum Attempt {
+    /// Posted; the answer is recorded and stored.
+    Sent(Notice),
+    /// Another tab finished the lead meanwhile.
+    Finished,
+    /// Another tab holds the lock; look again shortly.
+    Busy,
 }
 
 async fn post(job: &Job) -> Answer {
