@@ -142,3 +142,36 @@ fn the_body_for_a_pending_lead() {
     assert_eq!(lead.score, 15.0, "the freshest score at sending time");
     assert_eq!(lead.page, "https://a.example/pricing?utm_campaign=c");
 }
+
+#[test]
+fn coming_back_online_makes_waiting_leads_due_but_keeps_retry_after() {
+    let now = Timestamp(1_000);
+    let mut outbox = Outbox::default();
+    outbox.enqueue("net".into(), Stage::Mql, now, "/".into());
+    outbox.enqueue("other".into(), Stage::Mql, now, "/".into());
+    let slow = RetryPolicy { base_ms: 600_000, cap_ms: 600_000, max_attempts: 9, max_age_ms: 86_400_000 };
+    outbox.record("net", now, None, None, 0.0, &slow);
+    outbox.record("other", now, Some(429), Some(30_000), 0.0, &slow);
+    assert_eq!(outbox.due(now.plus_millis(1_000)).count(), 0);
+    let later = now.plus_millis(1_000);
+    outbox.expedite(later);
+    let due: Vec<&str> = outbox.due(later).map(|entry| entry.lead_id.as_str()).collect();
+    assert_eq!(due, ["net"], "a network failure waits no more; a Retry-After still holds");
+    assert_eq!(outbox.due(now.plus_millis(30_000)).count(), 2);
+}
+
+#[test]
+fn an_early_wake_survives_merging_with_the_stored_copy() {
+    let now = Timestamp(1_000);
+    let slow = RetryPolicy { base_ms: 600_000, cap_ms: 600_000, max_attempts: 9, max_age_ms: 86_400_000 };
+    let mut stored = Outbox::default();
+    stored.enqueue("net".into(), Stage::Mql, now, "/".into());
+    stored.record("net", now, None, None, 0.0, &slow);
+    let mut woken = stored.clone();
+    woken.expedite(now.plus_millis(10));
+    woken.merge(&stored);
+    assert_eq!(woken.due(now.plus_millis(10)).count(), 1, "reading storage back must not undo the wake");
+    let mut other_way = stored.clone();
+    other_way.merge(&woken);
+    assert_eq!(other_way, woken);
+}

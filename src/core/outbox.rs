@@ -23,6 +23,9 @@ pub const MAX_FINISHED: usize = 32;
 pub struct Pending {
     /// Attempts made so far (first so that the most-tried copy wins merges).
     pub attempts: u32,
+    /// Times the lead was made due early (back online, a page load); second
+    /// so that the woken copy wins a merge over a stored copy still waiting.
+    pub wake: u32,
     /// The idempotency key.
     pub lead_id: String,
     /// The stage the lead is for.
@@ -35,6 +38,8 @@ pub struct Pending {
     pub next_at: Timestamp,
     /// The last HTTP status seen, if any (0 for a network error).
     pub last_status: Option<u16>,
+    /// The earliest time the endpoint allowed with `Retry-After`.
+    pub not_before: Option<Timestamp>,
 }
 
 /// How a lead left the outbox.
@@ -128,7 +133,17 @@ impl Outbox {
                 self.dropped = self.dropped.saturating_add(1);
             }
         }
-        self.pending.push(Pending { attempts: 0, lead_id, stage, created, page, next_at: created, last_status: None });
+        self.pending.push(Pending {
+            attempts: 0,
+            wake: 0,
+            lead_id,
+            stage,
+            created,
+            page,
+            next_at: created,
+            last_status: None,
+            not_before: None,
+        });
         self.sort();
         true
     }
@@ -171,6 +186,7 @@ impl Outbox {
                 let entry = &mut self.pending[index];
                 entry.attempts = entry.attempts.saturating_add(1);
                 entry.last_status = Some(status.unwrap_or(0));
+                entry.not_before = retry_after_ms.map(|ms| now.plus_millis(ms));
                 match policy.next_attempt(entry.created, now, entry.attempts, jitter, retry_after_ms) {
                     Some(at) => {
                         entry.next_at = at;
@@ -185,6 +201,19 @@ impl Outbox {
                 }
             }
         }
+    }
+
+    /// Makes every waiting lead due now (the browser came back online, or a
+    /// page loaded), except that a server's `Retry-After` is still honoured.
+    pub fn expedite(&mut self, now: Timestamp) {
+        for entry in &mut self.pending {
+            let earliest = entry.not_before.map_or(now, |not_before| not_before.max(now));
+            if entry.next_at > earliest {
+                entry.next_at = earliest;
+                entry.wake = entry.wake.saturating_add(1);
+            }
+        }
+        self.sort();
     }
 
     /// Notes an attempt whose answer will never be seen (a beacon on page

@@ -70,7 +70,7 @@ pub(crate) fn install(shared: &Shared) {
         inner.flush();
     }));
     // Back online: what waited for the network goes now, not at the next retry.
-    listeners.push(on(&window, "online", |inner, _| inner.start_sending()));
+    listeners.push(on(&window, "online", |inner, _| inner.send_waiting_now()));
     listeners.push(on(&document, "visibilitychange", |inner, _| {
         let hidden = dom::document().is_some_and(|document| document.hidden());
         inner.visibility(Some(!hidden), None);

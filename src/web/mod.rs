@@ -204,7 +204,7 @@ fn configure(shared: &Shared, document: Result<String, String>) {
             inner.page_view();
             inner.arrival();
             // Leads an earlier page left waiting go at once.
-            inner.start_sending();
+            inner.send_waiting_now();
         }
         for call in pending {
             apply(inner, call);

@@ -23,6 +23,9 @@ use crate::core::outbox::Recorded;
 
 /// Keepalive requests share a 64 KiB budget per page; leave room for headers.
 const KEEPALIVE_MAX_BODY: usize = 60 * 1024;
+/// An attempt with no answer by then counts as a network error, so a stalled
+/// connection cannot hold the send lock (and every tab's leads) forever.
+const ATTEMPT_TIMEOUT_MS: u32 = 15_000;
 /// How soon to look again when another tab held the send lock.
 const BUSY_RETRY_MS: u32 = 250;
 /// How long a localStorage lease is honoured when Web Locks are missing.
@@ -58,6 +61,21 @@ impl Inner {
             self.flush();
             self.start_sending();
         }
+    }
+
+    /// Sends every waiting lead now (back online, or a new page load) instead
+    /// of at its backoff time; a server's `Retry-After` still holds.
+    pub(crate) fn send_waiting_now(&mut self) {
+        if !self.active() {
+            return;
+        }
+        self.flush();
+        let at = now();
+        if let Some(engine) = self.engine.as_mut() {
+            engine.outbox_mut().expedite(at);
+        }
+        self.flush();
+        self.start_sending();
     }
 
     /// Starts the send loop unless it is already running.
@@ -314,6 +332,12 @@ async fn post(job: &Job) -> Answer {
     init.set_mode(web_sys::RequestMode::Cors);
     // keepalive lets the request outlive the page (web-sys lacks a setter).
     let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(job.body.len() <= KEEPALIVE_MAX_BODY));
+    let abort = web_sys::AbortController::new().ok();
+    if let Some(abort) = &abort {
+        init.set_signal(Some(&abort.signal()));
+    }
+    // Dropped (cancelled) as soon as the answer arrives.
+    let _deadline = abort.map(|abort| Timeout::new(ATTEMPT_TIMEOUT_MS, move || abort.abort()));
     if job.json {
         let headers = Object::new();
         let _ = Reflect::set(&headers, &"Content-Type".into(), &"application/json".into());

@@ -115,13 +115,14 @@ fn test_browser() -> Result {
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }
 
-/// `tests/widget_e2e.rs` serves `dist/` as a site would, so it runs after the
-/// build step; it is behind the `e2e` feature so that plain `cargo test`
-/// never needs a browser or a build.
+/// `tests/widget_e2e.rs` (the loader on real pages) and `tests/delivery_e2e.rs`
+/// (leads posted to a scripted endpoint) serve `dist/` as a site would, so
+/// they run after the build step; they are behind the `e2e` feature so that
+/// plain `cargo test` never needs a browser or a build.
 fn test_end_to_end() -> Result {
     ensure_chromium()?;
     run(cargo()
-        .args(["test", "-p", "leadscore", "--features", "e2e", "--test", "widget_e2e"])
+        .args(["test", "-p", "leadscore", "--features", "e2e", "--test", "widget_e2e", "--test", "delivery_e2e"])
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }
 
