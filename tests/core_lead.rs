@@ -134,6 +134,8 @@ fn page_urls_keep_only_attribution() {
     for (url, expected) in cases {
         assert_eq!(strip_page(url), expected);
     }
+    let long = format!("https://a.example/{}", "x".repeat(100_000));
+    assert_eq!(strip_page(&long).chars().count(), leadscore::core::lead::MAX_PAGE_CHARS, "bounded in the outbox too");
 }
 
 /// Every field a real lead has is in docs/lead.schema.json and vice versa,

@@ -233,12 +233,16 @@ impl Lead {
     }
 }
 
-/// A page URL with its query string reduced to UTM parameters and click ids
-/// and its fragment dropped.
+/// Longest page URL kept in a lead or the outbox.
+pub const MAX_PAGE_CHARS: usize = 1024;
+
+/// A page URL with its query string reduced to UTM parameters and click ids,
+/// its fragment dropped, and cut to [`MAX_PAGE_CHARS`].
 pub fn strip_page(url: &str) -> String {
     let without_fragment = url.split('#').next().unwrap_or("");
-    match without_fragment.split_once('?') {
+    let stripped = match without_fragment.split_once('?') {
         Some((base, query)) => format!("{base}{}", strip_query(query)),
         None => without_fragment.to_string(),
-    }
+    };
+    super::event::truncate(&stripped, MAX_PAGE_CHARS)
 }
