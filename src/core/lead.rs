@@ -107,31 +107,8 @@ impl Lead {
         if stage < Stage::Mql {
             return None;
         }
-        let config = engine.config();
-        let state = engine.state();
-        let (first, last) = state.touches();
-        Some(Lead {
-            v: LEAD_VERSION,
-            lead_id: lead_id(config.site(), state.visitor_id(), stage),
-            site: config.site().to_string(),
-            visitor_id: state.visitor_id().to_string(),
-            stage,
-            score: engine.score(now),
-            grade: engine.grade(),
-            identity: state
-                .identity()
-                .iter()
-                .map(|(field, value)| (field.name().to_string(), value.to_string()))
-                .collect(),
-            ledger: engine.ledger(now),
-            evidence: state.evidence().to_vec(),
-            summarised: state.summarised_events(),
-            touch: Touches { first: first.cloned(), last: last.cloned() },
-            config_hash: config.hash_hex(),
-            page: strip_page(page),
-            created_at: now,
-            sent_at: None,
-        })
+        let id = lead_id(engine.config().site(), engine.state().visitor_id(), stage);
+        Some(Lead::describe(engine, id, stage, now, strip_page(page), now, None))
     }
 
     /// Recomputes the lead from its own evidence and identity under
@@ -154,30 +131,45 @@ impl Lead {
     /// creation time and page, with the visitor's score, grade, ledger and
     /// evidence as they are now (the freshest picture for sales).
     pub fn for_pending(engine: &Engine, pending: &super::outbox::Pending, now: Timestamp) -> Lead {
+        let (id, page) = (pending.lead_id.clone(), pending.page.clone());
+        Lead::describe(engine, id, pending.stage, pending.created, page, now, Some(now))
+    }
+
+    /// The visitor as the engine sees them at `scored_at`, under the given
+    /// lead identity.
+    fn describe(
+        engine: &Engine,
+        lead_id: String,
+        stage: Stage,
+        created_at: Timestamp,
+        page: String,
+        scored_at: Timestamp,
+        sent_at: Option<Timestamp>,
+    ) -> Lead {
         let config = engine.config();
         let state = engine.state();
         let (first, last) = state.touches();
         Lead {
             v: LEAD_VERSION,
-            lead_id: pending.lead_id.clone(),
+            lead_id,
             site: config.site().to_string(),
             visitor_id: state.visitor_id().to_string(),
-            stage: pending.stage,
-            score: engine.score(now),
+            stage,
+            score: engine.score(scored_at),
             grade: engine.grade(),
             identity: state
                 .identity()
                 .iter()
                 .map(|(field, value)| (field.name().to_string(), value.to_string()))
                 .collect(),
-            ledger: engine.ledger(now),
+            ledger: engine.ledger(scored_at),
             evidence: state.evidence().to_vec(),
             summarised: state.summarised_events(),
             touch: Touches { first: first.cloned(), last: last.cloned() },
             config_hash: config.hash_hex(),
-            page: pending.page.clone(),
-            created_at: pending.created,
-            sent_at: Some(now),
+            page,
+            created_at,
+            sent_at,
         }
     }
 
