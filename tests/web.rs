@@ -475,3 +475,48 @@ fn no_lead_is_queued_without_consent_or_endpoint() {
     assert_eq!(widget.stage(), "mql");
     assert_eq!(get(&get(&widget.explain(), "outbox"), "pending").as_f64(), Some(0.0));
 }
+
+/// Sets a navigator property for one test, as a browser setting would.
+fn set_navigator(property: &str, value: &str) {
+    js_sys::eval(&format!(
+        "Object.defineProperty(navigator, '{property}', {{ configurable: true, get: () => {value} }})"
+    ))
+    .unwrap();
+}
+
+fn clear_navigator(property: &str) {
+    js_sys::eval(&format!("delete navigator['{property}']")).unwrap();
+}
+
+#[wasm_bindgen_test]
+fn browser_opt_out_signals_stop_everything() {
+    for (property, value, signal) in [("globalPrivacyControl", "true", "gpc"), ("doNotTrack", "'1'", "dnt")] {
+        let site = format!("t-optout-{signal}");
+        storage().remove_item(&format!("leadscore:{site}")).unwrap();
+        set_navigator(property, value);
+        let widget = widget(&implied(&site, r#"{"id":"x","on":"x","points":5}"#));
+        widget.consent(true.into());
+        widget.track("x".into(), JsValue::UNDEFINED);
+        widget.flush();
+        let explanation = widget.explain();
+        clear_navigator(property);
+        assert_eq!(widget.score(), 0.0, "{signal}: nothing scored");
+        assert_eq!(storage().get_item(&format!("leadscore:{site}")).unwrap(), None, "{signal}: nothing stored");
+        assert_eq!(get(&explanation, "opt_out").as_string().as_deref(), Some(signal));
+        assert_eq!(get(&explanation, "consent").as_bool(), Some(false));
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_site_can_choose_not_to_honour_a_signal() {
+    set_navigator("doNotTrack", "'1'");
+    let widget = widget(
+        r#"{"site":"t-dnt-off","consent":"implied","half_life_days":"never","privacy":{"dnt":false},
+            "rules":[{"id":"x","on":"x","points":5}]}"#,
+    );
+    widget.track("x".into(), JsValue::UNDEFINED);
+    let opt_out = get(&widget.explain(), "opt_out");
+    clear_navigator("doNotTrack");
+    assert_eq!(widget.score(), 5.0);
+    assert!(opt_out.is_null());
+}

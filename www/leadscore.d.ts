@@ -129,12 +129,24 @@ declare global {
     fit: number;
     /** Whether there is a basis to score and store: consent given, or implied and not withdrawn. */
     consent: boolean;
+    /** The browser opt-out signal that stops the widget, if any (see `privacy` in the config). */
+    opt_out: "gpc" | "dnt" | null;
     storage: "local" | "memory";
     /** The random first-party visitor id. */
     visitor: string;
     ledger: LeadscoreLedgerLine[];
     identity: { [field in LeadscoreIdentityField]?: string };
     warnings: string[];
+    /** Leads waiting to be delivered, and how many were dropped, given up or refused. */
+    outbox: { pending: number; dropped: number; expired: number; rejected: number };
+  }
+
+  /** A lead's delivery report, passed to `on('sent')` and `on('failed')`. */
+  interface LeadscoreDelivery {
+    lead_id: string;
+    stage: "mql" | "sales_ready";
+    /** The endpoint's HTTP status; null for a network error. */
+    status: number | null;
   }
 
   /** What each `on()` event passes to its callback. */
@@ -145,6 +157,10 @@ declare global {
     score: number;
     /** The stage reached on qualifying: `"mql"` or `"sales_ready"`. */
     mql: "mql" | "sales_ready";
+    /** A lead was accepted by the endpoint (2xx). */
+    sent: LeadscoreDelivery;
+    /** A lead was refused (a 4xx) or given up after the retry bound. */
+    failed: LeadscoreDelivery & { reason: "rejected" | "expired" };
   }
 
   /**

@@ -274,6 +274,7 @@ struct Explanation {
     grade: &'static str,
     fit: i64,
     consent: bool,
+    opt_out: Option<&'static str>,
     storage: &'static str,
     visitor: String,
     ledger: Vec<LedgerLine>,
@@ -404,6 +405,7 @@ impl Widget {
             grade: engine.grade().as_str(),
             fit: engine.fit_points(),
             consent: inner.active(),
+            opt_out: inner.opted_out(),
             storage: inner.store.kind(),
             visitor: engine.state().visitor_id().to_string(),
             ledger: engine
@@ -434,7 +436,8 @@ impl Widget {
                 }
             },
         };
-        let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+        let serializer =
+            serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true).serialize_missing_as_null(true);
         explanation.serialize(&serializer).unwrap_or(JsValue::NULL)
     }
 

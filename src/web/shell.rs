@@ -137,11 +137,29 @@ impl Inner {
 
     /// Whether there is a basis to score, store and (later) send.
     pub(crate) fn active(&self) -> bool {
+        if self.opted_out().is_some() {
+            return false;
+        }
         match self.config().map(Config::consent) {
             Some(ConsentMode::Implied) => self.consent != Some(false),
             Some(ConsentMode::Required) => self.consent == Some(true),
             None => false,
         }
+    }
+
+    /// The browser opt-out signal in force, if the config honours it:
+    /// `"gpc"` or `"dnt"`. Read live, so a changed setting applies at once.
+    pub(crate) fn opted_out(&self) -> Option<&'static str> {
+        let privacy = self.config()?.privacy();
+        let navigator = dom::window()?.navigator();
+        let gpc = js_sys::Reflect::get(&navigator, &"globalPrivacyControl".into())
+            .ok()
+            .is_some_and(|value| value.is_truthy());
+        if privacy.gpc && gpc {
+            return Some("gpc");
+        }
+        let dnt = js_sys::Reflect::get(&navigator, &"doNotTrack".into()).ok().and_then(|value| value.as_string());
+        (privacy.dnt && dnt.as_deref() == Some("1")).then_some("dnt")
     }
 
     pub(crate) fn next_id(&mut self) -> EventId {

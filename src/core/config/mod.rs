@@ -90,6 +90,21 @@ impl Default for Capture {
     }
 }
 
+/// Which browser opt-out signals the widget honours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Privacy {
+    /// Global Privacy Control (`navigator.globalPrivacyControl`) opts out.
+    pub gpc: bool,
+    /// Do Not Track (`navigator.doNotTrack == "1"`) opts out.
+    pub dnt: bool,
+}
+
+impl Default for Privacy {
+    fn default() -> Privacy {
+        Privacy { gpc: true, dnt: true }
+    }
+}
+
 /// How leads are posted and retried.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Delivery {
@@ -248,6 +263,7 @@ pub struct Config {
     pub(crate) warnings: Vec<String>,
     pub(crate) capture: Capture,
     pub(crate) delivery: Delivery,
+    pub(crate) privacy: Privacy,
     pub(crate) identity_fields: Vec<(Field, Vec<String>)>,
     /// Rule indices by event name, so an event only visits its own rules.
     pub(crate) by_event: std::collections::BTreeMap<String, Vec<usize>>,
@@ -331,6 +347,11 @@ impl Config {
     /// [`Config::hash`] as 16 lowercase hex digits.
     pub fn hash_hex(&self) -> String {
         format!("{:016x}", self.hash)
+    }
+
+    /// Which opt-out signals are honoured.
+    pub fn privacy(&self) -> Privacy {
+        self.privacy
     }
 
     /// How leads are posted and retried.

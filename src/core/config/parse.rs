@@ -32,7 +32,9 @@ const TOP_FIELDS: &[&str] = &[
     "capture",
     "identity_fields",
     "delivery",
+    "privacy",
 ];
+const PRIVACY_FIELDS: &[&str] = &["gpc", "dnt"];
 const DELIVERY_FIELDS: &[&str] =
     &["content_type", "retry_base_seconds", "retry_cap_seconds", "max_attempts", "max_age_days"];
 const CAPTURE_FIELDS: &[&str] = &[
@@ -92,6 +94,7 @@ struct Draft {
     capture: Option<Capture>,
     identity_fields: Vec<(Field, Vec<String>)>,
     delivery: Option<Delivery>,
+    privacy: Option<Privacy>,
 }
 
 pub(super) fn parse_document(json: &str) -> Result<Config, ConfigError> {
@@ -183,6 +186,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
 
     let capture = top.get("capture").map(|value| capture(value, "capture")).transpose()?;
     let delivery = top.get("delivery").map(|value| delivery(value, "delivery")).transpose()?;
+    let privacy = top.get("privacy").map(|value| privacy(value, "privacy")).transpose()?;
     let identity_fields = top
         .get("identity_fields")
         .map(|value| identity_fields(value, "identity_fields"))
@@ -246,6 +250,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
         capture,
         identity_fields,
         delivery,
+        privacy,
     })
 }
 
@@ -321,6 +326,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
         by_event,
         capture: draft.capture.unwrap_or_default(),
         delivery: draft.delivery.unwrap_or_default(),
+        privacy: draft.privacy.unwrap_or_default(),
         identity_fields: draft.identity_fields,
         site: draft.site.unwrap_or_default(),
         endpoint: draft.endpoint,
@@ -600,6 +606,14 @@ fn capture(value: &Value, path: &str) -> Result<Capture, ConfigError> {
         downloads: flag("downloads")?,
         ad_clicks: flag("ad_clicks")?,
     })
+}
+
+fn privacy(value: &Value, path: &str) -> Result<Privacy, ConfigError> {
+    let fields = Fields::open(value, path, PRIVACY_FIELDS)?;
+    let flag = |name: &str| -> Result<bool, ConfigError> {
+        fields.get(name).map(|value| boolean(value, &fields.path(name))).transpose().map(|flag| flag.unwrap_or(true))
+    };
+    Ok(Privacy { gpc: flag("gpc")?, dnt: flag("dnt")? })
 }
 
 fn delivery(value: &Value, path: &str) -> Result<Delivery, ConfigError> {
