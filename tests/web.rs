@@ -520,3 +520,33 @@ fn a_site_can_choose_not_to_honour_a_signal() {
     assert_eq!(widget.score(), 5.0);
     assert!(opt_out.is_null());
 }
+
+#[wasm_bindgen_test]
+fn in_memory_scoring_before_consent_is_kept_on_consent_and_dropped_on_refusal() {
+    let config = |site: &str| {
+        format!(
+            r#"{{"site":"{site}","in_memory_before_consent":true,"half_life_days":"never",
+                "rules":[{{"id":"x","on":"x","points":5}}]}}"#
+        )
+    };
+    storage().remove_item("leadscore:t-memory").unwrap();
+    let held = widget(&config("t-memory"));
+    held.track("x".into(), JsValue::UNDEFINED);
+    held.flush();
+    assert_eq!(held.score(), 5.0, "scored in memory");
+    assert_eq!(storage().get_item("leadscore:t-memory").unwrap(), None, "nothing stored before consent");
+    held.consent(true.into());
+    held.track("x".into(), JsValue::UNDEFINED);
+    held.flush();
+    assert_eq!(held.score(), 10.0, "the page's earlier signals count once consent comes");
+    assert!(storage().get_item("leadscore:t-memory").unwrap().is_some());
+
+    storage().remove_item("leadscore:t-memory-refused").unwrap();
+    let refused = widget(&config("t-memory-refused"));
+    refused.track("x".into(), JsValue::UNDEFINED);
+    refused.consent(false.into());
+    assert_eq!(refused.score(), 0.0, "refusal drops what was held in memory");
+    refused.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(refused.score(), 0.0);
+    assert_eq!(storage().get_item("leadscore:t-memory-refused").unwrap(), None);
+}

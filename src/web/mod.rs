@@ -205,6 +205,10 @@ fn configure(shared: &Shared, document: Result<String, String>) {
             inner.arrival();
             // Leads an earlier page left waiting go at once.
             inner.send_waiting_now();
+        } else if inner.may_score() {
+            // In memory only, until consent.
+            inner.page_view();
+            inner.arrival();
         }
         for call in pending {
             apply(inner, call);
@@ -221,10 +225,15 @@ fn apply(inner: &mut Inner, call: Call) {
         Call::Track(name, props) => inner.signal(&name, None, &props, None),
         Call::Identify(fields) => inner.identify(&fields),
         Call::Consent(granted) => {
+            let scored_already = inner.may_score();
             if inner.set_consent(granted) {
-                // Tracking starts now: this page counts from here.
-                inner.page_view();
-                inner.arrival();
+                if !scored_already {
+                    // Tracking starts now: this page counts from here.
+                    inner.page_view();
+                    inner.arrival();
+                }
+                inner.flush();
+                inner.send_waiting_now();
             }
         }
         Call::Forget => inner.wipe(),

@@ -175,9 +175,20 @@ impl Inner {
         }
     }
 
+    /// Whether signals may be scored: with a basis to store, or in memory
+    /// before consent when the config allows it.
+    pub(crate) fn may_score(&self) -> bool {
+        self.active()
+            || (self.consent.is_none()
+                && self.opted_out().is_none()
+                && self.config().is_some_and(|config| {
+                    config.consent() == ConsentMode::Required && config.in_memory_before_consent()
+                }))
+    }
+
     /// Scores one signal, starting a visit first when 30 minutes passed.
     pub(crate) fn record(&mut self, event: Event) {
-        if !self.active() {
+        if !self.may_score() {
             return;
         }
         let Some(engine) = self.engine.as_mut() else { return };
@@ -216,7 +227,7 @@ impl Inner {
     }
 
     pub(crate) fn identify(&mut self, fields: &[(String, String)]) {
-        if !self.active() {
+        if !self.may_score() {
             return;
         }
         let Some(engine) = self.engine.as_mut() else { return };
@@ -257,7 +268,7 @@ impl Inner {
         if capture.page_views {
             let event = Event::new(id, at, "page_view").expect("built-in name").with_url(&path);
             self.record(event);
-        } else if capture.visits && self.active() {
+        } else if capture.visits && self.may_score() {
             // Visits still start on page loads when page views are off.
             let id = self.next_id();
             if let Some(engine) = self.engine.as_mut() {
@@ -270,7 +281,8 @@ impl Inner {
 
     /// Records the landing's attribution and an ad-click arrival, once per load.
     pub(crate) fn arrival(&mut self) {
-        if self.arrival_recorded || !self.active() || !self.config().is_some_and(|config| config.capture().ad_clicks) {
+        if self.arrival_recorded || !self.may_score() || !self.config().is_some_and(|config| config.capture().ad_clicks)
+        {
             return;
         }
         self.arrival_recorded = true;
@@ -371,13 +383,15 @@ impl Inner {
     /// Applies consent and returns whether tracking just started.
     pub(crate) fn set_consent(&mut self, granted: bool) -> bool {
         let was_active = self.active();
+        let had_memory = self.may_score();
         self.consent = Some(granted);
         let active = self.active();
         if active && !was_active {
             self.load();
             return true;
         }
-        if !active && was_active {
+        // Withdrawn, or refused after scoring in memory: drop it all.
+        if !active && (was_active || had_memory) {
             self.wipe();
         }
         false
@@ -389,11 +403,24 @@ impl Inner {
             self.store = Store::open();
         }
         let Some(text) = self.store.read(&self.key) else { return };
-        // Nothing has been recorded yet on this page (loading happens before
-        // the first event), so the stored visitor is adopted whole.
+        // The stored visitor is adopted; what this page scored in memory
+        // before consent (if anything) is replayed into it.
         if let (Some(engine), Some(state)) = (self.engine.as_mut(), decode_stored(&text)) {
             let config = Arc::new(engine.config().clone());
-            *engine = Engine::new(config, state);
+            let in_memory = std::mem::replace(engine, Engine::new(config, state)).into_state();
+            for event in in_memory.evidence() {
+                engine.handle_event(event.clone());
+            }
+            let answers: Vec<(&str, &str)> =
+                in_memory.identity().iter().map(|(field, value)| (field.name(), value)).collect();
+            let _ = engine.identify(in_memory.last_activity().unwrap_or_else(now), answers);
+            let (first, last) = in_memory.touches();
+            for touch in [first, last].into_iter().flatten() {
+                engine.record_touch(touch.clone());
+            }
+            if let Some(at) = in_memory.last_activity() {
+                engine.begin_activity(at);
+            }
             return;
         }
         self.merge_stored(&text);

@@ -257,6 +257,7 @@ pub struct Config {
     pub(crate) thresholds: Thresholds,
     pub(crate) grades: GradeThresholds,
     pub(crate) mql_requires_identity: bool,
+    pub(crate) in_memory_before_consent: bool,
     pub(crate) rules: Vec<Rule>,
     pub(crate) fit: Vec<FitRule>,
     pub(crate) hash: u64,
@@ -321,6 +322,13 @@ impl Config {
     /// Grade thresholds.
     pub fn grades(&self) -> GradeThresholds {
         self.grades
+    }
+
+    /// Whether, under `required` consent, scoring may run in memory for the
+    /// current page before consent (nothing stored or sent; dropped if
+    /// consent never comes).
+    pub fn in_memory_before_consent(&self) -> bool {
+        self.in_memory_before_consent
     }
 
     /// Whether `mql` needs an email address.

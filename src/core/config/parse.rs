@@ -27,6 +27,7 @@ const TOP_FIELDS: &[&str] = &[
     "thresholds",
     "grades",
     "mql_requires_identity",
+    "in_memory_before_consent",
     "rules",
     "fit",
     "capture",
@@ -87,6 +88,7 @@ struct Draft {
     thresholds: Option<Thresholds>,
     grades: Option<GradeThresholds>,
     mql_requires_identity: Option<bool>,
+    in_memory_before_consent: Option<bool>,
     rules: Vec<Rule>,
     fit: Vec<FitRule>,
     warnings: Vec<String>,
@@ -183,6 +185,8 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
     let grades = top.get("grades").map(|value| grades(value, "grades")).transpose()?;
     let mql_requires_identity =
         top.get("mql_requires_identity").map(|value| boolean(value, "mql_requires_identity")).transpose()?;
+    let in_memory_before_consent =
+        top.get("in_memory_before_consent").map(|value| boolean(value, "in_memory_before_consent")).transpose()?;
 
     let capture = top.get("capture").map(|value| capture(value, "capture")).transpose()?;
     let delivery = top.get("delivery").map(|value| delivery(value, "delivery")).transpose()?;
@@ -243,6 +247,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
         thresholds,
         grades,
         mql_requires_identity,
+        in_memory_before_consent,
         rules,
         fit,
         warnings,
@@ -336,6 +341,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
         thresholds: draft.thresholds.or(thresholds).unwrap_or(Thresholds { warm: 20.0, mql: 50.0, sales_ready: 80.0 }),
         grades: draft.grades.or(grades).unwrap_or(GradeThresholds { a: 20, b: 10, c: 1 }),
         mql_requires_identity: draft.mql_requires_identity.or(mql_requires_identity).unwrap_or(true),
+        in_memory_before_consent: draft.in_memory_before_consent.unwrap_or(false),
         rules,
         fit,
         hash,
