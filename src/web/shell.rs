@@ -337,7 +337,7 @@ impl Inner {
     /// Emits `engaged_time` when a rule threshold is crossed, or on leaving
     /// (`final_report`) whatever was gained since the last report.
     fn report_engagement(&mut self, final_report: bool) {
-        let Some(config) = self.config() else { return };
+        let Some(config) = self.engine.as_ref().map(Engine::config) else { return };
         if !config.capture().engaged_time {
             return;
         }
@@ -357,7 +357,8 @@ impl Inner {
     }
 
     pub(crate) fn scrolled(&mut self, percent: u32) {
-        let Some(config) = self.config() else { return };
+        // Field borrows (not `self.config()`) so the page can change alongside.
+        let Some(config) = self.engine.as_ref().map(Engine::config) else { return };
         if !config.capture().scroll_depth {
             return;
         }

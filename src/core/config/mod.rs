@@ -268,6 +268,11 @@ pub struct Config {
     pub(crate) identity_fields: Vec<(Field, Vec<String>)>,
     /// Rule indices by event name, so an event only visits its own rules.
     pub(crate) by_event: std::collections::BTreeMap<String, Vec<usize>>,
+    /// `min_seconds` of the engaged-time rules and `min_percent` of the
+    /// scroll-depth rules, ascending: read on every input and scroll event,
+    /// so worked out once here.
+    pub(crate) engaged_thresholds: Vec<u32>,
+    pub(crate) scroll_thresholds: Vec<u32>,
 }
 
 impl Config {
@@ -379,21 +384,13 @@ impl Config {
 
     /// The `min_seconds` of every engaged-time rule, ascending: the points at
     /// which the widget reports a page's growing engaged time.
-    pub fn engaged_thresholds(&self) -> Vec<u32> {
-        self.measurement_thresholds("engaged_time")
+    pub fn engaged_thresholds(&self) -> &[u32] {
+        &self.engaged_thresholds
     }
 
     /// The `min_percent` of every scroll-depth rule, ascending.
-    pub fn scroll_thresholds(&self) -> Vec<u32> {
-        self.measurement_thresholds("scroll_depth")
-    }
-
-    fn measurement_thresholds(&self, event: &str) -> Vec<u32> {
-        let mut values: Vec<u32> =
-            self.rules_on(event).iter().filter_map(|&index| self.rules[index].min_value).collect();
-        values.sort_unstable();
-        values.dedup();
-        values
+    pub fn scroll_thresholds(&self) -> &[u32] {
+        &self.scroll_thresholds
     }
 
     /// Non-fatal findings, such as a custom event name one typo away from a

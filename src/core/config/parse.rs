@@ -327,8 +327,17 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
     for (index, rule) in rules.iter().enumerate() {
         by_event.entry(rule.on.clone()).or_default().push(index);
     }
+    let thresholds_of = |event: &str| {
+        let mut values: Vec<u32> = rules.iter().filter(|rule| rule.on == event).filter_map(|rule| rule.min_value).collect();
+        values.sort_unstable();
+        values.dedup();
+        values
+    };
+    let (engaged_thresholds, scroll_thresholds) = (thresholds_of("engaged_time"), thresholds_of("scroll_depth"));
     Ok(Config {
         by_event,
+        engaged_thresholds,
+        scroll_thresholds,
         capture: draft.capture.unwrap_or_default(),
         delivery: draft.delivery.unwrap_or_default(),
         privacy: draft.privacy.unwrap_or_default(),
