@@ -169,3 +169,27 @@ fn a_forgotten_visitor_does_not_mix_with_the_new_one() {
     other_way.merge(old.state());
     assert_eq!(other_way, new);
 }
+
+#[test]
+fn a_page_scored_in_memory_is_absorbed_into_the_stored_visitor() {
+    let config = Arc::new(Config::preset(Preset::Ecommerce, "t").unwrap());
+    let mut stored = Engine::new(config.clone(), State::new("stored", Timestamp(T0)));
+    stored.handle_event(Event::new(EventId(1), Timestamp(T0 + 1_000), "cart_add").unwrap());
+    stored.identify(Timestamp(T0 + 1_000), [("company", "Old Co")]).unwrap();
+    let mut page = Engine::new(config.clone(), State::new("in-memory", Timestamp(T0 + 60_000)));
+    page.handle_event(Event::new(EventId(2), Timestamp(T0 + 61_000), "wishlist_add").unwrap());
+    page.identify(Timestamp(T0 + 61_000), [("email", "ann@acme.example"), ("company", "New Co")]).unwrap();
+    page.begin_activity(Timestamp(T0 + 62_000));
+
+    stored.absorb(page.state());
+    let now = Timestamp(T0 + 70_000);
+    assert_eq!(stored.state().visitor_id(), "stored", "the stored visitor is kept");
+    let rules: Vec<String> = stored.ledger(now).into_iter().map(|entry| entry.rule_id).collect();
+    assert_eq!(rules, ["wishlist", "cart"], "both histories count");
+    assert_eq!(stored.state().identity().get(leadscore::core::Field::Company), Some("New Co"), "the newer answer wins");
+    assert_eq!(stored.state().identity().get(leadscore::core::Field::Email), Some("ann@acme.example"));
+    assert_eq!(stored.state().last_activity(), Some(Timestamp(T0 + 62_000)));
+    let before = stored.score(now);
+    stored.absorb(page.state());
+    assert_eq!(stored.score(now), before, "absorbing twice counts nothing twice");
+}

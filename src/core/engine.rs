@@ -117,6 +117,11 @@ impl Engine {
         &self.config
     }
 
+    /// The config, shared, for another engine under the same rules.
+    pub fn shared_config(&self) -> Arc<Config> {
+        self.config.clone()
+    }
+
     /// The visitor's state, for storage or a lead payload.
     pub fn state(&self) -> &State {
         &self.state
@@ -224,6 +229,24 @@ impl Engine {
     /// The outbox, for the shell's transport to record attempts.
     pub fn outbox_mut(&mut self) -> &mut super::outbox::Outbox {
         &mut self.state.outbox
+    }
+
+    /// Takes another visitor record's history into this one, as this
+    /// visitor's: its scored events, identity answers (with their times),
+    /// attribution and last activity. Used when a page that scored in memory
+    /// before consent adopts the stored visitor; unlike [`Engine::merge`],
+    /// the two records need not share a visitor id. Events already folded
+    /// into `other`'s summary are not carried over.
+    pub fn absorb(&mut self, other: &State) {
+        for event in other.evidence() {
+            self.handle_event(event.clone());
+        }
+        self.state.identity.merge(other.identity());
+        let (first, last) = other.touches();
+        for touch in [first, last].into_iter().flatten() {
+            self.state.record_touch(touch.clone());
+        }
+        self.state.last_activity = self.state.last_activity.max(other.last_activity());
     }
 
     /// Merges another tab's copy of this visitor's state.
