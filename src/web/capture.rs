@@ -73,6 +73,9 @@ pub(crate) fn install(shared: &Shared) {
     listeners.push(on(&window, "online", |inner, _| inner.send_waiting_now()));
     listeners.push(on(&document, "visibilitychange", |inner, _| {
         let hidden = dom::document().is_some_and(|document| document.hidden());
+        if !hidden {
+            inner.read_opt_out();
+        }
         inner.visibility(Some(!hidden), None);
         if hidden {
             inner.leave_page();

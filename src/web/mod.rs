@@ -195,6 +195,7 @@ fn configure(shared: &Shared, document: Result<String, String>) {
         inner.key = format!("leadscore:{}", config.site());
         inner.engine = Some(Engine::new(Arc::new(config), State::new(&dom::new_visitor_id(), now())));
     }
+    shared.borrow_mut().read_opt_out();
     capture::install(shared);
     let pending = std::mem::take(&mut shared.borrow_mut().pending);
     let debug = capture::debug_requested();
@@ -232,7 +233,8 @@ fn apply(inner: &mut Inner, call: Call) {
                     inner.page_view();
                     inner.arrival();
                 }
-                inner.flush();
+                // A visitor who qualified in memory before consent is a lead now.
+                inner.queue_lead();
                 inner.send_waiting_now();
             }
         }

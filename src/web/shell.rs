@@ -5,7 +5,6 @@
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 
 use gloo_events::EventListener;
 use gloo_timers::callback::Timeout;
@@ -92,6 +91,14 @@ pub(crate) struct Inner {
     pub overlay: Option<Overlay>,
     pub storage_warning: Option<String>,
     arrival_recorded: bool,
+    /// Whether the visitor's record changed since callbacks, in-page actions
+    /// and the overlay were last brought up to date; input events that score
+    /// nothing (mouse moves, most scrolls) then cost no score read.
+    changed: bool,
+    opt_out: Option<&'static str>,
+    /// Whether `data-leadscore-show` elements need another look (a new page
+    /// view may have added some) even though the stage did not change.
+    reveal_due: bool,
     pub(crate) weak_self: WeakShared,
     /// Lead ids with a request under way in this tab.
     pub(crate) in_flight: Vec<String>,
@@ -124,6 +131,9 @@ impl Inner {
                 overlay: None,
                 storage_warning: None,
                 arrival_recorded: false,
+                changed: true,
+                opt_out: None,
+                reveal_due: true,
                 in_flight: Vec::new(),
                 sending: false,
                 retry_timer: None,
@@ -148,8 +158,19 @@ impl Inner {
     }
 
     /// The browser opt-out signal in force, if the config honours it:
-    /// `"gpc"` or `"dnt"`. Read live, so a changed setting applies at once.
+    /// `"gpc"` or `"dnt"`. Consulted on every signal, so it is read from the
+    /// navigator only by [`Inner::read_opt_out`].
     pub(crate) fn opted_out(&self) -> Option<&'static str> {
+        self.opt_out
+    }
+
+    /// Reads the opt-out signals again: at start and whenever the page comes
+    /// back into view (the visitor may have changed a browser setting).
+    pub(crate) fn read_opt_out(&mut self) {
+        self.opt_out = self.opt_out_signal();
+    }
+
+    fn opt_out_signal(&self) -> Option<&'static str> {
         let privacy = self.config()?.privacy();
         let navigator = dom::window()?.navigator();
         let gpc = js_sys::Reflect::get(&navigator, &"globalPrivacyControl".into())
@@ -197,6 +218,7 @@ impl Inner {
             engine.handle_event(visit);
         }
         engine.handle_event(event);
+        self.changed = true;
         self.schedule_flush();
     }
 
@@ -237,12 +259,15 @@ impl Inner {
                 warn(&format!("identify: {error}"));
             }
         }
+        self.changed = true;
         self.schedule_flush();
     }
 
     /// Starts a new page view at the current path (first load, SPA
     /// navigation, back/forward restore), closing the previous one.
     pub(crate) fn page_view(&mut self) {
+        self.changed = true;
+        self.reveal_due = true;
         self.leave_page();
         let id = self.next_id();
         let at = now();
@@ -400,6 +425,7 @@ impl Inner {
 
     /// Opens storage and merges what is there (another tab, an earlier visit).
     pub(crate) fn load(&mut self) {
+        self.changed = true;
         if matches!(self.store, Store::Closed) {
             self.store = Store::open();
         }
@@ -407,27 +433,16 @@ impl Inner {
         // The stored visitor is adopted; what this page scored in memory
         // before consent (if anything) is replayed into it.
         if let (Some(engine), Some(state)) = (self.engine.as_mut(), decode_stored(&text)) {
-            let config = Arc::new(engine.config().clone());
-            let in_memory = std::mem::replace(engine, Engine::new(config, state)).into_state();
-            for event in in_memory.evidence() {
-                engine.handle_event(event.clone());
-            }
-            let answers: Vec<(&str, &str)> =
-                in_memory.identity().iter().map(|(field, value)| (field.name(), value)).collect();
-            let _ = engine.identify(in_memory.last_activity().unwrap_or_else(now), answers);
-            let (first, last) = in_memory.touches();
-            for touch in [first, last].into_iter().flatten() {
-                engine.record_touch(touch.clone());
-            }
-            if let Some(at) = in_memory.last_activity() {
-                engine.begin_activity(at);
-            }
+            let stored = Engine::new(engine.shared_config(), state);
+            let in_memory = std::mem::replace(engine, stored).into_state();
+            engine.absorb(&in_memory);
             return;
         }
         self.merge_stored(&text);
     }
 
     pub(crate) fn merge_stored(&mut self, text: &str) {
+        self.changed = true;
         let Some(engine) = self.engine.as_mut() else { return };
         let decoded = base64_decode(text)
             .ok_or_else(|| "stored state ignored: not a leadscore value".to_string())
@@ -484,9 +499,10 @@ impl Inner {
         self.flush_timer = None;
         self.store.remove(&self.key);
         if let Some(engine) = self.engine.as_mut() {
-            let config = Arc::new(engine.config().clone());
-            *engine = Engine::new(config, State::new(&dom::new_visitor_id(), now()));
+            *engine = Engine::new(engine.shared_config(), State::new(&dom::new_visitor_id(), now()));
         }
+        self.changed = true;
+        self.reveal_due = true;
         self.last_stage = Stage::Cold;
         self.last_score = 0;
         self.arrival_recorded = false;
@@ -495,6 +511,10 @@ impl Inner {
     /// After any change: callbacks to run, in-page actions, the overlay.
     pub(crate) fn changes(&mut self) -> Notice {
         let mut notice = Notice::default();
+        if !self.changed {
+            return notice;
+        }
+        self.changed = false;
         let Some(engine) = self.engine.as_ref() else { return notice };
         let at = now();
         let (stage, score) = (engine.stage(at), engine.score(at));
@@ -514,10 +534,13 @@ impl Inner {
         }
         self.last_stage = stage;
         self.last_score = rounded;
-        if stage >= Stage::Mql {
+        if stage_changed && stage >= Stage::Mql {
             self.queue_lead();
         }
-        overlay::reveal(stage);
+        if stage_changed || self.reveal_due {
+            self.reveal_due = false;
+            overlay::reveal(stage);
+        }
         if let Some(overlay) = &self.overlay {
             overlay.render(self);
         }

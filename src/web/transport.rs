@@ -57,8 +57,9 @@ impl Inner {
         let page = dom::window().and_then(|window| window.location().href().ok()).unwrap_or_default();
         let at = now();
         let Some(engine) = self.engine.as_mut() else { return };
+        // The send loop's first step stores the new entry (it merges and
+        // writes before picking a lead), so no write is needed here.
         if engine.enqueue_lead(at, &page).is_some() {
-            self.flush();
             self.start_sending();
         }
     }
@@ -69,12 +70,13 @@ impl Inner {
         if !self.active() {
             return;
         }
+        // Merge first so leads other tabs left waiting are woken too; the
+        // send loop's first step stores the wake.
         self.flush();
         let at = now();
         if let Some(engine) = self.engine.as_mut() {
             engine.outbox_mut().expedite(at);
         }
-        self.flush();
         self.start_sending();
     }
 
