@@ -131,6 +131,11 @@ fn element_props_are_a_flat_json_object() {
         parse_props(r#"{"kind":"trial","seats":5,"beta":true}"#).unwrap(),
         [("beta".to_string(), "true".to_string()), ("kind".into(), "trial".into()), ("seats".into(), "5".into())]
     );
+    assert_eq!(
+        parse_props(r#"{"two":2.0,"half":2.5}"#).unwrap(),
+        [("half".to_string(), "2.5".to_string()), ("two".into(), "2".into())],
+        "numbers read as rule conditions read them"
+    );
     assert!(parse_props("{kind:trial}").unwrap_err().contains("not JSON"));
     assert!(parse_props("[1]").unwrap_err().contains("must be a JSON object"));
     assert!(parse_props(r#"{"a":{"b":1}}"#).unwrap_err().contains("data-leadscore-props.a"));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::config::Config;
-use super::event::{Event, EventId};
+use super::event::Event;
 use super::fit::Grade;
 use super::identity::{Field, IdentityError};
 use super::state::{State, MAX_EVIDENCE, TARGET_STATE_BYTES};
@@ -394,11 +394,5 @@ impl Engine {
             }
             self.state.summary.insert(rule.id.clone(), tally);
         }
-    }
-
-    /// A new event id is the shell's job; this helper exists for tests and
-    /// tools that build events by hand in sequence.
-    pub fn next_event_id(&self) -> EventId {
-        EventId(self.state.evidence.iter().map(|event| event.id.0).max().unwrap_or(0).wrapping_add(1))
     }
 }

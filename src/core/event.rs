@@ -151,6 +151,17 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A number as property text, the same wherever it comes from (a rule's
+/// condition, `track()` props, `data-leadscore-props`): `2` and `2.0` are
+/// both `"2"`, which is what a page would send.
+pub fn number_text(number: f64) -> String {
+    if number.fract() == 0.0 && number.abs() < 1e15 {
+        format!("{}", number as i64)
+    } else {
+        number.to_string()
+    }
+}
+
 /// `text` cut to at most `max` characters, on a character boundary.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {

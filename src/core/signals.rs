@@ -310,7 +310,9 @@ pub fn parse_props(json: &str) -> Result<Vec<(String, String)>, String> {
         .map(|(key, value)| match value {
             serde_json::Value::String(text) => Ok((key, text)),
             serde_json::Value::Bool(flag) => Ok((key, flag.to_string())),
-            serde_json::Value::Number(number) => Ok((key, number.to_string())),
+            serde_json::Value::Number(number) => {
+                Ok((key, number.as_f64().map_or_else(|| number.to_string(), super::event::number_text)))
+            }
             _ => Err(format!("data-leadscore-props.{key} must be a string, number or boolean")),
         })
         .collect()

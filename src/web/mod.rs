@@ -259,11 +259,7 @@ fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
         let text = if let Some(text) = value.as_string() {
             text
         } else if let Some(number) = value.as_f64() {
-            if number.fract() == 0.0 && number.abs() < 1e15 {
-                format!("{}", number as i64)
-            } else {
-                number.to_string()
-            }
+            crate::core::event::number_text(number)
         } else if let Some(flag) = value.as_bool() {
             flag.to_string()
         } else if value.is_null() || value.is_undefined() {

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::super::delivery::RetryPolicy;
-use super::super::event::{check_name, preview, BUILT_IN_EVENTS, SALES_INTENT_EVENTS};
+use super::super::event::{check_name, number_text, preview, BUILT_IN_EVENTS, SALES_INTENT_EVENTS};
 use super::super::glob::UrlGlob;
 use super::super::hint::{did_you_mean, hint_suffix};
 use super::super::identity::Field;
@@ -328,7 +328,8 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
         by_event.entry(rule.on.clone()).or_default().push(index);
     }
     let thresholds_of = |event: &str| {
-        let mut values: Vec<u32> = rules.iter().filter(|rule| rule.on == event).filter_map(|rule| rule.min_value).collect();
+        let mut values: Vec<u32> =
+            rules.iter().filter(|rule| rule.on == event).filter_map(|rule| rule.min_value).collect();
         values.sort_unstable();
         values.dedup();
         values
@@ -607,9 +608,7 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
 
 fn capture(value: &Value, path: &str) -> Result<Capture, ConfigError> {
     let fields = Fields::open(value, path, CAPTURE_FIELDS)?;
-    let flag = |name: &str| -> Result<bool, ConfigError> {
-        fields.get(name).map(|value| boolean(value, &fields.path(name))).transpose().map(|flag| flag.unwrap_or(true))
-    };
+    let flag = |name: &str| fields.switch(name);
     Ok(Capture {
         page_views: flag("page_views")?,
         visits: flag("visits")?,
@@ -625,9 +624,7 @@ fn capture(value: &Value, path: &str) -> Result<Capture, ConfigError> {
 
 fn privacy(value: &Value, path: &str) -> Result<Privacy, ConfigError> {
     let fields = Fields::open(value, path, PRIVACY_FIELDS)?;
-    let flag = |name: &str| -> Result<bool, ConfigError> {
-        fields.get(name).map(|value| boolean(value, &fields.path(name))).transpose().map(|flag| flag.unwrap_or(true))
-    };
+    let flag = |name: &str| fields.switch(name);
     Ok(Privacy { gpc: flag("gpc")?, dnt: flag("dnt")? })
 }
 
@@ -789,6 +786,11 @@ impl<'a> Fields<'a> {
         self.map.get(name).filter(|value| !value.is_null())
     }
 
+    /// An optional on/off switch that defaults to on.
+    fn switch(&self, name: &str) -> Result<bool, ConfigError> {
+        self.get(name).map_or(Ok(true), |value| boolean(value, &self.path(name)))
+    }
+
     fn require(&self, name: &str, what: &str) -> Result<&'a Value, ConfigError> {
         self.get(name).ok_or_else(|| ConfigError::new(Kind::Missing, &self.path(name), format!("required: {what}")))
     }
@@ -924,11 +926,7 @@ fn trimmed_text(value: &Value, path: &str) -> Result<String, ConfigError> {
 fn scalar_text(value: &Value, path: &str) -> Result<String, ConfigError> {
     match value {
         Value::String(_) => trimmed_text(value, path),
-        // 2 and 2.0 both mean the text "2", which is what a page would send.
-        Value::Number(number) => Ok(match number.as_f64() {
-            Some(float) if float.fract() == 0.0 && float.abs() < 1e15 => format!("{}", float as i64),
-            _ => number.to_string(),
-        }),
+        Value::Number(number) => Ok(number.as_f64().map_or_else(|| number.to_string(), number_text)),
         Value::Bool(flag) => Ok(flag.to_string()),
         other => Err(wrong_type(path, "a string, number or boolean", other)),
     }
