@@ -145,12 +145,15 @@ impl Engine {
         let event = self.minimize(event);
         let in_order = self.state.evidence.last().is_none_or(|last| (last.at, last.id) < key);
         let awards: Vec<Award> = if in_order {
-            self.config
-                .rules
+            // Only the rules on this event's name can match it.
+            let config = &self.config;
+            config
+                .rules_on(&event.name)
                 .iter()
-                .zip(&mut self.tallies)
-                .filter_map(|(rule, tally)| {
-                    rule.apply(tally, &event).map(|points| Award { rule_id: rule.id.clone(), points })
+                .filter_map(|&index| {
+                    let rule = &config.rules[index];
+                    rule.apply(&mut self.tallies[index], &event)
+                        .map(|points| Award { rule_id: rule.id.clone(), points })
                 })
                 .collect()
         } else {
@@ -383,13 +386,14 @@ impl Engine {
         self.state.folded = self.state.folded.saturating_add(folded.len() as u32);
         let Some(last) = folded.last() else { return };
         self.state.horizon = Some((last.at, last.id));
-        for rule in &self.config.rules {
-            let mut relevant = folded.iter().filter(|event| event.name == rule.on).peekable();
-            if relevant.peek().is_none() {
-                continue;
-            }
+        let mut touched: Vec<usize> =
+            folded.iter().flat_map(|event| self.config.rules_on(&event.name).iter().copied()).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        for index in touched {
+            let rule = &self.config.rules[index];
             let mut tally = self.state.summary.get(&rule.id).cloned().unwrap_or_default();
-            for event in relevant {
+            for event in folded.iter().filter(|event| event.name == rule.on) {
                 rule.apply(&mut tally, event);
             }
             self.state.summary.insert(rule.id.clone(), tally);
