@@ -220,13 +220,15 @@ impl Engine {
     /// lead is not already queued or finished; returns its id. `page` is the
     /// current page URL (stripped here).
     pub fn enqueue_lead(&mut self, now: Timestamp, page: &str) -> Option<String> {
-        let stage = self.stage(now);
-        if stage < Stage::Mql {
-            return None;
-        }
-        let id = super::lead::lead_id(self.config.site(), self.state.visitor_id(), stage);
+        let (stage, id) = self.lead_key(now)?;
         let page = super::lead::strip_page(page);
         self.state.outbox.enqueue(id.clone(), stage, now, page).then_some(id)
+    }
+
+    /// The stage a lead would be for at `now` and its id; `None` below `mql`.
+    pub fn lead_key(&self, now: Timestamp) -> Option<(Stage, String)> {
+        let stage = self.stage(now);
+        (stage >= Stage::Mql).then(|| (stage, super::lead::lead_id(self.config.site(), self.state.visitor_id(), stage)))
     }
 
     /// The outbox, for the shell's transport to record attempts.
@@ -285,7 +287,16 @@ impl Engine {
 
     /// The stage at `now`.
     pub fn stage(&self, now: Timestamp) -> Stage {
+        self.standing(now).1
+    }
+
+    /// The score and the stage at `now`, the score read once.
+    pub fn standing(&self, now: Timestamp) -> (f64, Stage) {
         let score = self.score(now);
+        (score, self.stage_at(score))
+    }
+
+    fn stage_at(&self, score: f64) -> Stage {
         let thresholds = &self.config.thresholds;
         let identified = !self.config.mql_requires_identity || self.state.identity.has_email();
         if score >= thresholds.mql && identified {

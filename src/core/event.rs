@@ -129,11 +129,6 @@ impl Event {
         self.page_view = Some(page_view);
         self
     }
-
-    /// Whether this event shows sales intent by its name alone.
-    pub fn is_sales_intent(&self) -> bool {
-        SALES_INTENT_EVENTS.contains(&self.name.as_str())
-    }
 }
 
 /// Checks an event name: 1 to 64 of `A-Z a-z 0-9 _ . : -`. The error text

@@ -93,21 +93,15 @@ pub fn lead_id(site: &str, visitor_id: &str, stage: Stage) -> String {
     // Two FNV-1a passes with different offsets give 128 bits: plenty to keep
     // ids of one site's visitors apart; this is a key, not a secret.
     let text = format!("{site}\u{1f}{visitor_id}\u{1f}{}", stage.as_str());
-    let pass = |offset: u64| {
-        text.bytes().fold(offset, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3))
-    };
-    format!("{:016x}{:016x}", pass(0xcbf2_9ce4_8422_2325), pass(0x6c62_272e_07bb_0142))
+    let pass = |offset: u64| super::fnv::fnv(offset, text.as_bytes());
+    format!("{:016x}{:016x}", pass(super::fnv::FNV_OFFSET), pass(0x6c62_272e_07bb_0142))
 }
 
 impl Lead {
     /// The lead for the visitor's current stage at `now`, or `None` below `mql`.
     /// `page` is the page URL; its query string is stripped here.
     pub fn from_engine(engine: &Engine, now: Timestamp, page: &str) -> Option<Lead> {
-        let stage = engine.stage(now);
-        if stage < Stage::Mql {
-            return None;
-        }
-        let id = lead_id(engine.config().site(), engine.state().visitor_id(), stage);
+        let (stage, id) = engine.lead_key(now)?;
         Some(Lead::describe(engine, id, stage, now, strip_page(page), now, None))
     }
 

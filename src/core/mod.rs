@@ -42,6 +42,7 @@ pub mod state;
 pub mod time;
 
 mod engine;
+mod fnv;
 mod glob;
 mod hint;
 mod tally;

@@ -51,9 +51,10 @@ impl Rule {
         let props_fit = self.props.iter().all(|(key, accepted)| {
             event.props.get(key).is_some_and(|value| {
                 let value = value.trim();
-                accepted
-                    .iter()
-                    .any(|expected| expected.eq_ignore_ascii_case(value) || *expected == value.to_lowercase())
+                // Config values are lowercase already; ASCII values (nearly all)
+                // compare without allocating.
+                accepted.iter().any(|expected| expected.eq_ignore_ascii_case(value))
+                    || (!value.is_ascii() && accepted.contains(&value.to_lowercase()))
             })
         });
         props_fit && self.min_value.is_none_or(|min| event.value.is_some_and(|value| value >= min))

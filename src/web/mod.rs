@@ -405,10 +405,11 @@ impl Widget {
         let Ok(inner) = self.shared.try_borrow() else { return JsValue::NULL };
         let Some(engine) = inner.engine.as_ref() else { return JsValue::NULL };
         let at = now();
+        let (score, stage) = engine.standing(at);
         let explanation = Explanation {
             site: engine.config().site().to_string(),
-            score: engine.score(at),
-            stage: engine.stage(at).as_str(),
+            score,
+            stage: stage.as_str(),
             grade: engine.grade().as_str(),
             fit: engine.fit_points(),
             consent: inner.active(),

@@ -63,11 +63,12 @@ impl Overlay {
     pub(crate) fn render(&self, inner: &Inner) {
         let Some(engine) = inner.engine.as_ref() else { return };
         let at = super::dom::now();
+        let (score, stage) = engine.standing(at);
         let mut text = format!(
             "leadscore · {}\nscore {:.1} · stage {} · grade {}\nconsent {} · storage {}\n",
             engine.config().site(),
-            engine.score(at),
-            engine.stage(at),
+            score,
+            stage,
             engine.grade(),
             if inner.active() { "yes" } else { "no" },
             inner.store.kind(),

@@ -517,7 +517,7 @@ impl Inner {
         self.changed = false;
         let Some(engine) = self.engine.as_ref() else { return notice };
         let at = now();
-        let (stage, score) = (engine.stage(at), engine.score(at));
+        let (score, stage) = engine.standing(at);
         let rounded = score.round() as i64;
         let stage_changed = stage != self.last_stage;
         let reached_mql = stage >= Stage::Mql && self.last_stage < Stage::Mql;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::super::delivery::RetryPolicy;
 use super::super::event::{check_name, number_text, preview, BUILT_IN_EVENTS, SALES_INTENT_EVENTS};
+use super::super::fnv::{fnv, FNV_OFFSET};
 use super::super::glob::UrlGlob;
 use super::super::hint::{did_you_mean, hint_suffix};
 use super::super::identity::Field;
@@ -177,10 +178,6 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
         })
         .transpose()?;
     let half_life = top.get("half_life_days").map(|value| half_life(value, "half_life_days")).transpose()?;
-    let half_life = match half_life {
-        Some(Decay::Inherit) => None,
-        other => other,
-    };
     let thresholds = top.get("thresholds").map(|value| thresholds(value, "thresholds")).transpose()?;
     let grades = top.get("grades").map(|value| grades(value, "grades")).transpose()?;
     let mql_requires_identity =
@@ -316,6 +313,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
     let half_life_ms = match draft.half_life.or(half_life) {
         Some(Decay::HalfLife(ms)) => Some(ms),
         Some(Decay::Never) => None,
+        // `half_life()` never yields Inherit; only rules start out inheriting.
         Some(Decay::Inherit) | None => Some(days_to_millis(DEFAULT_HALF_LIFE_DAYS)),
     };
     for rule in &mut rules {
@@ -930,17 +928,6 @@ fn scalar_text(value: &Value, path: &str) -> Result<String, ConfigError> {
         Value::Bool(flag) => Ok(flag.to_string()),
         other => Err(wrong_type(path, "a string, number or boolean", other)),
     }
-}
-
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-fn fnv(mut hash: u64, bytes: &[u8]) -> u64 {
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(FNV_PRIME);
-    }
-    hash
 }
 
 /// FNV-1a over a canonical walk of the document (object keys sorted, numbers
