@@ -128,6 +128,15 @@ impl State {
         self.last_activity
     }
 
+    /// Whether nothing has been recorded: no events, answers, arrivals or activity.
+    pub fn is_blank(&self) -> bool {
+        self.evidence.is_empty()
+            && self.summary.is_empty()
+            && self.identity.is_empty()
+            && self.first_touch.is_none()
+            && self.last_activity.is_none()
+    }
+
     /// The first and the latest attributed arrival (UTM or ad click).
     pub fn touches(&self) -> (Option<&Touch>, Option<&Touch>) {
         (self.first_touch.as_ref(), self.last_touch.as_ref())

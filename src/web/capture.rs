@@ -90,12 +90,18 @@ pub(crate) fn install(shared: &Shared) {
             listeners.push(on(&document, kind, |inner, _| inner.input()));
         }
     }
-    listeners.push(on(&window, "scroll", |inner, _| {
-        inner.input();
-        if let Some(percent) = scroll_percent() {
-            inner.scrolled(percent);
-        }
-    }));
+    if capture.engaged_time || capture.scroll_depth {
+        listeners.push(on(&window, "scroll", |inner, _| {
+            inner.input();
+            // Reading the page height forces a layout: only while a scroll
+            // threshold is still to be reported.
+            if inner.scroll_depth_wanted() {
+                if let Some(percent) = scroll_percent() {
+                    inner.scrolled(percent);
+                }
+            }
+        }));
+    }
     if capture.clicks || capture.downloads {
         listeners.push(on(&document, "click", clicked));
     }

@@ -178,14 +178,22 @@ async fn fetch_text(url: &str) -> Result<String, String> {
 }
 
 fn fail(shared: &Shared, message: String) {
-    warn(&message);
     let mut inner = shared.borrow_mut();
+    if inner.engine.is_some() {
+        // A config already won (an init() while data-config was loading).
+        return;
+    }
+    warn(&message);
     inner.failed = true;
     inner.pending.clear();
 }
 
 /// Parses the config, starts capture and replays calls made meanwhile.
 fn configure(shared: &Shared, document: Result<String, String>) {
+    if shared.borrow().engine.is_some() {
+        // The first config wins: a data-config answer after an init(), say.
+        return;
+    }
     let config = match document.and_then(|json| Config::parse(&json).map_err(|error| format!("config: {error}"))) {
         Ok(config) => config,
         Err(message) => return fail(shared, message),
@@ -309,7 +317,7 @@ struct LedgerLine {
 
 #[wasm_bindgen]
 impl Widget {
-    /// Runs `action` now if configured, or queues the call until then.
+    /// Applies `call` now if configured, or queues it until then.
     fn call(&self, call: Call) {
         let queued = match self.shared.try_borrow_mut() {
             Ok(mut inner) if inner.engine.is_none() && !inner.failed => {
@@ -354,16 +362,16 @@ impl Widget {
         self.call(Call::Forget);
     }
 
-    /// Calls `callback` on `"stage"` changes, `"score"` changes, or when the
-    /// visitor becomes an `"mql"`.
+    /// Calls `callback` on `"stage"` changes, `"score"` changes, when the
+    /// visitor becomes an `"mql"`, and when a lead is `"sent"` or has
+    /// `"failed"`.
     pub fn on(&self, kind: JsValue, callback: JsValue) {
         match (kind.as_string(), callback.dyn_into::<Function>()) {
-            (Some(kind), Ok(callback)) => {
-                if let Ok(mut inner) = self.shared.try_borrow_mut() {
-                    inner.on(&kind, callback);
-                }
-            }
-            _ => warn("on: expected on('stage' | 'score' | 'mql', function)"),
+            (Some(kind), Ok(callback)) => match self.shared.try_borrow_mut() {
+                Ok(mut inner) => inner.on(&kind, callback),
+                Err(_) => warn("on() from inside a callback was ignored"),
+            },
+            _ => warn("on: expected on('stage' | 'score' | 'mql' | 'sent' | 'failed', function)"),
         }
     }
 

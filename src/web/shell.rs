@@ -95,6 +95,8 @@ pub(crate) struct Inner {
     /// and the overlay were last brought up to date; input events that score
     /// nothing (mouse moves, most scrolls) then cost no score read.
     changed: bool,
+    /// Whether the record has changes not yet written to storage.
+    pub(crate) dirty: bool,
     opt_out: Option<&'static str>,
     /// Whether `data-leadscore-show` elements need another look (a new page
     /// view may have added some) even though the stage did not change.
@@ -132,6 +134,7 @@ impl Inner {
                 storage_warning: None,
                 arrival_recorded: false,
                 changed: true,
+                dirty: false,
                 opt_out: None,
                 reveal_due: true,
                 in_flight: Vec::new(),
@@ -212,14 +215,25 @@ impl Inner {
         if !self.may_score() {
             return;
         }
+        self.start_visit_if_due(event.at);
         let Some(engine) = self.engine.as_mut() else { return };
-        if engine.config().capture().visits && engine.begin_activity(event.at) {
-            let visit = Event::new(EventId(event.id.0 ^ (1 << 31)), event.at, "visit").expect("built-in name");
-            engine.handle_event(visit);
-        }
         engine.handle_event(event);
         self.changed = true;
         self.schedule_flush();
+    }
+
+    /// Emits `visit` when this activity starts one (30 idle minutes passed).
+    fn start_visit_if_due(&mut self, at: Timestamp) {
+        if !self.may_score() || !self.config().is_some_and(|config| config.capture().visits) {
+            return;
+        }
+        let id = self.next_id();
+        let Some(engine) = self.engine.as_mut() else { return };
+        if engine.begin_activity(at) {
+            engine.handle_event(Event::new(id, at, "visit").expect("built-in name"));
+            self.changed = true;
+            self.schedule_flush();
+        }
     }
 
     /// Builds and records an event named `name` now.
@@ -293,14 +307,9 @@ impl Inner {
         if capture.page_views {
             let event = Event::new(id, at, "page_view").expect("built-in name").with_url(&path);
             self.record(event);
-        } else if capture.visits && self.may_score() {
+        } else {
             // Visits still start on page loads when page views are off.
-            let id = self.next_id();
-            if let Some(engine) = self.engine.as_mut() {
-                if engine.begin_activity(at) {
-                    engine.handle_event(Event::new(id, at, "visit").expect("built-in name"));
-                }
-            }
+            self.start_visit_if_due(at);
         }
     }
 
@@ -317,6 +326,7 @@ impl Inner {
         if let Some(engine) = self.engine.as_mut() {
             engine.record_touch(touch);
         }
+        self.schedule_flush();
         if let Some(source) = ad {
             self.signal("ad_click", None, &[("source".into(), source)], None);
         }
@@ -381,6 +391,14 @@ impl Inner {
         }
     }
 
+    /// Whether a scroll-depth threshold is still to be reported on this page.
+    pub(crate) fn scroll_depth_wanted(&self) -> bool {
+        let Some(config) = self.config() else { return false };
+        let highest = config.scroll_thresholds().last().copied();
+        config.capture().scroll_depth
+            && highest.is_some_and(|highest| self.page.as_ref().is_some_and(|page| page.reported_scroll < highest))
+    }
+
     pub(crate) fn scrolled(&mut self, percent: u32) {
         // Field borrows (not `self.config()`) so the page can change alongside.
         let Some(config) = self.engine.as_ref().map(Engine::config) else { return };
@@ -423,42 +441,61 @@ impl Inner {
         false
     }
 
-    /// Opens storage and merges what is there (another tab, an earlier visit).
+    /// Opens storage and adopts what is there (another tab, an earlier
+    /// visit). A new visitor is written at once, not batched, so a second
+    /// tab opened right away finds the same visitor instead of starting
+    /// another.
     pub(crate) fn load(&mut self) {
         self.changed = true;
         if matches!(self.store, Store::Closed) {
             self.store = Store::open();
         }
-        let Some(text) = self.store.read(&self.key) else { return };
-        // The stored visitor is adopted; what this page scored in memory
-        // before consent (if anything) is replayed into it.
-        if let (Some(engine), Some(state)) = (self.engine.as_mut(), decode_stored(&text)) {
-            let stored = Engine::new(engine.shared_config(), state);
-            let in_memory = std::mem::replace(engine, stored).into_state();
-            engine.absorb(&in_memory);
+        let Some(text) = self.store.read(&self.key) else {
+            self.dirty = true;
+            self.flush();
             return;
+        };
+        match decode_stored(&text) {
+            // The stored visitor is adopted; what this page scored in memory
+            // before consent (if anything) is replayed into it.
+            Ok(state) => {
+                if let Some(engine) = self.engine.as_mut() {
+                    let stored = Engine::new(engine.shared_config(), state);
+                    let in_memory = std::mem::replace(engine, stored).into_state();
+                    if !in_memory.is_blank() {
+                        engine.absorb(&in_memory);
+                        self.dirty = true;
+                    }
+                }
+            }
+            Err(reason) => self.stored_value_unusable(reason),
         }
-        self.merge_stored(&text);
     }
 
+    /// Merges a value another tab wrote under our key.
     pub(crate) fn merge_stored(&mut self, text: &str) {
         self.changed = true;
-        let Some(engine) = self.engine.as_mut() else { return };
-        let decoded = base64_decode(text)
-            .ok_or_else(|| "stored state ignored: not a leadscore value".to_string())
-            .and_then(|bytes| State::decode(&bytes).map_err(|error| error.to_string()));
-        match decoded {
-            Ok(state) => engine.merge(&state),
-            Err(reason) => {
-                // Only our own key is reset, on the next write.
-                warn(&format!("{reason}; starting fresh"));
-                self.storage_warning = Some(reason);
-                self.schedule_flush();
+        match decode_stored(text) {
+            Ok(state) => {
+                if let Some(engine) = self.engine.as_mut() {
+                    engine.merge(&state);
+                }
             }
+            Err(reason) => self.stored_value_unusable(reason),
         }
     }
 
-    fn schedule_flush(&mut self) {
+    /// Our key holds something that is not ours or is corrupt: said once,
+    /// and only our own key is reset, on the next write.
+    fn stored_value_unusable(&mut self, reason: String) {
+        warn(&format!("{reason}; starting fresh"));
+        self.storage_warning = Some(reason);
+        self.schedule_flush();
+    }
+
+    /// Notes an unstored change and arms the batched write.
+    pub(crate) fn schedule_flush(&mut self) {
+        self.dirty = true;
         if self.flush_timer.is_some() || !self.active() {
             return;
         }
@@ -473,9 +510,22 @@ impl Inner {
         }));
     }
 
-    /// Writes the record now: read, merge what other tabs wrote, write back.
+    /// Writes unstored changes now: read, merge what other tabs wrote, write
+    /// back. Nothing happens when nothing changed since the last write.
     pub(crate) fn flush(&mut self) {
         self.flush_timer = None;
+        if !self.active() || !self.dirty {
+            return;
+        }
+        self.pull();
+        let Some(engine) = self.engine.as_mut() else { return };
+        let bytes = engine.encode_state();
+        self.store.write(&self.key, base64_encode(&bytes));
+        self.dirty = false;
+    }
+
+    /// Merges what other tabs stored, without writing.
+    pub(crate) fn pull(&mut self) {
         if !self.active() {
             return;
         }
@@ -483,20 +533,25 @@ impl Inner {
             self.store = Store::open();
         }
         if let Some(text) = self.store.read(&self.key) {
-            if let Some(state) = decode_stored(&text) {
-                if let Some(engine) = self.engine.as_mut() {
-                    engine.merge(&state);
-                }
+            if let (Ok(state), Some(engine)) = (decode_stored(&text), self.engine.as_mut()) {
+                engine.merge(&state);
             }
         }
-        let Some(engine) = self.engine.as_mut() else { return };
-        let bytes = engine.encode_state();
-        self.store.write(&self.key, base64_encode(&bytes));
+    }
+
+    /// Brings this tab and storage level: merge theirs, write ours if changed.
+    pub(crate) fn sync(&mut self) {
+        if self.dirty {
+            self.flush();
+        } else {
+            self.pull();
+        }
     }
 
     /// Deletes our key and starts a new anonymous visitor in memory.
     pub(crate) fn wipe(&mut self) {
         self.flush_timer = None;
+        self.dirty = false;
         self.store.remove(&self.key);
         if let Some(engine) = self.engine.as_mut() {
             *engine = Engine::new(engine.shared_config(), State::new(&dom::new_visitor_id(), now()));
@@ -548,6 +603,7 @@ impl Inner {
     }
 }
 
-fn decode_stored(text: &str) -> Option<State> {
-    base64_decode(text).and_then(|bytes| State::decode(&bytes).ok())
+fn decode_stored(text: &str) -> Result<State, String> {
+    let bytes = base64_decode(text).ok_or_else(|| "stored state ignored: not a leadscore value".to_string())?;
+    State::decode(&bytes).map_err(|error| error.to_string())
 }

@@ -60,6 +60,7 @@ impl Inner {
         // The send loop's first step stores the new entry (it merges and
         // writes before picking a lead), so no write is needed here.
         if engine.enqueue_lead(at, &page).is_some() {
+            self.schedule_flush();
             self.start_sending();
         }
     }
@@ -67,16 +68,19 @@ impl Inner {
     /// Sends every waiting lead now (back online, or a new page load) instead
     /// of at its backoff time; a server's `Retry-After` still holds.
     pub(crate) fn send_waiting_now(&mut self) {
-        if !self.active() {
+        if !self.active() || self.config().and_then(|config| config.endpoint()).is_none() {
             return;
         }
         // Merge first so leads other tabs left waiting are woken too; the
         // send loop's first step stores the wake.
-        self.flush();
+        self.pull();
         let at = now();
-        if let Some(engine) = self.engine.as_mut() {
-            engine.outbox_mut().expedite(at);
+        let Some(engine) = self.engine.as_mut() else { return };
+        if engine.state().outbox().pending().is_empty() {
+            return;
         }
+        engine.outbox_mut().expedite(at);
+        self.schedule_flush();
         self.start_sending();
     }
 
@@ -96,7 +100,7 @@ impl Inner {
         if !self.active() {
             return None;
         }
-        self.flush();
+        self.sync();
         let at = now();
         let lock = format!("{}:send", self.key);
         let engine = self.engine.as_ref()?;
@@ -118,7 +122,7 @@ impl Inner {
 
     /// Whether `lead_id` is still waiting once other tabs' writes are merged.
     fn still_pending(&mut self, lead_id: &str) -> bool {
-        self.flush();
+        self.pull();
         self.engine
             .as_ref()
             .is_some_and(|engine| engine.state().outbox().pending().iter().any(|entry| entry.lead_id == lead_id))
@@ -147,6 +151,8 @@ impl Inner {
             }
             Recorded::RetryAt(_) | Recorded::Unknown => {}
         }
+        // Stored before the send lock is released, so the next holder sees it.
+        self.dirty = true;
         self.flush();
         notice
     }
@@ -188,6 +194,7 @@ impl Inner {
                 && navigator.send_beacon_with_opt_str(&endpoint, Some(&body)).unwrap_or(false)
             {
                 engine.outbox_mut().sent_blind(&pending.lead_id, at, js_sys::Math::random(), &policy);
+                self.dirty = true;
             }
         }
     }
@@ -230,10 +237,10 @@ async fn send_loop(weak: WeakShared) {
     }
 }
 
-/// Runs one attempt while holding the site's send lock, waiting for another
-/// tab to finish its own. The answer is recorded and stored before the lock
-/// is released, so the next holder sees it. `None` when the lead was
-/// finished meanwhile or no lock could be had.
+/// Runs one attempt while holding the site's send lock. The answer is
+/// recorded and stored before the lock is released, so the next holder sees
+/// it. [`Attempt::Busy`] when another tab holds the lock (or none could be
+/// had), [`Attempt::Finished`] when another tab finished the lead meanwhile.
 async fn locked(name: &str, weak: WeakShared, job: Job) -> Attempt {
     let result: Rc<RefCell<Option<Attempt>>> = Rc::new(RefCell::new(None));
     let locks = dom::window()
@@ -281,9 +288,10 @@ async fn locked(name: &str, weak: WeakShared, job: Job) -> Attempt {
             let lease_key = format!("{name}:lease");
             let me = format!("{}", js_sys::Math::random());
             let at = now().as_millis();
+            // Any unexpired lease is another tab's: ours is made fresh per attempt.
             let held_by_other = storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| {
-                let (owner, until) = lease.split_once(' ').unwrap_or(("", "0"));
-                owner != me && until.parse::<u64>().unwrap_or(0) > at
+                let until = lease.split_once(' ').map_or("0", |(_, until)| until);
+                until.parse::<u64>().unwrap_or(0) > at
             });
             if held_by_other || storage.set_item(&lease_key, &format!("{me} {}", at + LEASE_MS)).is_err() {
                 return Attempt::Busy;
