@@ -183,3 +183,26 @@ fn visitor_event_with_everything(visitor: &mut Visitor) -> leadscore::core::Even
     visitor.engine.record_touch(Touch::from_query("?gclid=1&utm_campaign=c", visitor.now).unwrap());
     visitor.event("page_view").with_url("/pricing")
 }
+
+#[test]
+fn a_body_over_the_limit_leaves_out_the_oldest_evidence_and_counts_it() {
+    let mut visitor = mql_visitor();
+    for index in 0..40 {
+        let path = format!("/pricing/{}", "p".repeat(300 + index));
+        visitor.page(&path);
+    }
+    let lead = Lead::from_engine(&visitor.engine, visitor.now, "/").unwrap();
+    let full = lead.to_json();
+    let limit = full.len() / 2;
+    let trimmed: serde_json::Value = serde_json::from_str(&lead.clone().to_json_within(limit)).unwrap();
+    assert!(trimmed.to_string().len() <= limit);
+    let kept = trimmed["evidence"].as_array().unwrap();
+    assert!(kept.len() < lead.evidence.len());
+    assert_eq!(
+        trimmed["summarised"].as_u64().unwrap() as usize,
+        lead.summarised as usize + lead.evidence.len() - kept.len(),
+        "what was left out is counted"
+    );
+    assert_eq!(kept.last(), serde_json::to_value(lead.evidence.last().unwrap()).ok().as_ref(), "the newest stays");
+    assert_eq!(lead.clone().to_json_within(full.len()), full, "a body within the limit is untouched");
+}

@@ -172,6 +172,20 @@ impl Lead {
         self.sent_at.unwrap_or(self.created_at)
     }
 
+    /// The body to post, at most `limit` bytes: when the JSON is longer, the
+    /// oldest evidence is left out (and counted in `summarised`) until it fits.
+    /// Browsers give keepalive requests and beacons a 64 KiB budget.
+    pub fn to_json_within(mut self, limit: usize) -> String {
+        let mut body = self.to_json();
+        while body.len() > limit && !self.evidence.is_empty() {
+            let cut = self.evidence.len().div_ceil(4);
+            self.evidence.drain(..cut);
+            self.summarised = self.summarised.saturating_add(cut as u32);
+            body = self.to_json();
+        }
+        body
+    }
+
     /// The body to post: compact JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

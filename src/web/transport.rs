@@ -18,7 +18,7 @@ use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
 use super::dom::{self, now, warn};
 use super::shell::{Inner, Notice, WeakShared};
 use crate::core::delivery::parse_retry_after;
-use crate::core::lead::{Lead, MAX_LEAD_BYTES};
+use crate::core::lead::Lead;
 use crate::core::outbox::Recorded;
 
 /// Keepalive requests share a 64 KiB budget per page; leave room for headers.
@@ -107,15 +107,7 @@ impl Inner {
         let endpoint = engine.config().endpoint()?.to_string();
         let json = engine.config().delivery().json;
         let pending = engine.state().outbox().due(at).find(|entry| !self.in_flight.contains(&entry.lead_id))?.clone();
-        let mut lead = Lead::for_pending(engine, &pending, at);
-        let mut body = lead.to_json();
-        while body.len() > MAX_LEAD_BYTES && !lead.evidence.is_empty() {
-            // Keep the newest evidence; the count of what was cut is reported.
-            let cut = lead.evidence.len().div_ceil(4);
-            lead.evidence.drain(..cut);
-            lead.summarised = lead.summarised.saturating_add(cut as u32);
-            body = lead.to_json();
-        }
+        let body = Lead::for_pending(engine, &pending, at).to_json_within(KEEPALIVE_MAX_BODY);
         self.in_flight.push(pending.lead_id.clone());
         Some(Job { lead_id: pending.lead_id, stage: pending.stage.as_str(), endpoint, body, json, lock })
     }
@@ -189,10 +181,8 @@ impl Inner {
         let due: Vec<_> =
             engine.state().outbox().due(at).filter(|entry| !self.in_flight.contains(&entry.lead_id)).cloned().collect();
         for pending in due {
-            let body = Lead::for_pending(engine, &pending, at).to_json();
-            if body.len() <= KEEPALIVE_MAX_BODY
-                && navigator.send_beacon_with_opt_str(&endpoint, Some(&body)).unwrap_or(false)
-            {
+            let body = Lead::for_pending(engine, &pending, at).to_json_within(KEEPALIVE_MAX_BODY);
+            if navigator.send_beacon_with_opt_str(&endpoint, Some(&body)).unwrap_or(false) {
                 engine.outbox_mut().sent_blind(&pending.lead_id, at, js_sys::Math::random(), &policy);
                 self.dirty = true;
             }
@@ -341,7 +331,7 @@ async fn post(job: &Job) -> Answer {
     init.set_credentials(web_sys::RequestCredentials::Omit);
     init.set_mode(web_sys::RequestMode::Cors);
     // keepalive lets the request outlive the page (web-sys lacks a setter).
-    let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(job.body.len() <= KEEPALIVE_MAX_BODY));
+    let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
     let abort = web_sys::AbortController::new().ok();
     if let Some(abort) = &abort {
         init.set_signal(Some(&abort.signal()));
