@@ -1,0 +1,616 @@
+//! The admin side: a JSON API for sales tools (`/v1/admin/…`, bearer token)
+//! and the server-rendered dashboard (`/admin…`, the same token kept in an
+//! HttpOnly, SameSite=Strict cookie after a login form). Every route here
+//! sits behind one middleware, so none answers without the token.
+
+// Helpers here return the early answer as `Err(Response)`; the size clippy
+// warns about costs nothing on these admin paths, and boxing would only add noise.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::dashboard;
+use crate::store::{Action, Erasure, Funnel, LeadFilter, LeadRow, StoreError, Verdict};
+use crate::{error, iso8601, App};
+
+/// The cookie holding the admin token for the dashboard.
+pub const COOKIE: &str = "leadscore_admin";
+
+/// Every admin route, as `(method, path)`, for documentation and for the test
+/// that checks each refuses a request without the token.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/v1/admin/leads"),
+    ("GET", "/v1/admin/leads/{lead_id}"),
+    ("POST", "/v1/admin/leads/{lead_id}/{action}"),
+    ("POST", "/v1/admin/erasure"),
+    ("POST", "/v1/admin/retention"),
+    ("GET", "/v1/admin/deliveries"),
+    ("POST", "/v1/admin/deliveries/{id}/retry"),
+    ("GET", "/v1/admin/conflicts"),
+    ("GET", "/v1/admin/stats"),
+    ("GET", "/v1/admin/export.csv"),
+    ("GET", "/v1/admin/export.json"),
+    ("GET", "/admin"),
+    ("GET", "/admin/leads/{lead_id}"),
+    ("POST", "/admin/leads/{lead_id}/{action}"),
+    ("POST", "/admin/deliveries/{id}/retry"),
+];
+
+/// The admin routes, all behind the token.
+pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
+    let guarded = Router::new()
+        .route("/v1/admin/leads", get(list_leads))
+        .route("/v1/admin/leads/{lead_id}", get(show_lead))
+        .route("/v1/admin/leads/{lead_id}/{action}", post(api_transition))
+        .route("/v1/admin/erasure", post(api_erase))
+        .route("/v1/admin/retention", post(api_retention))
+        .route("/v1/admin/deliveries", get(list_deliveries))
+        .route("/v1/admin/deliveries/{id}/retry", post(api_retry))
+        .route("/v1/admin/conflicts", get(list_conflicts))
+        .route("/v1/admin/stats", get(stats))
+        .route("/v1/admin/export.csv", get(export_csv))
+        .route("/v1/admin/export.json", get(export_json))
+        .route("/admin", get(dashboard_page))
+        .route("/admin/leads/{lead_id}", get(lead_page))
+        .route("/admin/leads/{lead_id}/{action}", post(form_transition))
+        .route("/admin/deliveries/{id}/retry", post(form_retry))
+        .route_layer(middleware::from_fn_with_state(app, require_token));
+    Router::new().route("/admin/login", get(login_page).post(login)).route("/admin/logout", post(logout)).merge(guarded)
+}
+
+/// Compares in time independent of where the strings differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// How a request proved it holds the token, if it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Proof {
+    Bearer,
+    Cookie,
+}
+
+fn proof(app: &App, headers: &HeaderMap) -> Option<Proof> {
+    let token = app.settings.admin_token.as_bytes();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    if bearer.is_some_and(|bearer| same(bearer.trim().as_bytes(), token)) {
+        return Some(Proof::Bearer);
+    }
+    cookie_token(headers).filter(|cookie| same(cookie.as_bytes(), token)).map(|_| Proof::Cookie)
+}
+
+async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let html = request.uri().path().starts_with("/admin");
+    match proof(&app, request.headers()) {
+        // A cookie rides along on cross-site requests in old browsers; a
+        // changing request with a cookie must come from our own pages.
+        Some(Proof::Cookie) if request.method() != Method::GET && !same_origin(request.headers()) => {
+            error(StatusCode::FORBIDDEN, None, "cross-site request refused")
+        }
+        Some(_) => next.run(request).await,
+        None if html => (StatusCode::UNAUTHORIZED, axum::response::Html(dashboard::login(None))).into_response(),
+        None => {
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "admin routes need `Authorization: Bearer <admin token>` (see collector --help)",
+            );
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+    }
+}
+
+/// The request's `Origin`, when present, names this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else { return true };
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
+    origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+}
+
+fn store_error(err: StoreError) -> Response {
+    match err {
+        StoreError::NotFound(message) => error(StatusCode::NOT_FOUND, None, message),
+        StoreError::Conflict(message) => error(StatusCode::CONFLICT, None, message),
+        StoreError::Invalid(message) => {
+            let field = message.split(':').next().filter(|field| !field.contains(' ')).map(str::to_string);
+            error(StatusCode::BAD_REQUEST, field.as_deref(), message)
+        }
+        StoreError::Backend(message) => {
+            tracing::error!(%message, "store failed");
+            error(StatusCode::SERVICE_UNAVAILABLE, None, "storage is unavailable; retry later")
+        }
+    }
+}
+
+fn json(value: serde_json::Value) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], value.to_string()).into_response()
+}
+
+/// Query of the lead list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    site: Option<String>,
+    funnel: Option<String>,
+    verdict: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+impl ListQuery {
+    fn filter(self) -> Result<LeadFilter, Response> {
+        let funnel = match self.funnel.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(Funnel::parse(name).ok_or_else(|| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    Some("funnel"),
+                    format!("unknown funnel stage `{name}`; use mql, sal, sql, won, lost or nurture"),
+                )
+            })?),
+        };
+        let verdict = match self.verdict.as_deref() {
+            None | Some("") => None,
+            Some(name) => Some(Verdict::parse(name).ok_or_else(|| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    Some("verdict"),
+                    format!("unknown verdict `{name}`; use verified, unverifiable, config_changed or forged"),
+                )
+            })?),
+        };
+        Ok(LeadFilter {
+            site: self.site.filter(|site| !site.is_empty()),
+            funnel,
+            verdict,
+            limit: self.limit.unwrap_or(100),
+            offset: self.offset.unwrap_or(0),
+        })
+    }
+}
+
+fn query<T: Default + for<'de> Deserialize<'de>>(raw: Option<&str>) -> Result<T, Response> {
+    match raw {
+        None => Ok(T::default()),
+        Some(raw) => parse_query(raw).map_err(|message| error(StatusCode::BAD_REQUEST, None, message)),
+    }
+}
+
+fn parse_query<T: for<'de> Deserialize<'de>>(raw: &str) -> Result<T, String> {
+    Query::<T>::try_from_uri(&format!("/?{raw}").parse().map_err(|_| "malformed query string".to_string())?)
+        .map(|Query(value)| value)
+        .map_err(|err| err.body_text())
+}
+
+async fn list_leads(State(app): State<Arc<App>>, request: Request) -> Response {
+    let filter = match query::<ListQuery>(request.uri().query()).and_then(ListQuery::filter) {
+        Ok(filter) => filter,
+        Err(response) => return response,
+    };
+    match app.blocking(move |store| store.leads(&filter)).await {
+        Ok(leads) => json(json!({ "leads": leads })),
+        Err(err) => store_error(err),
+    }
+}
+
+/// A lead with everything about it: the row, the payload as received
+/// (ledger, evidence, identity, attribution) and the funnel history.
+async fn lead_detail(app: &Arc<App>, lead_id: String) -> Result<(LeadRow, Vec<crate::store::Change>), Response> {
+    let id = lead_id.clone();
+    let row = app.blocking(move |store| store.lead(&id)).await.map_err(store_error)?;
+    let row = row.ok_or_else(|| error(StatusCode::NOT_FOUND, None, format!("no lead with lead_id `{lead_id}`")))?;
+    let history = app.blocking(move |store| store.history(&lead_id)).await.map_err(store_error)?;
+    Ok((row, history))
+}
+
+async fn show_lead(State(app): State<Arc<App>>, Path(lead_id): Path<String>) -> Response {
+    match lead_detail(&app, lead_id).await {
+        Ok((row, history)) => json(json!({ "lead": row, "payload": row.lead(), "history": history })),
+        Err(response) => response,
+    }
+}
+
+/// Body of a funnel step.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepBody {
+    /// Why (needed to reject).
+    reason: Option<String>,
+}
+
+async fn transition(
+    app: &Arc<App>,
+    lead_id: String,
+    action: &str,
+    reason: Option<String>,
+) -> Result<LeadRow, Response> {
+    let action = Action::parse(action).ok_or_else(|| {
+        error(
+            StatusCode::NOT_FOUND,
+            None,
+            format!("unknown action `{action}`; use accept, reject, qualify, win or lose"),
+        )
+    })?;
+    let now = app.clock.now();
+    let targets = app.targets("lead.lifecycle");
+    let (row, change) = app
+        .blocking(move |store| store.transition(&lead_id, action, reason, now, &targets))
+        .await
+        .map_err(store_error)?;
+    tracing::info!(lead_id = %row.lead_id, from = %change.from, to = %change.to, "funnel step");
+    app.wake.notify_one();
+    Ok(row)
+}
+
+async fn api_transition(
+    State(app): State<Arc<App>>,
+    Path((lead_id, action)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let bytes = match axum::body::to_bytes(body, 16 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return error(StatusCode::PAYLOAD_TOO_LARGE, None, "the body is over 16 KiB"),
+    };
+    let step: StepBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+        StepBody::default()
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(step) => step,
+            Err(err) => {
+                return error(StatusCode::BAD_REQUEST, Some("reason"), format!("expected {{\"reason\": \"…\"}}: {err}"))
+            }
+        }
+    };
+    match transition(&app, lead_id, &action, step.reason).await {
+        Ok(row) => json(json!({ "lead": row })),
+        Err(response) => response,
+    }
+}
+
+/// Body of an erasure request: exactly one of the two.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EraseBody {
+    email: Option<String>,
+    lead_id: Option<String>,
+}
+
+async fn api_erase(State(app): State<Arc<App>>, body: Body) -> Response {
+    let bytes = axum::body::to_bytes(body, 16 * 1024).await.unwrap_or_default();
+    let request: EraseBody = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        Err(err) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                None,
+                format!("expected {{\"email\": …}} or {{\"lead_id\": …}}: {err}"),
+            )
+        }
+    };
+    let erasure = match (request.email, request.lead_id) {
+        (Some(email), None) if email.contains('@') => Erasure::Email(email),
+        (Some(_), None) => return error(StatusCode::BAD_REQUEST, Some("email"), "not an email address"),
+        (None, Some(lead_id)) if !lead_id.is_empty() => Erasure::LeadId(lead_id),
+        _ => return error(StatusCode::BAD_REQUEST, None, "give exactly one of `email` or `lead_id`"),
+    };
+    let now = app.clock.now();
+    match app.blocking(move |store| store.erase(&erasure, now)).await {
+        Ok(erased) => {
+            tracing::info!(leads = erased.leads, deliveries = erased.deliveries, "erasure done");
+            json(json!({ "erased": erased }))
+        }
+        Err(err) => store_error(err),
+    }
+}
+
+/// Deletes leads older than the retention setting; the number deleted.
+pub async fn apply_retention(app: &Arc<App>) -> Result<u64, StoreError> {
+    let Some(days) = app.settings.retention_days else { return Ok(0) };
+    let cutoff = app.clock.now() - i64::from(days) * 86_400_000;
+    app.blocking(move |store| store.delete_older_than(cutoff)).await
+}
+
+async fn api_retention(State(app): State<Arc<App>>) -> Response {
+    let Some(days) = app.settings.retention_days else {
+        return error(
+            StatusCode::CONFLICT,
+            None,
+            "no retention is set; set retention_days or LEADSCORE_RETENTION_DAYS",
+        );
+    };
+    match apply_retention(&app).await {
+        Ok(deleted) => json(json!({ "deleted": deleted, "retention_days": days })),
+        Err(err) => store_error(err),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryQuery {
+    dead: Option<bool>,
+}
+
+async fn list_deliveries(State(app): State<Arc<App>>, request: Request) -> Response {
+    let dead = match query::<DeliveryQuery>(request.uri().query()) {
+        Ok(query) => query.dead.unwrap_or(true),
+        Err(response) => return response,
+    };
+    match app.blocking(move |store| store.deliveries(dead)).await {
+        Ok(deliveries) => json(json!({ "deliveries": deliveries })),
+        Err(err) => store_error(err),
+    }
+}
+
+async fn retry(app: &Arc<App>, id: i64) -> Result<(), Response> {
+    let now = app.clock.now();
+    app.blocking(move |store| store.retry_delivery(id, now)).await.map_err(store_error)?;
+    app.wake.notify_one();
+    Ok(())
+}
+
+async fn api_retry(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Response {
+    match retry(&app, id).await {
+        Ok(()) => json(json!({ "retrying": id })),
+        Err(response) => response,
+    }
+}
+
+async fn list_conflicts(State(app): State<Arc<App>>) -> Response {
+    match app.blocking(|store| store.conflicts(1000)).await {
+        Ok(conflicts) => json(json!({ "conflicts": conflicts })),
+        Err(err) => store_error(err),
+    }
+}
+
+async fn stats(State(app): State<Arc<App>>) -> Response {
+    let now = app.clock.now();
+    match app.blocking(move |store| store.stats(now, 30)).await {
+        Ok(stats) => json(json!({ "stats": stats })),
+        Err(err) => store_error(err),
+    }
+}
+
+async fn all_leads(app: &Arc<App>) -> Result<Vec<LeadRow>, Response> {
+    let filter = LeadFilter { limit: 10_000, ..LeadFilter::default() };
+    app.blocking(move |store| store.leads(&filter)).await.map_err(store_error)
+}
+
+/// Columns of the CSV export.
+pub const CSV_COLUMNS: [&str; 16] = [
+    "lead_id",
+    "site",
+    "visitor_id",
+    "stage",
+    "funnel",
+    "funnel_reason",
+    "claimed_score",
+    "verified_score",
+    "verified_stage",
+    "verdict",
+    "grade",
+    "email",
+    "source",
+    "page",
+    "created_at",
+    "received_at",
+];
+
+/// One CSV cell: quoted when needed, and a leading `=`, `+`, `-` or `@` made
+/// inert so a spreadsheet never runs a formula a visitor typed.
+pub fn csv_cell(value: &str) -> String {
+    let value =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// The CSV export of `leads`.
+pub fn to_csv(leads: &[LeadRow]) -> String {
+    let mut csv = CSV_COLUMNS.join(",");
+    csv.push_str("\r\n");
+    for row in leads {
+        let cells = [
+            row.lead_id.clone(),
+            row.site.clone(),
+            row.visitor_id.clone(),
+            row.stage.to_string(),
+            row.funnel.to_string(),
+            row.funnel_reason.clone().unwrap_or_default(),
+            format!("{:.2}", row.claimed_score),
+            format!("{:.2}", row.verified_score),
+            row.verified_stage.to_string(),
+            row.verdict.as_str().to_string(),
+            row.grade.clone(),
+            row.email.clone().unwrap_or_default(),
+            row.source.clone().unwrap_or_default(),
+            row.page.clone(),
+            iso8601(row.created_at),
+            iso8601(row.received_at),
+        ];
+        let line: Vec<String> = cells.iter().map(|cell| csv_cell(cell)).collect();
+        csv.push_str(&line.join(","));
+        csv.push_str("\r\n");
+    }
+    csv
+}
+
+async fn export_csv(State(app): State<Arc<App>>) -> Response {
+    match all_leads(&app).await {
+        Ok(leads) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+                (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"leads.csv\"")),
+            ],
+            to_csv(&leads),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn export_json(State(app): State<Arc<App>>) -> Response {
+    match all_leads(&app).await {
+        Ok(leads) => {
+            let leads: Vec<_> = leads.iter().map(|row| json!({ "lead": row, "payload": row.lead() })).collect();
+            let mut response = json(json!({ "leads": leads }));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"leads.json\""));
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+async fn dashboard_page(State(app): State<Arc<App>>) -> Response {
+    let now = app.clock.now();
+    let stats = app.blocking(move |store| store.stats(now, 30)).await;
+    let leads = app.blocking(|store| store.leads(&LeadFilter { limit: 200, ..LeadFilter::default() })).await;
+    let dead = app.blocking(|store| store.deliveries(true)).await;
+    match (stats, leads, dead) {
+        (Ok(stats), Ok(leads), Ok(dead)) => {
+            let sites: Vec<&str> = app.settings.sites.keys().map(String::as_str).collect();
+            axum::response::Html(dashboard::overview(&stats, &leads, &dead, &sites)).into_response()
+        }
+        (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => store_error(err),
+    }
+}
+
+async fn lead_page(State(app): State<Arc<App>>, Path(lead_id): Path<String>) -> Response {
+    match lead_detail(&app, lead_id).await {
+        Ok((row, history)) => axum::response::Html(dashboard::lead(&row, &history, None)).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// The lifecycle form's fields.
+#[derive(Debug, Deserialize)]
+pub struct StepForm {
+    /// Why (needed to reject).
+    #[serde(default)]
+    reason: String,
+}
+
+async fn form_transition(
+    State(app): State<Arc<App>>,
+    Path((lead_id, action)): Path<(String, String)>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let reason = Some(form.reason).filter(|reason| !reason.trim().is_empty());
+    match transition(&app, lead_id.clone(), &action, reason).await {
+        Ok(_) => Redirect::to(&format!("/admin/leads/{lead_id}")).into_response(),
+        Err(response) if response.status() == StatusCode::CONFLICT || response.status() == StatusCode::BAD_REQUEST => {
+            // Show the lead again with the reason the step was refused.
+            let status = response.status();
+            let message =
+                String::from_utf8(axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default().to_vec())
+                    .ok()
+                    .and_then(|body| serde_json::from_str::<serde_json::Value>(&body).ok())
+                    .and_then(|body| body["error"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+            match lead_detail(&app, lead_id).await {
+                Ok((row, history)) => {
+                    (status, axum::response::Html(dashboard::lead(&row, &history, Some(&message)))).into_response()
+                }
+                Err(response) => response,
+            }
+        }
+        Err(response) => response,
+    }
+}
+
+async fn form_retry(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Response {
+    match retry(&app, id).await {
+        Ok(()) => Redirect::to("/admin#dead-letters").into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn login_page() -> Response {
+    axum::response::Html(dashboard::login(None)).into_response()
+}
+
+/// The login form's field.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+async fn login(State(app): State<Arc<App>>, Form(form): Form<LoginForm>) -> Response {
+    if !same(form.token.trim().as_bytes(), app.settings.admin_token.as_bytes()) {
+        tracing::warn!("dashboard login with a wrong token");
+        return (StatusCode::UNAUTHORIZED, axum::response::Html(dashboard::login(Some("That token is not right."))))
+            .into_response();
+    }
+    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200", app.settings.admin_token);
+    let mut response = Redirect::to("/admin").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn logout() -> Response {
+    let mut response = Redirect::to("/admin/login").into_response();
+    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a valid cookie"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("-2"), "'-2");
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same(b"abc", b"abc"));
+        assert!(!same(b"abc", b"abd"));
+        assert!(!same(b"abc", b"abcd"));
+        assert!(!same(b"", b"a"));
+    }
+
+    #[test]
+    fn the_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("theme=dark; leadscore_admin=t0k3n; x=1"));
+        assert_eq!(cookie_token(&headers), Some("t0k3n"));
+        headers.insert(header::COOKIE, HeaderValue::from_static("leadscore_admin_old=zzz"));
+        assert_eq!(cookie_token(&headers), None);
+    }
+}

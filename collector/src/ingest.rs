@@ -1,0 +1,471 @@
+//! The public endpoints browsers call: `POST /v1/leads` (with its CORS
+//! preflight), `POST /v1/forget` for a visitor's own erasure, and the site
+//! rule sets at `/v1/sites/{site}/config.json`. Everything a browser sends is
+//! untrusted: bounded, decoded carefully, checked field by field, and
+//! answered with a JSON error that names the field.
+
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use leadscore::core::lead::MAX_LEAD_BYTES;
+use leadscore::core::Lead;
+use serde_json::json;
+
+use crate::settings::Site;
+use crate::store::{Erasure, Inserted, NewLead};
+use crate::{error, App};
+
+/// A compressed body may expand at most this much; real leads compress 5–15×.
+pub const MAX_RATIO: usize = 100;
+
+/// Longest `site`, `visitor_id`, identity value or other short string accepted.
+const MAX_SHORT: usize = 256;
+
+/// The public routes.
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/leads", post(post_lead).options(preflight))
+        .route("/v1/forget", post(forget).options(preflight))
+        .route("/v1/sites/{site}/config.json", get(site_config))
+}
+
+/// Why a body was refused, with the status to answer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The field at fault, as a JSON path, or `lead` for the body as a whole.
+    pub field: &'static str,
+    /// What is wrong, and what would be right.
+    pub message: String,
+}
+
+fn refuse(status: StatusCode, field: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal { status, field, message: message.into() }
+}
+
+/// Turns a received body into text: checks the media type, undoes gzip
+/// within the size and ratio limits, and requires UTF-8. Never panics,
+/// whatever the bytes.
+pub fn decode_body(content_type: Option<&str>, content_encoding: Option<&str>, body: &[u8]) -> Result<String, Refusal> {
+    let media = content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if media != "text/plain" && media != "application/json" {
+        return Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-type",
+            format!("`{media}` is not accepted; send text/plain or application/json"),
+        ));
+    }
+    let bytes = match content_encoding.map(|encoding| encoding.trim().to_ascii_lowercase()) {
+        None => body.to_vec(),
+        Some(encoding) if encoding.is_empty() || encoding == "identity" => body.to_vec(),
+        Some(encoding) if encoding == "gzip" => gunzip(body)?,
+        Some(encoding) => {
+            return Err(refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "content-encoding",
+                format!("`{encoding}` is not accepted; send gzip or no encoding"),
+            ))
+        }
+    };
+    if bytes.len() > MAX_LEAD_BYTES {
+        return Err(too_large(bytes.len()));
+    }
+    String::from_utf8(bytes).map_err(|err| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            "lead",
+            format!("the body is not valid UTF-8 (at byte {})", err.utf8_error().valid_up_to()),
+        )
+    })
+}
+
+fn too_large(size: usize) -> Refusal {
+    refuse(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "lead",
+        format!("the body is {size} bytes or more; the limit is {MAX_LEAD_BYTES} (64 KiB)"),
+    )
+}
+
+/// Inflates at most one byte past the limit, so a bomb costs 64 KiB of
+/// work, not gigabytes.
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let mut inflated = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(body).take(MAX_LEAD_BYTES as u64 + 1);
+    decoder.read_to_end(&mut inflated).map_err(|err| {
+        refuse(StatusCode::BAD_REQUEST, "content-encoding", format!("the gzip body is corrupt: {err}"))
+    })?;
+    if inflated.len() > MAX_LEAD_BYTES {
+        return Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "lead",
+            format!("the body inflates past {MAX_LEAD_BYTES} bytes (64 KiB), the limit"),
+        ));
+    }
+    if inflated.len() > 1024 && inflated.len() > body.len().saturating_mul(MAX_RATIO) {
+        return Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "content-encoding",
+            format!("the body inflates {}× ; at most {MAX_RATIO}× is accepted", inflated.len() / body.len().max(1)),
+        ));
+    }
+    Ok(inflated)
+}
+
+/// Reads a lead from decoded text, with the collector's own bounds on top of
+/// the payload's: short strings stay short.
+pub fn parse_lead(text: &str) -> Result<Lead, Refusal> {
+    let lead = Lead::from_json(text).map_err(|err| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        field: leak_field(&err.field),
+        message: err.message,
+    })?;
+    let long = |value: &str| value.len() > MAX_SHORT;
+    let fail =
+        |field: &'static str| Err(refuse(StatusCode::BAD_REQUEST, field, format!("longer than {MAX_SHORT} bytes")));
+    if long(&lead.site) {
+        return fail("site");
+    }
+    if long(&lead.visitor_id) || lead.visitor_id.is_empty() {
+        return Err(refuse(StatusCode::BAD_REQUEST, "visitor_id", format!("must be 1 to {MAX_SHORT} bytes")));
+    }
+    if lead.identity.iter().any(|(name, value)| long(name) || long(value)) {
+        return fail("identity");
+    }
+    if long(&lead.config_hash) {
+        return fail("config_hash");
+    }
+    Ok(lead)
+}
+
+/// Field names are a small fixed set; map serde's to `'static` ones.
+fn leak_field(field: &str) -> &'static str {
+    const FIELDS: [&str; 18] = [
+        "v",
+        "lead_id",
+        "site",
+        "visitor_id",
+        "stage",
+        "score",
+        "grade",
+        "identity",
+        "ledger",
+        "evidence",
+        "summarised",
+        "touch",
+        "config_hash",
+        "page",
+        "created_at",
+        "sent_at",
+        "lead",
+        "rule_id",
+    ];
+    FIELDS.into_iter().find(|known| *known == field).unwrap_or("lead")
+}
+
+/// The client address: the socket peer, or the first `X-Forwarded-For`
+/// hop when the collector is told it runs behind a proxy.
+fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if app.settings.trust_proxy {
+        let forwarded = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
+        if let Some(ip) = forwarded.and_then(|value| value.split(',').next()).and_then(|ip| ip.trim().parse().ok()) {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|value| value.to_str().ok())
+}
+
+/// CORS headers for `origin` when `site` (or, before the body says which
+/// site, any site) allows it. `Retry-After` is exposed so the widget can
+/// read how long to back off.
+fn with_cors(mut response: Response, app: &App, origin: Option<&str>, site: Option<&Site>) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    let Some(origin) = origin else { return response };
+    let allowed = match site {
+        Some(site) => site.allows(origin),
+        None => app.settings.sites.values().any(|site| site.allows(origin)),
+    };
+    if let (true, Ok(value)) = (allowed, HeaderValue::from_str(origin)) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Retry-After"));
+    }
+    response
+}
+
+fn too_many(seconds: u64, what: &str) -> Response {
+    let mut response = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        None,
+        format!("too many lead posts from this {what}; retry in {seconds} s"),
+    );
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+async fn preflight(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let origin = origin(&headers);
+    let allowed = origin.is_some_and(|origin| app.settings.sites.values().any(|site| site.allows(origin)));
+    if !allowed {
+        let response = error(StatusCode::FORBIDDEN, Some("origin"), "this origin may not post leads here");
+        return with_cors(response, &app, None, None);
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type, Content-Encoding"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+    with_cors(response, &app, origin, None)
+}
+
+async fn read_body(body: Body, headers: &HeaderMap) -> Result<String, Refusal> {
+    // The wire limit: 64 KiB of (possibly compressed) bytes.
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_LEAD_BYTES).await.map_err(|_| too_large(MAX_LEAD_BYTES + 1))?;
+    let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
+    decode_body(text(header::CONTENT_TYPE), text(header::CONTENT_ENCODING), &bytes)
+}
+
+fn refused(refusal: Refusal) -> Response {
+    error(refusal.status, Some(refusal.field), refusal.message)
+}
+
+async fn post_lead(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let origin = origin(&headers).map(str::to_string);
+    let (response, site) = receive(&app, client_ip(&app, peer, &headers), origin.as_deref(), &headers, body).await;
+    let site = site.and_then(|name| app.settings.sites.get(&name));
+    with_cors(response, &app, origin.as_deref(), site)
+}
+
+/// The answer to a lead post and, once known, the site it was for.
+async fn receive(
+    app: &Arc<App>,
+    ip: IpAddr,
+    origin: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> (Response, Option<String>) {
+    let now = app.clock.now();
+    if let Err(seconds) = app.ip_limits.check(&ip, now) {
+        tracing::warn!(%ip, "lead post rate-limited per address");
+        return (too_many(seconds, "address"), None);
+    }
+    let lead = match read_body(body, headers).await.and_then(|text| parse_lead(&text)) {
+        Ok(lead) => lead,
+        Err(refusal) => {
+            tracing::info!(%ip, field = refusal.field, message = %refusal.message, "lead refused");
+            return (refused(refusal), None);
+        }
+    };
+    let Some(site) = app.settings.sites.get(&lead.site) else {
+        let message = format!("unknown site `{}`; this collector serves {}", lead.site, site_names(app));
+        return (error(StatusCode::BAD_REQUEST, Some("site"), message), None);
+    };
+    let site_name = Some(lead.site.clone());
+    if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
+        let message = format!("origin {origin} may not post leads for site `{}`", lead.site);
+        return (error(StatusCode::FORBIDDEN, Some("origin"), message), site_name);
+    }
+    if let Err(seconds) = app.site_limits.check(&lead.site, now) {
+        tracing::warn!(site = %lead.site, "lead post rate-limited per site");
+        return (too_many(seconds, "site"), site_name);
+    }
+    let checked = crate::verify::verify(&lead, site.config.clone());
+    let lead_id = lead.lead_id.clone();
+    let new = NewLead {
+        lead,
+        verified_score: checked.score,
+        verified_stage: checked.stage,
+        verdict: checked.verdict,
+        received_at: now,
+    };
+    let targets = app.targets("lead.created");
+    let inserted = app.blocking(move |store| store.insert_lead(new, &targets)).await;
+    let response = match inserted {
+        Ok(Inserted::Created(row)) => {
+            if checked.verdict.flagged() {
+                tracing::warn!(%lead_id, claimed = row.claimed_score, verified = row.verified_score,
+                    verdict = row.verdict.as_str(), "lead stored; its claim did not verify");
+            } else {
+                tracing::info!(%lead_id, site = %row.site, stage = %row.stage, "lead stored");
+            }
+            app.wake.notify_one();
+            let body = json!({
+                "status": "created",
+                "lead_id": lead_id,
+                "verdict": row.verdict,
+                "verified_score": row.verified_score,
+                "verified_stage": row.verified_stage,
+            });
+            (StatusCode::CREATED, json_body(body)).into_response()
+        }
+        Ok(Inserted::Duplicate) => {
+            (StatusCode::OK, json_body(json!({ "status": "duplicate", "lead_id": lead_id }))).into_response()
+        }
+        Ok(Inserted::Conflict(reason)) => {
+            tracing::warn!(%lead_id, %reason, "a repeat of a stored lead differs; kept aside, the stored lead unchanged");
+            let body = json!({ "status": "conflict", "lead_id": lead_id, "reason": reason });
+            (StatusCode::OK, json_body(body)).into_response()
+        }
+        Ok(Inserted::Suppressed) => {
+            tracing::info!("lead from an erased visitor or email refused");
+            (StatusCode::OK, json_body(json!({ "status": "suppressed" }))).into_response()
+        }
+        Err(err) => {
+            tracing::error!(%lead_id, %err, "cannot store a lead");
+            let mut response = error(StatusCode::SERVICE_UNAVAILABLE, None, "storage is unavailable; retry later");
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+    };
+    (response, site_name)
+}
+
+fn json_body(value: serde_json::Value) -> ([(header::HeaderName, HeaderValue); 1], String) {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], value.to_string())
+}
+
+fn site_names(app: &App) -> String {
+    let names: Vec<String> = app.settings.sites.keys().map(|name| format!("`{name}`")).collect();
+    if names.is_empty() {
+        "no sites yet (add [[sites]] to the settings)".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `POST /v1/forget` `{"site": …, "visitor_id": …}`: the widget's `forget()`
+/// asks the collector to erase what it holds about this browser's visitor.
+/// The visitor id is a random secret of that browser, which is what entitles
+/// the caller.
+async fn forget(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let origin = origin(&headers).map(str::to_string);
+    let ip = client_ip(&app, peer, &headers);
+    if let Err(seconds) = app.ip_limits.check(&ip, app.clock.now()) {
+        return with_cors(too_many(seconds, "address"), &app, origin.as_deref(), None);
+    }
+    let request = read_body(body, &headers).await.and_then(|text| {
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|err| refuse(StatusCode::BAD_REQUEST, "lead", format!("not JSON: {err}")))?;
+        let field = |name: &'static str| {
+            value
+                .get(name)
+                .and_then(|field| field.as_str())
+                .filter(|text| !text.is_empty() && text.len() <= MAX_SHORT)
+                .map(str::to_string)
+                .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, name, format!("`{name}` must be a non-empty string")))
+        };
+        Ok((field("site")?, field("visitor_id")?))
+    });
+    let (site, visitor_id) = match request {
+        Ok(request) => request,
+        Err(refusal) => return with_cors(refused(refusal), &app, origin.as_deref(), None),
+    };
+    let Some(known) = app.settings.sites.get(&site) else {
+        let response = error(StatusCode::BAD_REQUEST, Some("site"), format!("unknown site `{site}`"));
+        return with_cors(response, &app, origin.as_deref(), None);
+    };
+    if let Some(origin) = origin.as_deref().filter(|origin| !known.allows(origin)) {
+        let response =
+            error(StatusCode::FORBIDDEN, Some("origin"), format!("origin {origin} may not erase for `{site}`"));
+        return with_cors(response, &app, Some(origin), Some(known));
+    }
+    let now = app.clock.now();
+    let erasure = Erasure::Visitor { site, visitor_id };
+    let response = match app.blocking(move |store| store.erase(&erasure, now)).await {
+        Ok(erased) => {
+            tracing::info!(leads = erased.leads, "visitor erased at their browser's request");
+            (StatusCode::OK, json_body(json!({ "erased": erased }))).into_response()
+        }
+        Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, None, format!("cannot erase now: {err}")),
+    };
+    with_cors(response, &app, origin.as_deref(), Some(known))
+}
+
+/// The rule set a site's widget loads: public, cacheable, any origin.
+async fn site_config(State(app): State<Arc<App>>, Path(site): Path<String>) -> Response {
+    let name = site.strip_suffix(".json").unwrap_or(&site);
+    let Some(site) = app.settings.sites.get(name) else {
+        return error(StatusCode::NOT_FOUND, Some("site"), format!("unknown site `{name}`"));
+    };
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&format!("\"{}\"", site.config.hash_hex())).expect("hex is a valid header"),
+        ),
+    ];
+    (headers, site.config_json.clone()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn media_types_and_encodings_are_checked() {
+        let ok = |ct, ce| decode_body(Some(ct), ce, b"{}");
+        assert_eq!(ok("text/plain;charset=UTF-8", None).unwrap(), "{}");
+        assert_eq!(ok("application/json", Some("identity")).unwrap(), "{}");
+        let refusal = ok("application/x-www-form-urlencoded", None).unwrap_err();
+        assert_eq!((refusal.status, refusal.field), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type"));
+        let refusal = ok("text/plain", Some("br")).unwrap_err();
+        assert_eq!((refusal.status, refusal.field), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-encoding"));
+        let refusal = decode_body(None, None, b"{}").unwrap_err();
+        assert!(refusal.message.contains("send text/plain or application/json"), "{}", refusal.message);
+    }
+
+    #[test]
+    fn gzip_bodies_inflate_within_bounds() {
+        let text = r#"{"v":1,"site":"acme"}"#.repeat(40);
+        assert_eq!(decode_body(Some("text/plain"), Some("gzip"), &gzip(text.as_bytes())).unwrap(), text);
+        let bomb = gzip(&vec![b' '; 10 * 1024 * 1024]);
+        assert!(bomb.len() < MAX_LEAD_BYTES);
+        let refusal = decode_body(Some("text/plain"), Some("gzip"), &bomb).unwrap_err();
+        assert_eq!(refusal.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(refusal.message.contains("inflates past"), "{}", refusal.message);
+        let ratio = gzip(&vec![b' '; 60 * 1024]);
+        let refusal = decode_body(Some("text/plain"), Some("gzip"), &ratio).unwrap_err();
+        assert_eq!((refusal.status, refusal.field), (StatusCode::PAYLOAD_TOO_LARGE, "content-encoding"));
+        let refusal = decode_body(Some("text/plain"), Some("gzip"), b"not gzip at all").unwrap_err();
+        assert_eq!((refusal.status, refusal.field), (StatusCode::BAD_REQUEST, "content-encoding"));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_byte() {
+        let refusal = decode_body(Some("text/plain"), None, b"{\"a\":\"\xff\"}").unwrap_err();
+        assert_eq!(refusal.status, StatusCode::BAD_REQUEST);
+        assert!(refusal.message.contains("not valid UTF-8 (at byte 6)"), "{}", refusal.message);
+    }
+}

@@ -1,0 +1,153 @@
+//! `collector`: reads settings (file, environment, flags), opens the SQLite
+//! database and serves until Ctrl-C or SIGTERM, then finishes the requests in
+//! flight before it exits.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use leadscore_collector::settings::{Overrides, Settings};
+use leadscore_collector::store::SqliteStore;
+use leadscore_collector::{start, Clock};
+
+const SETTINGS_HELP: &str = "\
+SETTINGS FILE (TOML; every key optional):
+  listen = \"127.0.0.1:8787\"        # address to listen on
+  database = \"leadscore.db\"        # SQLite file (WAL; created and migrated on start)
+  admin_token = \"…\"                # bearer token for /v1/admin and /admin (>= 16 chars);
+                                   # generated and printed at start when absent
+  retention_days = 365             # delete leads older than this (hourly sweep)
+  trust_proxy = false              # read the client address from X-Forwarded-For
+  public_dir = \"www\"               # serve this folder at / (a site, the widget's dist/)
+
+  [limits]
+  per_ip_per_minute = 120          # lead posts per client address (429 + Retry-After beyond)
+  per_site_per_minute = 6000       # lead posts per site
+
+  [forwarding]
+  base_delay_ms = 5000             # first webhook retry; doubles per attempt, with jitter
+  max_delay_ms = 3600000           # longest wait between attempts
+  max_attempts = 12                # then the delivery moves to the dead-letter list
+  timeout_ms = 10000               # per webhook request
+
+  [[sites]]                        # one per site whose leads are accepted
+  config = \"sites/acme.json\"       # the widget's rule set (path relative to this file);
+                                   # served at /v1/sites/<site>/config.json
+  origins = [\"https://acme.example\"] # browsers allowed to post (CORS); \"*\" for any
+
+  [[webhooks]]                     # where leads and funnel changes are forwarded
+  url = \"https://hooks.example/leads\"
+  secret = \"…\"                     # HMAC-SHA256 key (>= 16 chars) for Leadscore-Signature
+  events = [\"lead.created\", \"lead.lifecycle\"]
+
+ENDPOINTS:
+  POST /v1/leads                   the widget's lead posts (text/plain or JSON, gzip allowed)
+  POST /v1/forget                  a visitor's own erasure {site, visitor_id}
+  GET  /v1/sites/<site>/config.json  a site's rule set
+  /v1/admin/...                    admin API (Authorization: Bearer <token>); see docs/collector.md
+  /admin                           dashboard (log in with the token)
+
+LOGS: RUST_LOG sets the filter (default info); LEADSCORE_LOG_FORMAT=json for JSON lines.";
+
+/// Receives leads from the leadscore widget, re-checks each score with the same engine,
+/// stores leads in SQLite, forwards them to webhooks and runs the sales funnel.
+#[derive(Debug, Parser)]
+#[command(name = "collector", version, after_long_help = SETTINGS_HELP, after_help = "Use --help for the settings file format and endpoints.")]
+struct Cli {
+    /// Settings file (TOML).
+    #[arg(long, short, env = "LEADSCORE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8787].
+    #[arg(long, env = "LEADSCORE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// SQLite database file [default: leadscore.db].
+    #[arg(long, env = "LEADSCORE_DATABASE")]
+    database: Option<PathBuf>,
+    /// Admin bearer token (at least 16 characters); generated when absent.
+    #[arg(long, env = "LEADSCORE_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Delete leads older than this many days.
+    #[arg(long, env = "LEADSCORE_RETENTION_DAYS")]
+    retention_days: Option<u32>,
+    /// Serve this folder at / (a site, the widget's dist/).
+    #[arg(long, env = "LEADSCORE_PUBLIC_DIR")]
+    public_dir: Option<PathBuf>,
+    /// Accept leads for the site in this rule set file, from any origin (repeatable).
+    #[arg(long = "site", value_name = "CONFIG_JSON")]
+    sites: Vec<PathBuf>,
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if std::env::var("LEADSCORE_LOG_FORMAT").is_ok_and(|format| format == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let overrides = Overrides {
+        listen: cli.listen,
+        database: cli.database,
+        admin_token: cli.admin_token,
+        retention_days: cli.retention_days,
+        public_dir: cli.public_dir,
+        sites: cli.sites,
+    };
+    let settings = Settings::load(cli.config.as_deref(), overrides)?;
+    let store = SqliteStore::open(&settings.database).map_err(|err| err.to_string())?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", settings.listen))?;
+    if settings.admin_token_generated {
+        tracing::warn!(token = %settings.admin_token, "no admin_token set; generated one for this run");
+    }
+    let sites: Vec<&String> = settings.sites.keys().collect();
+    let database = settings.database.display().to_string();
+    tracing::info!(?sites, %database, webhooks = settings.webhooks.len(), "collector starting");
+    let running = start(settings, Arc::new(store), Clock::default(), listener).map_err(|err| err.to_string())?;
+    tracing::info!(addr = %running.addr, "listening; dashboard at http://{}/admin", running.addr);
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    running.stop().await.map_err(|err| err.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,370 @@
+//! The collector's settings: a TOML file, overridden by environment
+//! variables and command-line flags (clap reads both), checked once into
+//! [`Settings`] so the server never re-validates them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use leadscore::core::Config;
+use serde::Deserialize;
+
+/// The settings file as written: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsFile {
+    /// Address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// SQLite database file.
+    pub database: Option<PathBuf>,
+    /// Bearer token for the admin API and dashboard.
+    pub admin_token: Option<String>,
+    /// Leads older than this many days are deleted.
+    pub retention_days: Option<u32>,
+    /// Read the client address from `X-Forwarded-For` (behind a proxy only).
+    pub trust_proxy: Option<bool>,
+    /// A folder served at `/` (a site, the widget's `dist/`).
+    pub public_dir: Option<PathBuf>,
+    /// Rate limits.
+    #[serde(default)]
+    pub limits: LimitsFile,
+    /// Webhook delivery timing.
+    #[serde(default)]
+    pub forwarding: ForwardingFile,
+    /// The sites whose leads are accepted.
+    #[serde(default)]
+    pub sites: Vec<SiteFile>,
+    /// Where leads and lifecycle changes are forwarded.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookFile>,
+}
+
+/// `[limits]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Lead posts one client address may make per minute.
+    pub per_ip_per_minute: Option<u32>,
+    /// Lead posts one site may receive per minute.
+    pub per_site_per_minute: Option<u32>,
+}
+
+/// `[forwarding]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardingFile {
+    /// Delay before the first retry, in milliseconds; doubled per attempt.
+    pub base_delay_ms: Option<u64>,
+    /// Longest delay between retries, in milliseconds.
+    pub max_delay_ms: Option<u64>,
+    /// Attempts before a delivery moves to the dead-letter list.
+    pub max_attempts: Option<u32>,
+    /// Time allowed for one webhook request, in milliseconds.
+    pub timeout_ms: Option<u64>,
+}
+
+/// `[[sites]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteFile {
+    /// The rule set JSON the widget loads (a path, relative to the settings file).
+    pub config: PathBuf,
+    /// Origins allowed to post leads for this site, e.g. `https://acme.example`;
+    /// `"*"` allows any origin.
+    #[serde(default)]
+    pub origins: Vec<String>,
+}
+
+/// `[[webhooks]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFile {
+    /// A name for logs and the dashboard; defaults to the URL's host.
+    pub name: Option<String>,
+    /// Where to POST.
+    pub url: String,
+    /// Key for the `Leadscore-Signature` HMAC.
+    pub secret: String,
+    /// `lead.created`, `lead.lifecycle`; both when absent.
+    pub events: Option<Vec<String>>,
+}
+
+/// A site the collector accepts leads for.
+#[derive(Debug)]
+pub struct Site {
+    /// The checked rule set, used to re-score leads.
+    pub config: Arc<Config>,
+    /// The rule set JSON as written, served to widgets.
+    pub config_json: String,
+    /// Allowed origins; empty allows none, `*` allows all.
+    pub origins: Vec<String>,
+}
+
+impl Site {
+    /// Whether a browser on `origin` may post leads for this site.
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.iter().any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// The kinds of webhook events.
+pub const WEBHOOK_EVENTS: [&str; 2] = ["lead.created", "lead.lifecycle"];
+
+/// A forwarding target.
+#[derive(Clone, Debug)]
+pub struct Webhook {
+    /// Shown in logs and the dashboard.
+    pub name: String,
+    /// Where to POST.
+    pub url: String,
+    /// HMAC key.
+    pub secret: String,
+    /// Which events it receives.
+    pub events: Vec<String>,
+}
+
+/// Retry timing for webhooks.
+#[derive(Clone, Copy, Debug)]
+pub struct Forwarding {
+    /// First retry delay, doubled per attempt.
+    pub base_delay: Duration,
+    /// Longest retry delay.
+    pub max_delay: Duration,
+    /// Attempts before a delivery is dead.
+    pub max_attempts: u32,
+    /// Time allowed per request.
+    pub timeout: Duration,
+}
+
+/// Rate limits per minute.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Posts per client address.
+    pub per_ip_per_minute: u32,
+    /// Posts per site.
+    pub per_site_per_minute: u32,
+}
+
+/// Checked settings.
+#[derive(Debug)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// SQLite file.
+    pub database: PathBuf,
+    /// Admin bearer token (at least 16 characters).
+    pub admin_token: String,
+    /// Whether the token was generated at start (then it is logged once).
+    pub admin_token_generated: bool,
+    /// Retention in days; `None` keeps leads until erased.
+    pub retention_days: Option<u32>,
+    /// Trust `X-Forwarded-For`.
+    pub trust_proxy: bool,
+    /// Folder served at `/`.
+    pub public_dir: Option<PathBuf>,
+    /// Rate limits.
+    pub limits: Limits,
+    /// Webhook timing.
+    pub forwarding: Forwarding,
+    /// Sites by name.
+    pub sites: BTreeMap<String, Site>,
+    /// Forwarding targets.
+    pub webhooks: Vec<Webhook>,
+}
+
+/// Values from flags or the environment, which win over the file.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// `--listen` / `LEADSCORE_LISTEN`.
+    pub listen: Option<SocketAddr>,
+    /// `--database` / `LEADSCORE_DATABASE`.
+    pub database: Option<PathBuf>,
+    /// `--admin-token` / `LEADSCORE_ADMIN_TOKEN`.
+    pub admin_token: Option<String>,
+    /// `--retention-days` / `LEADSCORE_RETENTION_DAYS`.
+    pub retention_days: Option<u32>,
+    /// `--public-dir` / `LEADSCORE_PUBLIC_DIR`.
+    pub public_dir: Option<PathBuf>,
+    /// `--site` (repeatable): rule set files accepted from any origin.
+    pub sites: Vec<PathBuf>,
+}
+
+/// Default listen address: loopback only, so nothing is exposed by accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+impl Settings {
+    /// Reads `path` (if any) and applies `overrides`.
+    pub fn load(path: Option<&Path>, overrides: Overrides) -> Result<Settings, String> {
+        let (file, base) = match path {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+                let file: SettingsFile =
+                    toml::from_str(&text).map_err(|err| format!("{}: {}", path.display(), err.to_string().trim()))?;
+                (file, path.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None => (SettingsFile::default(), PathBuf::new()),
+        };
+        Settings::from_file(file, &base, overrides)
+    }
+
+    /// Checks a parsed file; relative site paths resolve against `base`.
+    pub fn from_file(file: SettingsFile, base: &Path, overrides: Overrides) -> Result<Settings, String> {
+        let (admin_token, admin_token_generated) = match overrides.admin_token.or(file.admin_token) {
+            Some(token) if token.trim().len() < 16 => {
+                return Err("admin_token: must be at least 16 characters (use a long random value)".into())
+            }
+            Some(token) => (token.trim().to_string(), false),
+            None => (random_token()?, true),
+        };
+        let mut sites = BTreeMap::new();
+        let site_files = file.sites.into_iter().map(|site| (base.join(&site.config), site.origins));
+        let flag_sites = overrides.sites.into_iter().map(|path| (path, vec!["*".to_string()]));
+        for (index, (path, origins)) in site_files.chain(flag_sites).enumerate() {
+            let config_json = std::fs::read_to_string(&path)
+                .map_err(|err| format!("sites[{index}].config: {}: {err}", path.display()))?;
+            let config = Config::parse(&config_json)
+                .map_err(|err| format!("sites[{index}].config: {}: {err}", path.display()))?;
+            for origin in &origins {
+                if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                    return Err(format!(
+                        "sites[{index}].origins: `{origin}` is not an origin; write it as https://host[:port]"
+                    ));
+                }
+            }
+            let name = config.site().to_string();
+            let site = Site { config: Arc::new(config), config_json, origins };
+            if sites.insert(name.clone(), site).is_some() {
+                return Err(format!("sites[{index}]: site `{name}` is configured twice"));
+            }
+        }
+        let mut webhooks = Vec::new();
+        for (index, hook) in file.webhooks.into_iter().enumerate() {
+            if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+                return Err(format!("webhooks[{index}].url: `{}` must start with https:// or http://", hook.url));
+            }
+            if hook.secret.len() < 16 {
+                return Err(format!("webhooks[{index}].secret: must be at least 16 characters"));
+            }
+            let events = hook.events.unwrap_or_else(|| WEBHOOK_EVENTS.map(String::from).to_vec());
+            if let Some(unknown) = events.iter().find(|event| !WEBHOOK_EVENTS.contains(&event.as_str())) {
+                return Err(format!(
+                    "webhooks[{index}].events: unknown event `{unknown}`; expected {}",
+                    WEBHOOK_EVENTS.join(" or ")
+                ));
+            }
+            let name = hook.name.unwrap_or_else(|| host_of(&hook.url).to_string());
+            webhooks.push(Webhook { name, url: hook.url, secret: hook.secret, events });
+        }
+        let forwarding = Forwarding {
+            base_delay: Duration::from_millis(file.forwarding.base_delay_ms.unwrap_or(5_000).max(1)),
+            max_delay: Duration::from_millis(file.forwarding.max_delay_ms.unwrap_or(3_600_000).max(1)),
+            max_attempts: file.forwarding.max_attempts.unwrap_or(12).max(1),
+            timeout: Duration::from_millis(file.forwarding.timeout_ms.unwrap_or(10_000).max(1)),
+        };
+        let limits = Limits {
+            per_ip_per_minute: file.limits.per_ip_per_minute.unwrap_or(120).max(1),
+            per_site_per_minute: file.limits.per_site_per_minute.unwrap_or(6_000).max(1),
+        };
+        Ok(Settings {
+            listen: overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            database: overrides.database.or(file.database).unwrap_or_else(|| PathBuf::from("leadscore.db")),
+            admin_token,
+            admin_token_generated,
+            retention_days: overrides.retention_days.or(file.retention_days).filter(|days| *days > 0),
+            trust_proxy: file.trust_proxy.unwrap_or(false),
+            public_dir: overrides.public_dir.or(file.public_dir.map(|dir| base.join(dir))),
+            limits,
+            forwarding,
+            sites,
+            webhooks,
+        })
+    }
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest)
+}
+
+/// 32 hex digits from the operating system's random source.
+pub fn random_token() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|err| format!("no random source for an admin token: {err}"))?;
+    Ok(crate::hex(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, String> {
+        let file: SettingsFile = toml::from_str(text).map_err(|err| err.to_string())?;
+        Settings::from_file(file, Path::new(""), Overrides::default())
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_and_generate_a_token() {
+        let settings = parse("").unwrap();
+        assert_eq!(settings.listen.to_string(), DEFAULT_LISTEN);
+        assert!(settings.admin_token_generated);
+        assert_eq!(settings.admin_token.len(), 32);
+        assert_eq!(settings.retention_days, None);
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let file: SettingsFile =
+            toml::from_str("listen = \"127.0.0.1:1\"\nadmin_token = \"file-token-0123456789\"").unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:2".parse().unwrap()),
+            admin_token: Some("flag-token-0123456789".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::from_file(file, Path::new(""), overrides).unwrap();
+        assert_eq!(settings.listen.port(), 2);
+        assert_eq!(settings.admin_token, "flag-token-0123456789");
+        assert!(!settings.admin_token_generated);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let cases = [
+            ("admin_token = \"short\"", "admin_token: must be at least 16 characters"),
+            ("colour = 1", "unknown field `colour`"),
+            ("[[webhooks]]\nurl = \"ftp://x\"\nsecret = \"0123456789abcdef\"", "webhooks[0].url"),
+            ("[[webhooks]]\nurl = \"https://x\"\nsecret = \"short\"", "webhooks[0].secret"),
+            (
+                "[[webhooks]]\nurl = \"https://x\"\nsecret = \"0123456789abcdef\"\nevents = [\"lead.deleted\"]",
+                "unknown event `lead.deleted`",
+            ),
+            ("[[sites]]\nconfig = \"/nonexistent/site.json\"", "sites[0].config: /nonexistent/site.json"),
+        ];
+        for (text, expected) in cases {
+            let error = parse(text).expect_err(text);
+            assert!(error.contains(expected), "{text}: got {error}");
+        }
+    }
+
+    #[test]
+    fn webhook_names_default_to_the_host() {
+        let settings =
+            parse("[[webhooks]]\nurl = \"https://hooks.example:8443/leads?x=1\"\nsecret = \"0123456789abcdef\"")
+                .unwrap();
+        assert_eq!(settings.webhooks[0].name, "hooks.example:8443");
+        assert_eq!(settings.webhooks[0].events, WEBHOOK_EVENTS);
+    }
+
+    #[test]
+    fn origins_match_exactly_or_by_star() {
+        let config = Arc::new(Config::parse(r#"{"site":"acme","preset":"b2b-saas"}"#).unwrap());
+        let site = Site { config, config_json: String::new(), origins: vec!["https://acme.example".into()] };
+        assert!(site.allows("https://acme.example"));
+        assert!(!site.allows("https://evil.example"));
+        assert!(!site.allows("https://acme.example.evil"));
+        let open = Site { origins: vec!["*".into()], ..site };
+        assert!(open.allows("https://anything.example"));
+    }
+}

@@ -1,0 +1,547 @@
+//! Storage behind one trait, so the HTTP layer never sees SQL. SQLite is the
+//! embedded default ([`SqliteStore`]); [`NullStore`] answers without storing
+//! and is the baseline of the load benchmark. ARCHITECTURE.md explains how a
+//! PostgreSQL implementation fits for several collectors behind one balancer.
+
+mod null;
+mod sqlite;
+
+use std::fmt;
+
+use leadscore::core::{Lead, Stage};
+use serde::Serialize;
+
+pub use null::NullStore;
+pub use sqlite::{SqliteStore, SCHEMA_VERSION};
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// Where a lead stands in the sales funnel, after marketing qualified it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Funnel {
+    /// Marketing qualified: waiting for sales to look.
+    Mql,
+    /// Sales accepted.
+    Sal,
+    /// Sales qualified: an opportunity.
+    Sql,
+    /// Closed won.
+    Won,
+    /// Closed lost.
+    Lost,
+    /// Sent back to marketing with a reason.
+    Nurture,
+}
+
+impl Funnel {
+    /// All stages, in funnel order.
+    pub const ALL: [Funnel; 6] = [Funnel::Mql, Funnel::Sal, Funnel::Sql, Funnel::Won, Funnel::Lost, Funnel::Nurture];
+
+    /// The stage's name in the API and the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Funnel::Mql => "mql",
+            Funnel::Sal => "sal",
+            Funnel::Sql => "sql",
+            Funnel::Won => "won",
+            Funnel::Lost => "lost",
+            Funnel::Nurture => "nurture",
+        }
+    }
+
+    /// The stage with this name.
+    pub fn parse(name: &str) -> Option<Funnel> {
+        Funnel::ALL.into_iter().find(|stage| stage.as_str() == name)
+    }
+
+    /// How far up the funnel this stage is: 0 MQL, 1 SAL, 2 SQL, 3 won. Lost
+    /// and nurture reach nothing new, so they rank 0 (the highest rank a lead
+    /// ever reached is kept separately).
+    pub const fn rank(self) -> u8 {
+        match self {
+            Funnel::Sal => 1,
+            Funnel::Sql => 2,
+            Funnel::Won => 3,
+            Funnel::Mql | Funnel::Lost | Funnel::Nurture => 0,
+        }
+    }
+}
+
+impl fmt::Display for Funnel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A step sales takes on a lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// MQL (or a nurtured lead) → SAL.
+    Accept,
+    /// MQL, SAL or SQL → nurture; needs a reason.
+    Reject,
+    /// SAL → SQL.
+    Qualify,
+    /// SQL → won.
+    Win,
+    /// SAL or SQL → lost.
+    Lose,
+}
+
+impl Action {
+    /// All actions.
+    pub const ALL: [Action; 5] = [Action::Accept, Action::Reject, Action::Qualify, Action::Win, Action::Lose];
+
+    /// The action's name in URLs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::Accept => "accept",
+            Action::Reject => "reject",
+            Action::Qualify => "qualify",
+            Action::Win => "win",
+            Action::Lose => "lose",
+        }
+    }
+
+    /// The action with this name.
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|action| action.as_str() == name)
+    }
+
+    /// The stage this action leads to from `from`, or why it cannot be taken.
+    pub fn apply(self, from: Funnel, reason: Option<&str>) -> Result<Funnel, StoreError> {
+        use Funnel::*;
+        let to = match (self, from) {
+            (Action::Accept, Mql | Nurture) => Sal,
+            (Action::Reject, Mql | Sal | Sql) => Nurture,
+            (Action::Qualify, Sal) => Sql,
+            (Action::Win, Sql) => Won,
+            (Action::Lose, Sal | Sql) => Lost,
+            _ => {
+                return Err(StoreError::Conflict(format!(
+                    "cannot {} a lead at {from}; {}",
+                    self.as_str(),
+                    self.allowed_from()
+                )))
+            }
+        };
+        if self == Action::Reject && reason.is_none_or(|reason| reason.trim().is_empty()) {
+            return Err(StoreError::Invalid("reason: rejecting a lead back to nurture needs a reason".into()));
+        }
+        Ok(to)
+    }
+
+    fn allowed_from(self) -> &'static str {
+        match self {
+            Action::Accept => "accept works on mql and nurture leads",
+            Action::Reject => "reject works on mql, sal and sql leads",
+            Action::Qualify => "qualify works on sal leads",
+            Action::Win => "win works on sql leads",
+            Action::Lose => "lose works on sal and sql leads",
+        }
+    }
+}
+
+/// Whether a lead's claimed score held when the collector replayed its evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The replay reaches the claimed stage and score.
+    Verified,
+    /// The replay falls short, but the browser summarised older events that
+    /// are not in the evidence, so the claim cannot be checked in full.
+    Unverifiable,
+    /// The replay falls short and the lead was scored under another rule set.
+    ConfigChanged,
+    /// The replay falls short on complete evidence under the same rules.
+    Forged,
+}
+
+impl Verdict {
+    /// The verdict's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Verified => "verified",
+            Verdict::Unverifiable => "unverifiable",
+            Verdict::ConfigChanged => "config_changed",
+            Verdict::Forged => "forged",
+        }
+    }
+
+    /// The verdict with this name.
+    pub fn parse(name: &str) -> Option<Verdict> {
+        [Verdict::Verified, Verdict::Unverifiable, Verdict::ConfigChanged, Verdict::Forged]
+            .into_iter()
+            .find(|verdict| verdict.as_str() == name)
+    }
+
+    /// Whether the lead is flagged for a human to look at.
+    pub const fn flagged(self) -> bool {
+        !matches!(self, Verdict::Verified)
+    }
+}
+
+/// A checked lead, ready to store.
+#[derive(Clone, Debug)]
+pub struct NewLead {
+    /// The lead as received.
+    pub lead: Lead,
+    /// The score the collector's replay reached.
+    pub verified_score: f64,
+    /// The stage the collector's replay reached.
+    pub verified_stage: Stage,
+    /// Whether the claim held.
+    pub verdict: Verdict,
+    /// When the collector received it.
+    pub received_at: Millis,
+}
+
+/// A stored lead.
+#[derive(Clone, Debug, Serialize)]
+pub struct LeadRow {
+    /// Idempotency key from the widget.
+    pub lead_id: String,
+    /// Site name.
+    pub site: String,
+    /// The browser's random visitor id: links a visitor's MQL and sales-ready leads.
+    pub visitor_id: String,
+    /// The stage the browser claimed.
+    pub stage: Stage,
+    /// The score the browser claimed.
+    pub claimed_score: f64,
+    /// The score the collector's replay reached.
+    pub verified_score: f64,
+    /// The stage the collector's replay reached.
+    pub verified_stage: Stage,
+    /// Whether the claim held.
+    pub verdict: Verdict,
+    /// Fit grade.
+    pub grade: String,
+    /// The identity's email, lowercased.
+    pub email: Option<String>,
+    /// Attribution source of the last (else first) touch.
+    pub source: Option<String>,
+    /// Page the lead was created on.
+    pub page: String,
+    /// When the browser created the lead.
+    pub created_at: Millis,
+    /// When the collector stored it.
+    pub received_at: Millis,
+    /// Funnel stage.
+    pub funnel: Funnel,
+    /// Why it was rejected or lost, if it was.
+    pub funnel_reason: Option<String>,
+    /// Last funnel change.
+    pub updated_at: Millis,
+    /// The lead JSON as received (ledger, evidence, identity, attribution).
+    #[serde(skip)]
+    pub payload: String,
+}
+
+impl LeadRow {
+    /// The row for a new lead, at MQL in the funnel.
+    pub fn new(new: &NewLead) -> LeadRow {
+        let lead = &new.lead;
+        let touch = lead.touch.last.as_ref().or(lead.touch.first.as_ref());
+        LeadRow {
+            lead_id: lead.lead_id.clone(),
+            site: lead.site.clone(),
+            visitor_id: lead.visitor_id.clone(),
+            stage: lead.stage,
+            claimed_score: lead.score,
+            verified_score: new.verified_score,
+            verified_stage: new.verified_stage,
+            verdict: new.verdict,
+            grade: lead.grade.as_str().to_string(),
+            email: lead.identity.get("email").map(|email| email.trim().to_lowercase()),
+            source: touch.and_then(|touch| touch.source.clone()),
+            page: lead.page.clone(),
+            created_at: lead.created_at.0 as Millis,
+            received_at: new.received_at,
+            funnel: Funnel::Mql,
+            funnel_reason: None,
+            updated_at: new.received_at,
+            payload: lead.to_json(),
+        }
+    }
+
+    /// The full lead (ledger, evidence, identity) from the stored payload.
+    pub fn lead(&self) -> Option<Lead> {
+        serde_json::from_str(&self.payload).ok()
+    }
+}
+
+/// What storing a lead did.
+#[derive(Clone, Debug)]
+pub enum Inserted {
+    /// A new row.
+    Created(Box<LeadRow>),
+    /// The same lead again (a retry, another tab): nothing changed.
+    Duplicate,
+    /// The same `lead_id` with different content: kept aside, the row unchanged.
+    Conflict(String),
+    /// The visitor or email was erased: nothing stored.
+    Suppressed,
+}
+
+/// A funnel change.
+#[derive(Clone, Debug, Serialize)]
+pub struct Change {
+    /// The lead.
+    pub lead_id: String,
+    /// Stage before.
+    pub from: Funnel,
+    /// Stage after.
+    pub to: Funnel,
+    /// Why, for rejections and losses.
+    pub reason: Option<String>,
+    /// When.
+    pub at: Millis,
+}
+
+/// A repeat of a `lead_id` whose content differed, kept for review.
+#[derive(Clone, Debug, Serialize)]
+pub struct Conflict {
+    /// Row id.
+    pub id: i64,
+    /// The lead it repeated.
+    pub lead_id: String,
+    /// When it arrived.
+    pub received_at: Millis,
+    /// What differed.
+    pub reason: String,
+    /// The body as received.
+    pub payload: String,
+}
+
+/// A webhook delivery in the forwarding outbox.
+#[derive(Clone, Debug, Serialize)]
+pub struct Delivery {
+    /// Row id, sent as `Leadscore-Delivery`.
+    pub id: i64,
+    /// The webhook's name.
+    pub webhook: String,
+    /// `lead.created` or `lead.lifecycle`.
+    pub event: String,
+    /// The lead it is about.
+    pub lead_id: String,
+    /// The JSON body.
+    pub body: String,
+    /// When it was queued.
+    pub created_at: Millis,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_at: Millis,
+    /// What the last attempt ran into.
+    pub last_error: Option<String>,
+    /// Given up: on the dead-letter list.
+    pub dead: bool,
+}
+
+/// Whom to erase.
+#[derive(Clone, Debug)]
+pub enum Erasure {
+    /// Every lead with this email, and their visitors.
+    Email(String),
+    /// This lead and every lead of its visitor.
+    LeadId(String),
+    /// A visitor, as the widget knows itself.
+    Visitor {
+        /// Site name.
+        site: String,
+        /// Visitor id.
+        visitor_id: String,
+    },
+}
+
+/// What an erasure removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Erased {
+    /// Lead rows deleted.
+    pub leads: u64,
+    /// Forwarding deliveries deleted.
+    pub deliveries: u64,
+}
+
+/// Which leads to list.
+#[derive(Clone, Debug, Default)]
+pub struct LeadFilter {
+    /// Only this site.
+    pub site: Option<String>,
+    /// Only this funnel stage.
+    pub funnel: Option<Funnel>,
+    /// Only this verdict.
+    pub verdict: Option<Verdict>,
+    /// At most this many (newest first); 0 means the default of 100.
+    pub limit: u32,
+    /// Skip this many.
+    pub offset: u32,
+}
+
+/// Figures for the dashboard.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Stats {
+    /// Distinct visitors that reached MQL, SAL, SQL and won.
+    pub reached: [u64; 4],
+    /// Leads by current funnel stage, in [`Funnel::ALL`] order.
+    pub by_funnel: [u64; 6],
+    /// Leads whose claim did not verify.
+    pub flagged: u64,
+    /// Leads received per day (UTC), oldest first: `(day start, count)`.
+    pub per_day: Vec<(Millis, u64)>,
+    /// Verified scores in buckets of 10 points; the last holds 100 and more.
+    pub score_buckets: [u64; 11],
+    /// Leads in all.
+    pub total: u64,
+    /// Deliveries on the dead-letter list.
+    pub dead_letters: u64,
+    /// Repeats kept aside.
+    pub conflicts: u64,
+}
+
+/// Why a store call failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// No such lead or delivery.
+    NotFound(String),
+    /// The request conflicts with the current state (a funnel step not allowed).
+    Conflict(String),
+    /// The request is malformed.
+    Invalid(String),
+    /// The database failed; the request may be retried.
+    Backend(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound(message)
+            | StoreError::Conflict(message)
+            | StoreError::Invalid(message)
+            | StoreError::Backend(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Everything the collector stores. Calls block (SQLite is synchronous), so
+/// async code calls them through `spawn_blocking`. Every write that should
+/// be forwarded queues its webhook deliveries in the same transaction, so a
+/// lead is never stored without its forwarding, or forwarded without being
+/// stored. A returned `Ok` means the write is durable.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a lead, once per `lead_id`; queues `lead.created` for the
+    /// webhooks named in `targets`.
+    fn insert_lead(&self, lead: NewLead, targets: &[String]) -> Result<Inserted, StoreError>;
+    /// One lead.
+    fn lead(&self, lead_id: &str) -> Result<Option<LeadRow>, StoreError>;
+    /// Leads, newest first.
+    fn leads(&self, filter: &LeadFilter) -> Result<Vec<LeadRow>, StoreError>;
+    /// Moves a lead through the funnel; queues `lead.lifecycle` for `targets`.
+    fn transition(
+        &self,
+        lead_id: &str,
+        action: Action,
+        reason: Option<String>,
+        at: Millis,
+        targets: &[String],
+    ) -> Result<(LeadRow, Change), StoreError>;
+    /// A lead's funnel changes, oldest first.
+    fn history(&self, lead_id: &str) -> Result<Vec<Change>, StoreError>;
+    /// Repeats kept aside, newest first.
+    fn conflicts(&self, limit: u32) -> Result<Vec<Conflict>, StoreError>;
+    /// Deletes the matching leads with everything about them, and suppresses
+    /// future leads from the same email or visitor.
+    fn erase(&self, erasure: &Erasure, at: Millis) -> Result<Erased, StoreError>;
+    /// Deletes leads received before `cutoff`.
+    fn delete_older_than(&self, cutoff: Millis) -> Result<u64, StoreError>;
+    /// Deliveries due at `now`, oldest first.
+    fn due_deliveries(&self, now: Millis, limit: u32) -> Result<Vec<Delivery>, StoreError>;
+    /// When the next live delivery is due.
+    fn next_delivery_at(&self) -> Result<Option<Millis>, StoreError>;
+    /// A delivery succeeded: it leaves the outbox.
+    fn delivery_succeeded(&self, id: i64) -> Result<(), StoreError>;
+    /// A delivery failed: retry at `retry_at`, or move it to the dead-letter list.
+    fn delivery_failed(&self, id: i64, error: &str, retry_at: Option<Millis>) -> Result<(), StoreError>;
+    /// The outbox: dead letters only, or everything waiting.
+    fn deliveries(&self, dead: bool) -> Result<Vec<Delivery>, StoreError>;
+    /// Puts a dead letter back in the outbox, due at `now`.
+    fn retry_delivery(&self, id: i64, now: Millis) -> Result<(), StoreError>;
+    /// Dashboard figures; `per_day` covers `days` days up to `now`.
+    fn stats(&self, now: Millis, days: u32) -> Result<Stats, StoreError>;
+}
+
+/// A stable digest of an identifier, for the suppression list: erasure keeps
+/// no email or visitor id in clear, only what it takes to recognise it again.
+pub fn digest(kind: &str, value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(kind.as_bytes());
+    hasher.update([0x1f]);
+    hasher.update(value.trim().to_lowercase().as_bytes());
+    crate::hex(&hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn funnel_steps_follow_the_sales_process() {
+        use Funnel::*;
+        let allowed = [
+            (Action::Accept, Mql, Sal),
+            (Action::Accept, Nurture, Sal),
+            (Action::Reject, Mql, Nurture),
+            (Action::Reject, Sal, Nurture),
+            (Action::Reject, Sql, Nurture),
+            (Action::Qualify, Sal, Sql),
+            (Action::Win, Sql, Won),
+            (Action::Lose, Sal, Lost),
+            (Action::Lose, Sql, Lost),
+        ];
+        for action in Action::ALL {
+            for from in Funnel::ALL {
+                let expected = allowed.iter().find(|(a, f, _)| *a == action && *f == from).map(|(_, _, to)| *to);
+                match (action.apply(from, Some("no budget")), expected) {
+                    (Ok(to), Some(expected)) => assert_eq!(to, expected, "{action:?} from {from}"),
+                    (Err(StoreError::Conflict(message)), None) => {
+                        assert!(message.starts_with(&format!("cannot {} a lead at {from}", action.as_str())))
+                    }
+                    (other, expected) => panic!("{action:?} from {from}: {other:?}, expected {expected:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rejecting_needs_a_reason() {
+        for reason in [None, Some(""), Some("  ")] {
+            let error = Action::Reject.apply(Funnel::Mql, reason).unwrap_err();
+            assert!(matches!(error, StoreError::Invalid(ref m) if m.starts_with("reason:")), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for stage in Funnel::ALL {
+            assert_eq!(Funnel::parse(stage.as_str()), Some(stage));
+        }
+        for action in Action::ALL {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+        assert_eq!(Verdict::parse("forged"), Some(Verdict::Forged));
+        assert_eq!(Funnel::parse("MQL"), None);
+    }
+
+    #[test]
+    fn digests_ignore_case_and_space_but_not_kind() {
+        assert_eq!(digest("email", " Lee@Acme.example "), digest("email", "lee@acme.example"));
+        assert_ne!(digest("email", "lee@acme.example"), digest("visitor", "lee@acme.example"));
+        assert_eq!(digest("email", "x").len(), 64);
+    }
+}
