@@ -42,13 +42,13 @@ pub struct Refusal {
     /// HTTP status.
     pub status: StatusCode,
     /// The field at fault, as a JSON path, or `lead` for the body as a whole.
-    pub field: &'static str,
+    pub field: String,
     /// What is wrong, and what would be right.
     pub message: String,
 }
 
-fn refuse(status: StatusCode, field: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal { status, field, message: message.into() }
+fn refuse(status: StatusCode, field: &str, message: impl Into<String>) -> Refusal {
+    Refusal { status, field: field.into(), message: message.into() }
 }
 
 /// Turns a received body into text: checks the media type, undoes gzip
@@ -121,54 +121,44 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, Refusal> {
 }
 
 /// Reads a lead from decoded text, with the collector's own bounds on top of
-/// the payload's: short strings stay short.
+/// the payload's: short strings stay short. A wrong type or a missing field
+/// is named by its path (`score`, `evidence[3].at`).
 pub fn parse_lead(text: &str) -> Result<Lead, Refusal> {
-    let lead = Lead::from_json(text).map_err(|err| Refusal {
-        status: StatusCode::BAD_REQUEST,
-        field: leak_field(&err.field),
-        message: err.message,
+    if text.len() > MAX_LEAD_BYTES {
+        return Err(too_large(text.len()));
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let lead: Lead = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        // serde names a missing or unknown field in its message, not its path.
+        let message = inner.to_string();
+        let named = message.split('`').nth(1).filter(|_| message.contains("missing field"));
+        let field = match (named, path.as_str()) {
+            (Some(name), ".") => name.to_string(),
+            (Some(name), parent) => format!("{parent}.{name}"),
+            (None, "." | "" | "?") => "lead".to_string(),
+            (None, path) => path.to_string(),
+        };
+        refuse(StatusCode::BAD_REQUEST, &field, message)
     })?;
+    deserializer.end().map_err(|err| refuse(StatusCode::BAD_REQUEST, "lead", err.to_string()))?;
+    lead.check().map_err(|err| refuse(StatusCode::BAD_REQUEST, &err.field, err.message))?;
     let long = |value: &str| value.len() > MAX_SHORT;
-    let fail =
-        |field: &'static str| Err(refuse(StatusCode::BAD_REQUEST, field, format!("longer than {MAX_SHORT} bytes")));
+    let fail = |field: &str| Err(refuse(StatusCode::BAD_REQUEST, field, format!("longer than {MAX_SHORT} bytes")));
     if long(&lead.site) {
         return fail("site");
     }
     if long(&lead.visitor_id) || lead.visitor_id.is_empty() {
         return Err(refuse(StatusCode::BAD_REQUEST, "visitor_id", format!("must be 1 to {MAX_SHORT} bytes")));
     }
-    if lead.identity.iter().any(|(name, value)| long(name) || long(value)) {
-        return fail("identity");
+    if let Some((name, _)) = lead.identity.iter().find(|(name, value)| long(name) || long(value)) {
+        return fail(&format!("identity.{}", name.chars().take(40).collect::<String>()));
     }
     if long(&lead.config_hash) {
         return fail("config_hash");
     }
     Ok(lead)
-}
-
-/// Field names are a small fixed set; map serde's to `'static` ones.
-fn leak_field(field: &str) -> &'static str {
-    const FIELDS: [&str; 18] = [
-        "v",
-        "lead_id",
-        "site",
-        "visitor_id",
-        "stage",
-        "score",
-        "grade",
-        "identity",
-        "ledger",
-        "evidence",
-        "summarised",
-        "touch",
-        "config_hash",
-        "page",
-        "created_at",
-        "sent_at",
-        "lead",
-        "rule_id",
-    ];
-    FIELDS.into_iter().find(|known| *known == field).unwrap_or("lead")
 }
 
 /// The client address: the socket peer, or the first `X-Forwarded-For`
@@ -238,7 +228,7 @@ async fn read_body(body: Body, headers: &HeaderMap) -> Result<String, Refusal> {
 }
 
 fn refused(refusal: Refusal) -> Response {
-    error(refusal.status, Some(refusal.field), refusal.message)
+    error(refusal.status, Some(&refusal.field), refusal.message)
 }
 
 async fn post_lead(
@@ -269,7 +259,7 @@ async fn receive(
     let lead = match read_body(body, headers).await.and_then(|text| parse_lead(&text)) {
         Ok(lead) => lead,
         Err(refusal) => {
-            tracing::info!(%ip, field = refusal.field, message = %refusal.message, "lead refused");
+            tracing::info!(%ip, field = %refusal.field, message = %refusal.message, "lead refused");
             return (refused(refusal), None);
         }
     };
@@ -368,7 +358,7 @@ async fn forget(
     let request = read_body(body, &headers).await.and_then(|text| {
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|err| refuse(StatusCode::BAD_REQUEST, "lead", format!("not JSON: {err}")))?;
-        let field = |name: &'static str| {
+        let field = |name: &str| {
             value
                 .get(name)
                 .and_then(|field| field.as_str())
@@ -439,9 +429,9 @@ mod tests {
         assert_eq!(ok("text/plain;charset=UTF-8", None).unwrap(), "{}");
         assert_eq!(ok("application/json", Some("identity")).unwrap(), "{}");
         let refusal = ok("application/x-www-form-urlencoded", None).unwrap_err();
-        assert_eq!((refusal.status, refusal.field), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type"));
+        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type"));
         let refusal = ok("text/plain", Some("br")).unwrap_err();
-        assert_eq!((refusal.status, refusal.field), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-encoding"));
+        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-encoding"));
         let refusal = decode_body(None, None, b"{}").unwrap_err();
         assert!(refusal.message.contains("send text/plain or application/json"), "{}", refusal.message);
     }
@@ -457,9 +447,9 @@ mod tests {
         assert!(refusal.message.contains("inflates past"), "{}", refusal.message);
         let ratio = gzip(&vec![b' '; 60 * 1024]);
         let refusal = decode_body(Some("text/plain"), Some("gzip"), &ratio).unwrap_err();
-        assert_eq!((refusal.status, refusal.field), (StatusCode::PAYLOAD_TOO_LARGE, "content-encoding"));
+        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "content-encoding"));
         let refusal = decode_body(Some("text/plain"), Some("gzip"), b"not gzip at all").unwrap_err();
-        assert_eq!((refusal.status, refusal.field), (StatusCode::BAD_REQUEST, "content-encoding"));
+        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::BAD_REQUEST, "content-encoding"));
     }
 
     #[test]

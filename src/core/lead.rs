@@ -209,7 +209,10 @@ impl Lead {
         Ok(lead)
     }
 
-    fn check(&self) -> Result<(), LeadError> {
+    /// The checks past the JSON shape: version, stage, the id matching site,
+    /// visitor and stage, a finite score, bounded evidence. [`Lead::from_json`]
+    /// runs them; a reader that deserializes by other means runs them itself.
+    pub fn check(&self) -> Result<(), LeadError> {
         let fail = |field: &str, message: String| Err(LeadError { field: field.into(), message });
         if self.v != LEAD_VERSION {
             return fail("v", format!("unsupported payload version {}; this collector reads {LEAD_VERSION}", self.v));

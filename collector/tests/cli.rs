@@ -1,0 +1,54 @@
+//! The `collector` binary as an operator meets it: `--help` documents every
+//! setting, and bad settings stop it with a message naming the key.
+
+use std::process::Command;
+
+fn collector() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_collector"))
+}
+
+#[test]
+fn help_documents_flags_environment_settings_and_endpoints() {
+    let output = collector().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "--config",
+        "LEADSCORE_CONFIG",
+        "LEADSCORE_LISTEN",
+        "LEADSCORE_DATABASE",
+        "LEADSCORE_ADMIN_TOKEN",
+        "LEADSCORE_RETENTION_DAYS",
+        "LEADSCORE_PUBLIC_DIR",
+        "[limits]",
+        "per_ip_per_minute",
+        "[forwarding]",
+        "max_attempts",
+        "[[sites]]",
+        "origins",
+        "[[webhooks]]",
+        "secret",
+        "POST /v1/leads",
+        "/v1/admin",
+        "RUST_LOG",
+    ] {
+        assert!(help.contains(expected), "--help does not mention {expected}:\n{help}");
+    }
+}
+
+#[test]
+fn bad_settings_stop_the_collector_with_the_key_named() {
+    let dir = std::env::temp_dir().join(format!("leadscore-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let settings = dir.join("collector.toml");
+    std::fs::write(&settings, "listen = \"127.0.0.1:0\"\n[limits]\nper_minute = 5\n").unwrap();
+    let output = collector().arg("--config").arg(&settings).env_remove("LEADSCORE_ADMIN_TOKEN").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("unknown field `per_minute`"), "{stderr}");
+    assert!(stderr.contains("collector.toml"), "{stderr}");
+
+    let output = collector().args(["--admin-token", "short", "--listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("admin_token: must be at least 16 characters"));
+}

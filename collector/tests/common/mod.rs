@@ -1,0 +1,198 @@
+//! A collector on a loopback port with a fresh SQLite file, and leads made by
+//! the real engine, for the HTTP tests.
+#![allow(dead_code)] // each test file uses a different part of the kit
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use leadscore::core::lead::lead_id;
+use leadscore::core::{Config, Engine, Event, EventId, Lead, Stage, State, Timestamp};
+use leadscore_collector::settings::{Overrides, Settings, SettingsFile};
+use leadscore_collector::store::SqliteStore;
+use leadscore_collector::{start, Clock, Running};
+
+/// The site every test posts for.
+pub const SITE_JSON: &str = r#"{"site":"acme","preset":"b2b-saas","endpoint":"/v1/leads"}"#;
+/// The admin token of test collectors.
+pub const TOKEN: &str = "test-admin-token-0123456789";
+/// The origin allowed to post for `acme`.
+pub const ORIGIN: &str = "https://acme.example";
+/// 2026-01-01T00:00:00Z: leads are created from here.
+pub const T0: u64 = 1_767_225_600_000;
+
+/// A running test collector.
+pub struct Collector {
+    pub running: Option<Running>,
+    pub base: String,
+    pub dir: PathBuf,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+}
+
+fn temp_dir() -> PathBuf {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "leadscore-collector-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+impl Collector {
+    /// A collector for site `acme` (origin [`ORIGIN`]), with `extra` TOML
+    /// appended to its settings.
+    pub async fn start(extra: &str) -> Collector {
+        Collector::start_in(temp_dir(), extra).await
+    }
+
+    /// A collector over the database already in `dir`.
+    pub async fn start_in(dir: PathBuf, extra: &str) -> Collector {
+        std::fs::write(dir.join("acme.json"), SITE_JSON).unwrap();
+        let text = format!(
+            "database = \"{}\"\nadmin_token = \"{TOKEN}\"\n{extra}\n[[sites]]\nconfig = \"acme.json\"\norigins = [\"{ORIGIN}\"]\n",
+            dir.join("leads.db").display()
+        );
+        let file: SettingsFile = toml::from_str(&text).unwrap_or_else(|err| panic!("test settings: {err}\n{text}"));
+        let settings = Settings::from_file(file, &dir, Overrides::default()).unwrap();
+        let store = SqliteStore::open(&settings.database).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let clock = Clock::default();
+        let running = start(settings, Arc::new(store), clock.clone(), listener).unwrap();
+        let base = format!("http://{}", running.addr);
+        Collector { running: Some(running), base, dir, client: reqwest::Client::new(), clock }
+    }
+
+    /// Stops the server, finishing requests in flight; the database stays.
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts `body` as the widget does (`text/plain`, from [`ORIGIN`]).
+    pub async fn post(&self, body: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/v1/leads"))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .header("origin", ORIGIN)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An admin GET answered with JSON.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let response = self.client.get(self.url(path)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// An admin POST of JSON; the status and the answer.
+    pub async fn admin_post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let response = self.client.post(self.url(path)).bearer_auth(TOKEN).json(&body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The stored leads, newest first.
+    pub async fn leads(&self) -> Vec<serde_json::Value> {
+        self.admin_get("/v1/admin/leads").await["leads"].as_array().unwrap().clone()
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, for at most 15 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A visitor of `acme` scored by the real engine.
+pub struct Visitor {
+    pub engine: Engine,
+    pub now: Timestamp,
+    next_id: u64,
+}
+
+impl Visitor {
+    pub fn new(visitor_id: &str) -> Visitor {
+        let config = Arc::new(Config::parse(SITE_JSON).unwrap());
+        Visitor { engine: Engine::new(config, State::new(visitor_id, Timestamp(T0))), now: Timestamp(T0), next_id: 1 }
+    }
+
+    pub fn track(&mut self, name: &str, url: &str) {
+        self.now = self.now.plus_millis(1000);
+        self.next_id += 1;
+        let event = Event::new(EventId(self.next_id), self.now, name).unwrap().with_url(url);
+        self.engine.handle_event(event);
+    }
+
+    pub fn page(&mut self, path: &str) {
+        if self.engine.begin_activity(self.now) {
+            self.track("visit", path);
+        }
+        self.track("page_view", path);
+    }
+
+    pub fn next_day(&mut self) {
+        self.now = self.now.plus_millis(86_400_000);
+    }
+
+    /// Repeat visits, pricing three times, an email and a newsletter signup: an MQL.
+    pub fn qualify(email: &str, visitor_id: &str) -> Visitor {
+        let mut visitor = Visitor::new(visitor_id);
+        for _ in 0..3 {
+            visitor.page("/pricing");
+            visitor.next_day();
+        }
+        visitor.engine.identify(visitor.now, [("email", email), ("job_title", "CTO")]).unwrap();
+        visitor.track("form_submit", "/newsletter");
+        visitor.track("newsletter_signup", "/newsletter");
+        assert_eq!(visitor.engine.stage(visitor.now), Stage::Mql, "the test journey must reach mql");
+        visitor
+    }
+
+    pub fn lead(&self) -> Lead {
+        Lead::from_engine(&self.engine, self.now, "https://acme.example/newsletter?utm_source=news&email=x").unwrap()
+    }
+}
+
+/// An MQL lead for `email` from a visitor named after it.
+pub fn mql_lead(email: &str) -> Lead {
+    Visitor::qualify(email, &format!("v-{email}")).lead()
+}
+
+/// The same visitor, later asking for a quote: a sales-ready lead.
+pub fn sales_ready_lead(email: &str) -> Lead {
+    let mut visitor = Visitor::qualify(email, &format!("v-{email}"));
+    visitor.track("quote_request", "/quote");
+    let lead = visitor.lead();
+    assert_eq!(lead.stage, Stage::SalesReady);
+    lead
+}
+
+/// `lead` claiming another stage, with the id that stage has.
+pub fn claiming(mut lead: Lead, stage: Stage) -> Lead {
+    lead.stage = stage;
+    lead.lead_id = lead_id(&lead.site, &lead.visitor_id, stage);
+    lead
+}
