@@ -28,6 +28,10 @@ commands:
   demo     build the widget for the demo
   bench    run the engine benchmarks; extra args go to `cargo bench`,
            e.g. `cargo xtask bench -- --save-baseline main`
+  bench-collector
+           load-test the collector on loopback, with and without SQLite
+           storage; extra args go to the load example,
+           e.g. `cargo xtask bench-collector -- --leads 10000 --concurrency 64`
 ";
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
     };
     let result = match (command, rest.is_empty()) {
         ("bench", _) => bench(&rest),
+        ("bench-collector", _) => bench_collector(&rest),
         ("-h" | "--help" | "help", _) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -74,4 +79,11 @@ fn demo() -> Result {
 /// (after `--`) criterion options work.
 fn bench(args: &[OsString]) -> Result {
     run(cargo().args(["bench", "-p", "leadscore", "--bench", "engine"]).args(args))
+}
+
+/// A release build, since debug figures say nothing about the server. A
+/// leading `--` is dropped: cargo would otherwise hand it to the example.
+fn bench_collector(args: &[OsString]) -> Result {
+    let args = args.strip_prefix(&[OsString::from("--")]).unwrap_or(args);
+    run(cargo().args(["run", "--release", "-p", "leadscore-collector", "--example", "load", "--"]).args(args))
 }

@@ -1,0 +1,482 @@
+//! Load benchmark for the collector (`cargo xtask bench-collector`). It posts
+//! real MQL leads over loopback to the same in-process server twice, once
+//! storing them in SQLite and once answering without storing, and prints
+//! leads per second and latency percentiles for both in one Markdown table.
+//! The no-storage run is the HTTP path's own limit on this machine, so the
+//! ratio between the two says how much of that limit storage leaves;
+//! BENCHMARKS.md records the figures.
+//!
+//! Bounded by construction: a fixed number of leads, a fixed number of
+//! requests in flight, loopback only.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use leadscore::core::time::DAY_MS;
+use leadscore::core::{Config, Engine, Event, EventId, Lead, Stage, State, Timestamp};
+use leadscore_collector::settings::{Overrides, Settings, SettingsFile};
+use leadscore_collector::store::{NullStore, SqliteStore, Store};
+use leadscore_collector::{start, Clock};
+use reqwest::header::{CONTENT_TYPE, ORIGIN};
+use reqwest::StatusCode;
+
+const USAGE: &str = "\
+usage: cargo run --release -p leadscore-collector --example load -- [options]
+   or: cargo xtask bench-collector -- [options]
+
+Posts the same set of MQL leads to the collector on 127.0.0.1, first with
+SQLite storage, then with a store that keeps nothing, and prints a Markdown
+table of leads per second and latency for both.
+
+options:
+  --leads N         leads timed per run, each a new visitor (default 4000, at most 1000000)
+  --concurrency C   requests in flight at once (default 32, at most 1024)
+  --warmup W        extra leads posted before the timed ones, not timed (default 200)
+  --dir DIR         where the SQLite file goes (default: the system temp folder);
+                    a fresh folder is made inside it and removed afterwards
+  -h, --help        this help
+";
+
+/// The rule set every benchmark visitor is scored under, as a site would
+/// write it; the collector is given the same file.
+const SITE_CONFIG: &str = r#"{"site":"bench","preset":"b2b-saas","endpoint":"/v1/leads"}"#;
+
+/// The page the widget runs on; the collector allows this origin for the site.
+const SITE_ORIGIN: &str = "https://bench.example";
+
+/// 2026-01-01T00:00:00Z, when every scripted visitor starts.
+const T0: u64 = 1_767_225_600_000;
+
+/// A visitor reaches MQL on day 3 of the script; more days means the preset
+/// changed and the script with it.
+const MAX_DAYS: u32 = 10;
+
+/// Distinct failure messages printed in full; the rest are only counted.
+const FAILURES_SHOWN: usize = 5;
+
+struct Options {
+    leads: usize,
+    concurrency: usize,
+    warmup: usize,
+    dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            eprintln!("error: {err}\n\n{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `Ok(None)` asks for the help text.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options { leads: 4000, concurrency: 32, warmup: 200, dir: None };
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
+            None => (arg, None),
+        };
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let (slot, max) = match flag.as_str() {
+            "--leads" => (&mut options.leads, 1_000_000),
+            "--concurrency" => (&mut options.concurrency, 1024),
+            "--warmup" => (&mut options.warmup, 1_000_000),
+            "--dir" => {
+                let value = inline.or_else(|| args.next()).ok_or("--dir needs a folder")?;
+                options.dir = Some(PathBuf::from(value));
+                continue;
+            }
+            _ => return Err(format!("unknown option `{flag}`")),
+        };
+        let value = inline.or_else(|| args.next()).ok_or_else(|| format!("{flag} needs a number"))?;
+        let number: usize = value.parse().map_err(|_| format!("{flag}: `{value}` is not a whole number"))?;
+        let min = usize::from(flag != "--warmup");
+        if !(min..=max).contains(&number) {
+            return Err(format!("{flag}: {number} is out of range; use {min} to {max}"));
+        }
+        *slot = number;
+    }
+    Ok(Some(options))
+}
+
+/// Returns whether every request was answered 201 with a verified lead and
+/// every lead was stored.
+fn run(options: &Options) -> Result<bool, String> {
+    let config = Arc::new(Config::parse(SITE_CONFIG).map_err(|err| format!("the bench rule set: {err}"))?);
+    let building = Instant::now();
+    // Warm-up visitors come after the measured ones, so every lead in a run is a new row.
+    let measured = build_leads(&config, 0..options.leads)?;
+    let warmup = build_leads(&config, options.leads..options.leads + options.warmup)?;
+    let mean_bytes = measured.iter().map(String::len).sum::<usize>() / measured.len();
+    eprintln!(
+        "built {} leads in {:.1} s (mean body {mean_bytes} bytes); not timed",
+        measured.len() + warmup.len(),
+        building.elapsed().as_secs_f64()
+    );
+
+    let dir = ScratchDir::new(options.dir.as_deref())?;
+    std::fs::write(dir.path.join("bench.json"), SITE_CONFIG)
+        .map_err(|err| format!("cannot write the site config in {}: {err}", dir.path.display()))?;
+    let database = dir.path.join("bench.db");
+
+    eprintln!("run 1 of 2: SQLite at {}", database.display());
+    let sqlite = Arc::new(SqliteStore::open(&database).map_err(|err| format!("cannot open the database: {err}"))?);
+    let stored = measure(&dir.path, sqlite.clone(), &warmup, &measured, options.concurrency)?;
+    let stats = sqlite.stats(Clock::default().now(), 1).map_err(|err| format!("cannot count stored leads: {err}"))?;
+    let on_disk = file_size(&database) + file_size(&dir.path.join("bench.db-wal"));
+    drop(sqlite);
+
+    eprintln!("run 2 of 2: no storage");
+    let answered = measure(&dir.path, Arc::new(NullStore), &warmup, &measured, options.concurrency)?;
+
+    let expected_rows = (warmup.len() + measured.len()) as u64;
+    print_report(options, mean_bytes, &database, &stored, &answered);
+    println!(
+        "SQLite rows after the run: {} ({} warm-up + {} timed), {} flagged; database and WAL {:.1} MB",
+        stats.total,
+        warmup.len(),
+        measured.len(),
+        stats.flagged,
+        on_disk as f64 / 1e6
+    );
+
+    let mut ok = true;
+    for (name, run) in [("SQLite", &stored), ("no storage", &answered)] {
+        if run.failed() > 0 {
+            ok = false;
+            println!("\nFAILED: {} of {} requests to the {name} run were not 201 verified:", run.failed(), run.sent);
+            for (message, count) in run.failures.iter().take(FAILURES_SHOWN) {
+                println!("  {count} × {message}");
+            }
+            if run.failures.len() > FAILURES_SHOWN {
+                println!("  … and {} other distinct failures", run.failures.len() - FAILURES_SHOWN);
+            }
+        }
+    }
+    if stats.total != expected_rows || stats.flagged != 0 {
+        ok = false;
+        println!(
+            "\nFAILED: SQLite holds {} leads ({} flagged); expected {expected_rows}, none flagged",
+            stats.total, stats.flagged
+        );
+    }
+    if !ok {
+        println!("\nthese figures are not valid: fix the failures above and run again");
+    }
+    Ok(ok)
+}
+
+/// A scripted visitor, as the widget would feed the engine: time moves only
+/// when the script says so.
+struct Script {
+    engine: Engine,
+    now: Timestamp,
+    next_id: u64,
+}
+
+impl Script {
+    fn track(&mut self, name: &str, url: Option<&str>) -> Result<(), String> {
+        self.now = self.now.plus_millis(1000);
+        self.next_id += 1;
+        let mut event = Event::new(EventId(self.next_id), self.now, name).map_err(|err| format!("{name}: {err}"))?;
+        if let Some(url) = url {
+            event = event.with_url(url);
+        }
+        self.engine.handle_event(event);
+        Ok(())
+    }
+
+    /// Starts a visit when one is due, then views `path`.
+    fn page(&mut self, path: &str) -> Result<(), String> {
+        if self.engine.begin_activity(self.now) {
+            self.track("visit", None)?;
+        }
+        self.track("page_view", Some(path))
+    }
+}
+
+/// One lead body per visitor index: a visitor who comes back daily to the
+/// pricing page, leaves an email and signs up for the newsletter, which the
+/// `b2b-saas` preset scores as an MQL.
+fn build_leads(config: &Arc<Config>, visitors: std::ops::Range<usize>) -> Result<Vec<String>, String> {
+    visitors.map(|index| build_lead(config, index)).collect()
+}
+
+fn build_lead(config: &Arc<Config>, index: usize) -> Result<String, String> {
+    let visitor_id = format!("bench-visitor-{index:07}");
+    let state = State::new(&visitor_id, Timestamp(T0));
+    let mut script = Script { engine: Engine::new(config.clone(), state), now: Timestamp(T0), next_id: 0 };
+    let email = format!("lead-{index}@company{}.example", index % 997);
+    for day in 0..MAX_DAYS {
+        script.page("/pricing")?;
+        if day == 2 {
+            script.engine.identify(script.now, [("email", email.as_str())]).map_err(|err| format!("{email}: {err}"))?;
+            script.track("newsletter_signup", None)?;
+        }
+        match script.engine.stage(script.now) {
+            Stage::Mql => {
+                let page = format!("{SITE_ORIGIN}/pricing");
+                let lead = Lead::from_engine(&script.engine, script.now, &page)
+                    .ok_or_else(|| format!("visitor {index} is an mql but the engine built no lead"))?;
+                return Ok(lead.to_json());
+            }
+            Stage::SalesReady => return Err(format!("visitor {index} went past mql; the b2b-saas preset changed")),
+            Stage::Cold | Stage::Warm => script.now = script.now.plus_millis(DAY_MS),
+        }
+    }
+    Err(format!("visitor {index} did not reach mql in {MAX_DAYS} days; the b2b-saas preset changed"))
+}
+
+/// What one run measured.
+struct Measured {
+    sent: usize,
+    wall: Duration,
+    /// Per-request latency, sorted.
+    latencies: Vec<Duration>,
+    /// Failure message → count, warm-up included.
+    failures: BTreeMap<String, usize>,
+}
+
+impl Measured {
+    fn failed(&self) -> usize {
+        self.failures.values().sum()
+    }
+
+    fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.wall.as_secs_f64()
+    }
+
+    /// Nearest-rank percentile.
+    fn percentile(&self, fraction: f64) -> Duration {
+        let rank = ((fraction * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
+        self.latencies[rank - 1]
+    }
+}
+
+/// Starts a collector on `store`, posts the warm-up leads, then times the
+/// measured ones, and stops the collector.
+fn measure(
+    dir: &Path,
+    store: Arc<dyn Store>,
+    warmup: &[String],
+    measured: &[String],
+    concurrency: usize,
+) -> Result<Measured, String> {
+    // Separate runtimes for server and client, as two processes would have:
+    // the server gets the runtime `collector` itself starts (one worker per
+    // core), and both compete for the same cores.
+    let server_runtime = runtime("collector")?;
+    let client_runtime = runtime("load")?;
+    let listener = server_runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .map_err(|err| format!("cannot listen on 127.0.0.1: {err}"))?;
+    let running = {
+        let _entered = server_runtime.enter();
+        start(bench_settings(dir)?, store, Clock::default(), listener)
+            .map_err(|err| format!("cannot start the collector: {err}"))?
+    };
+    let url = format!("http://{}/v1/leads", running.addr);
+    let client = reqwest::Client::new();
+    let warm = client_runtime.block_on(post_all(&client, &url, warmup.to_vec(), concurrency));
+    let mut timed = client_runtime.block_on(post_all(&client, &url, measured.to_vec(), concurrency));
+    // Idle keep-alive connections would hold up the graceful stop.
+    drop(client);
+    server_runtime.block_on(running.stop()).map_err(|err| format!("the collector stopped with an error: {err}"))?;
+    for (message, count) in warm.failures {
+        *timed.failures.entry(format!("(warm-up) {message}")).or_default() += count;
+    }
+    timed.sent += warm.sent;
+    Ok(timed)
+}
+
+fn runtime(name: &str) -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the {name} runtime: {err}"))
+}
+
+/// Limits high enough never to answer 429: every post comes from one address.
+fn bench_settings(dir: &Path) -> Result<Settings, String> {
+    let text = format!(
+        "admin_token = \"bench-admin-token-0123456789\"\n\
+         [limits]\nper_ip_per_minute = 100000000\nper_site_per_minute = 100000000\n\
+         [[sites]]\nconfig = \"bench.json\"\norigins = [\"{SITE_ORIGIN}\"]\n"
+    );
+    let file: SettingsFile = toml::from_str(&text).map_err(|err| format!("the bench settings: {err}"))?;
+    Settings::from_file(file, dir, Overrides::default()).map_err(|err| format!("the bench settings: {err}"))
+}
+
+/// Posts every body once with `concurrency` requests in flight, each worker
+/// taking the next body as soon as its previous answer is read.
+async fn post_all(client: &reqwest::Client, url: &str, bodies: Vec<String>, concurrency: usize) -> Measured {
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency.min(bodies.len()))
+        .map(|_| {
+            let (client, url, bodies, next) = (client.clone(), url.to_string(), bodies.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut failures = Vec::new();
+                while let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let body = body.clone();
+                    let sent = Instant::now();
+                    let answer = post(&client, &url, body).await;
+                    latencies.push(sent.elapsed());
+                    if let Err(message) = answer {
+                        failures.push(message);
+                    }
+                }
+                (latencies, failures)
+            })
+        })
+        .collect();
+    let mut measured =
+        Measured { sent: bodies.len(), wall: Duration::ZERO, latencies: Vec::new(), failures: BTreeMap::new() };
+    for worker in workers {
+        match worker.await {
+            Ok((latencies, failures)) => {
+                measured.latencies.extend(latencies);
+                for message in failures {
+                    *measured.failures.entry(message).or_default() += 1;
+                }
+            }
+            Err(err) => *measured.failures.entry(format!("a client task failed: {err}")).or_default() += 1,
+        }
+    }
+    measured.wall = started.elapsed();
+    measured.latencies.sort_unstable();
+    measured
+}
+
+/// One lead post, as the widget sends it: a `text/plain` body (no CORS
+/// preflight) from the site's origin. The answer is read to the end, so the
+/// latency covers the whole exchange.
+async fn post(client: &reqwest::Client, url: &str, body: String) -> Result<(), String> {
+    let response = client
+        .post(url)
+        .header(CONTENT_TYPE, "text/plain;charset=UTF-8")
+        .header(ORIGIN, SITE_ORIGIN)
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| format!("request failed: {err}"))?;
+    let status = response.status();
+    let answer = response.text().await.map_err(|err| format!("{status}, answer unreadable: {err}"))?;
+    if status != StatusCode::CREATED {
+        return Err(format!("{status}: {}", answer.chars().take(200).collect::<String>()));
+    }
+    if !answer.contains(r#""verdict":"verified""#) {
+        return Err(format!("201 but the lead did not verify: {}", answer.chars().take(200).collect::<String>()));
+    }
+    Ok(())
+}
+
+fn print_report(options: &Options, mean_bytes: usize, database: &Path, stored: &Measured, answered: &Measured) {
+    let cores = std::thread::available_parallelism().map_or(0, |cores| cores.get());
+    let system = std::process::Command::new("uname")
+        .arg("-sr")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map_or_else(|| "unknown system".to_string(), |text| text.trim().to_string());
+    let filesystem = filesystem_of(database).unwrap_or_else(|| "unknown".into());
+    println!();
+    println!("Machine: {cores} cores ({system}); client and server in one process on 127.0.0.1, sharing those cores.");
+    println!(
+        "Parameters: {} leads per run after {} warm-up leads, {} requests in flight, one HTTP/1.1 client \
+         (keep-alive), mean body {mean_bytes} bytes; SQLite file on {filesystem}.",
+        options.leads, options.warmup, options.concurrency
+    );
+    println!();
+    println!("| store | leads/s | p50 | p90 | p99 | max | wall time |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, run) in [("SQLite (WAL, synchronous = FULL)", stored), ("none (answers without storing)", answered)] {
+        println!(
+            "| {name} | {:.0} | {} | {} | {} | {} | {:.2} s |",
+            run.per_second(),
+            millis(run.percentile(0.50)),
+            millis(run.percentile(0.90)),
+            millis(run.percentile(0.99)),
+            millis(run.latencies[run.latencies.len() - 1]),
+            run.wall.as_secs_f64()
+        );
+    }
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!();
+    println!(
+        "SQLite / none: throughput {:.2}×, p99 latency {:.2}×",
+        stored.per_second() / answered.per_second(),
+        ratio(stored.percentile(0.99), answered.percentile(0.99))
+    );
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |metadata| metadata.len())
+}
+
+/// The filesystem type under `path`, from `/proc/mounts` (Linux only): a
+/// tmpfs would make every fsync free and the SQLite figures meaningless.
+fn filesystem_of(path: &Path) -> Option<String> {
+    let path = path.parent()?.canonicalize().ok()?;
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    mounts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (_device, point, kind) = (fields.next()?, fields.next()?, fields.next()?);
+            path.starts_with(point).then(|| (point.len(), kind.to_string()))
+        })
+        .max_by_key(|(length, _)| *length)
+        .map(|(_, kind)| kind)
+}
+
+/// A folder of its own for the database, removed when the run ends.
+struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    fn new(parent: Option<&Path>) -> Result<ScratchDir, String> {
+        let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.subsec_nanos());
+        let path = parent.join(format!("leadscore-load-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).map_err(|err| format!("cannot create {}: {err}", path.display()))?;
+        Ok(ScratchDir { path })
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if let Err(err) = std::fs::remove_dir_all(&self.path) {
+            eprintln!("warning: cannot remove {}: {err}", self.path.display());
+        }
+    }
+}
