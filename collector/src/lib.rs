@@ -116,8 +116,8 @@ impl Running {
         served
     }
 
-    /// Resolves when a shutdown has been asked for (by [`Running::stop`] or
-    /// [`Running::shutdown_handle`]).
+    /// A sender that starts a graceful shutdown when sent `true`, for code
+    /// that cannot own the [`Running`] (a signal handler, a test).
     pub fn shutdown_handle(&self) -> watch::Sender<bool> {
         self.shutdown.clone()
     }
