@@ -325,3 +325,39 @@ fn every_preset_parses_cleanly() {
             .all(|rule| rule.cap().is_some() || rule.once() || rule.points() <= 0 || rule.half_life_ms().is_some()));
     }
 }
+
+#[test]
+fn privacy_settings_parse_with_defaults_and_errors() {
+    let config =
+        Config::parse(r#"{"site":"acme","preset":"b2b-saas","endpoint":"https://c.example/v1/leads"}"#).unwrap();
+    let privacy = config.privacy();
+    assert!(privacy.gpc && privacy.dnt && privacy.tcf && privacy.consent_mode);
+    assert!(privacy.tcf_purposes.is_empty());
+    assert_eq!(privacy.retention_days, leadscore::core::config::DEFAULT_RETENTION_DAYS);
+    assert_eq!(config.erase_endpoint().as_deref(), Some("https://c.example/v1/forget"));
+
+    let config = Config::parse(
+        r#"{"site":"acme","preset":"b2b-saas","endpoint":"/hooks/lead",
+            "privacy":{"tcf_purposes":[1,7,7,8],"consent_mode":false,"retention_days":30}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.privacy().tcf_purposes, [7, 8], "purpose 1 is implied; repeats collapse");
+    assert!(!config.privacy().consent_mode);
+    assert_eq!(config.privacy().retention_days, 30);
+    assert_eq!(config.erase_endpoint(), None, "no erasure for an endpoint that is not a collector's");
+
+    let config = Config::parse(r#"{"site":"acme","preset":"b2b-saas","privacy":{"erase_endpoint":"/gdpr/erase"}}"#);
+    assert_eq!(config.unwrap().erase_endpoint().as_deref(), Some("/gdpr/erase"));
+
+    for (privacy, path) in [
+        (r#"{"tcf_purposes":[12]}"#, "privacy.tcf_purposes[0]"),
+        (r#"{"tcf_purposes":"1"}"#, "privacy.tcf_purposes"),
+        (r#"{"retention_days":0}"#, "privacy.retention_days"),
+        (r#"{"erase_endpoint":"ftp://x"}"#, "privacy.erase_endpoint"),
+        (r#"{"consent_mod":true}"#, "privacy.consent_mod"),
+    ] {
+        let json = format!(r#"{{"site":"acme","preset":"b2b-saas","privacy":{privacy}}}"#);
+        let error = Config::parse(&json).unwrap_err();
+        assert!(error.to_string().starts_with(path), "{privacy}: {error}");
+    }
+}

@@ -550,3 +550,29 @@ fn in_memory_scoring_before_consent_is_kept_on_consent_and_dropped_on_refusal() 
     assert_eq!(refused.score(), 0.0);
     assert_eq!(storage().get_item("leadscore:t-memory-refused").unwrap(), None);
 }
+
+#[wasm_bindgen_test]
+fn a_record_past_its_retention_is_deleted_on_load() {
+    storage().remove_item("leadscore:t-retention").unwrap();
+    let config = r#"{"site":"t-retention","consent":"implied","half_life_days":"never",
+        "privacy":{"retention_days":30},"rules":[{"id":"x","on":"x","points":5}]}"#;
+    let first = widget(config);
+    first.track("x".into(), JsValue::UNDEFINED);
+    first.flush();
+    let visitor = get(&first.explain(), "visitor").as_string();
+    drop(first);
+
+    leadscore::web::testing::advance_clock(29.0 * 86_400_000.0);
+    let within = widget(config);
+    assert_eq!(within.score(), 5.0, "29 days idle: kept");
+    assert_eq!(get(&within.explain(), "visitor").as_string(), visitor);
+    within.flush();
+    drop(within);
+
+    leadscore::web::testing::advance_clock(31.0 * 86_400_000.0);
+    let after = widget(config);
+    assert_eq!(after.score(), 0.0, "31 days idle: deleted");
+    assert_ne!(get(&after.explain(), "visitor").as_string(), visitor, "a new random visitor");
+    let stored = storage().get_item("leadscore:t-retention").unwrap().expect("the new visitor is stored");
+    assert!(!stored.is_empty());
+}

@@ -103,6 +103,14 @@ impl Outbox {
         self.rejected
     }
 
+    /// Whether a lead may have reached the endpoint: one was delivered, or
+    /// one still waiting was already tried (its answer may have been lost).
+    /// An erasure request is then worth sending.
+    pub fn may_have_sent(&self) -> bool {
+        self.finished.iter().any(|(_, finish)| *finish == Finish::Delivered)
+            || self.pending.iter().any(|entry| entry.attempts > 0)
+    }
+
     /// Whether `lead_id` is waiting or already finished.
     pub fn knows(&self, lead_id: &str) -> bool {
         self.pending.iter().any(|entry| entry.lead_id == lead_id) || self.finished.iter().any(|(id, _)| id == lead_id)

@@ -24,6 +24,12 @@ pub(crate) fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
 
+/// A property of `window` (a page global such as `dataLayer`), if set.
+pub(crate) fn global(name: &str) -> Option<wasm_bindgen::JsValue> {
+    let value = js_sys::Reflect::get(&window()?.into(), &name.into()).ok()?;
+    (!value.is_undefined() && !value.is_null()).then_some(value)
+}
+
 pub(crate) fn document() -> Option<web_sys::Document> {
     window().and_then(|window| window.document())
 }

@@ -7,8 +7,10 @@
 //! console line and ignored.
 
 mod capture;
+mod consent;
 mod dom;
 mod overlay;
+mod privacy;
 mod shell;
 mod storage;
 mod transport;
@@ -205,9 +207,13 @@ fn configure(shared: &Shared, document: Result<String, String>) {
     }
     shared.borrow_mut().read_opt_out();
     capture::install(shared);
+    let mut sources = consent::install(shared);
+    sources.extend(privacy::install(shared));
+    shared.borrow_mut().listeners.extend(sources);
     let pending = std::mem::take(&mut shared.borrow_mut().pending);
     let debug = capture::debug_requested();
     capture::with(&std::rc::Rc::downgrade(shared), |inner| {
+        inner.started = true;
         if inner.active() {
             inner.load();
             inner.page_view();
@@ -233,19 +239,7 @@ fn apply(inner: &mut Inner, call: Call) {
     match call {
         Call::Track(name, props) => inner.signal(&name, None, &props, None),
         Call::Identify(fields) => inner.identify(&fields),
-        Call::Consent(granted) => {
-            let scored_already = inner.may_score();
-            if inner.set_consent(granted) {
-                if !scored_already {
-                    // Tracking starts now: this page counts from here.
-                    inner.page_view();
-                    inner.arrival();
-                }
-                // A visitor who qualified in memory before consent is a lead now.
-                inner.queue_lead();
-                inner.send_waiting_now();
-            }
-        }
+        Call::Consent(granted) => inner.change_basis(|inner| inner.consent = Some(granted)),
         Call::Forget => inner.wipe(),
     }
 }
@@ -421,7 +415,7 @@ impl Widget {
             grade: engine.grade().as_str(),
             fit: engine.fit_points(),
             consent: inner.active(),
-            opt_out: inner.opted_out(),
+            opt_out: inner.refusal(),
             storage: inner.store.kind(),
             visitor: engine.state().visitor_id().to_string(),
             ledger: engine

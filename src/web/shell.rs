@@ -7,10 +7,11 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use gloo_events::EventListener;
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 use js_sys::Function;
 use wasm_bindgen::JsValue;
 
+use super::consent::Reports;
 use super::dom::{self, now, warn};
 use super::overlay::{self, Overlay};
 use super::storage::{base64_decode, base64_encode, Store};
@@ -107,6 +108,19 @@ pub(crate) struct Inner {
     /// Whether the send loop is running.
     pub(crate) sending: bool,
     pub(crate) retry_timer: Option<Timeout>,
+    /// What the page's consent tools (TCF, Consent Mode) say.
+    pub(crate) reports: Reports,
+    /// The Consent Mode watch, while there is a dataLayer.
+    pub(crate) consent_poll: Option<Interval>,
+    /// Whether the first activation ran: before it, consent reports only
+    /// set the starting point.
+    pub(crate) started: bool,
+    /// The visitor's privacy panel, while open.
+    pub(crate) privacy_panel: Option<super::privacy::Panel>,
+    /// The visitor erased their data from the privacy panel.
+    pub(crate) erased_by_visitor: bool,
+    /// An erasure request went to the collector on this page.
+    pub(crate) erasure_requested: bool,
 }
 
 impl Inner {
@@ -140,6 +154,12 @@ impl Inner {
                 in_flight: Vec::new(),
                 sending: false,
                 retry_timer: None,
+                reports: Reports::default(),
+                consent_poll: None,
+                started: false,
+                privacy_panel: None,
+                erased_by_visitor: false,
+                erasure_requested: false,
             })
         })
     }
@@ -148,14 +168,18 @@ impl Inner {
         self.engine.as_ref().map(Engine::config)
     }
 
-    /// Whether there is a basis to score, store and (later) send.
+    /// Whether there is a basis to score, store and (later) send. A refusal
+    /// from any source wins; in `required` mode a grant from `consent()`,
+    /// the consent event or a consent tool is needed.
     pub(crate) fn active(&self) -> bool {
-        if self.opted_out().is_some() {
+        if self.refusal().is_some() {
             return false;
         }
         match self.config().map(Config::consent) {
             Some(ConsentMode::Implied) => self.consent != Some(false),
-            Some(ConsentMode::Required) => self.consent == Some(true),
+            Some(ConsentMode::Required) => {
+                self.consent == Some(true) || (self.consent.is_none() && self.tool_granted())
+            }
             None => false,
         }
     }
@@ -167,10 +191,11 @@ impl Inner {
         self.opt_out
     }
 
-    /// Reads the opt-out signals again: at start and whenever the page comes
-    /// back into view (the visitor may have changed a browser setting).
+    /// Reads the opt-out signals: at start and whenever the page comes back
+    /// into view (the visitor may have changed a browser setting).
     pub(crate) fn read_opt_out(&mut self) {
-        self.opt_out = self.opt_out_signal();
+        let signal = self.opt_out_signal();
+        self.change_basis(|inner| inner.opt_out = signal);
     }
 
     fn opt_out_signal(&self) -> Option<&'static str> {
@@ -204,7 +229,7 @@ impl Inner {
     pub(crate) fn may_score(&self) -> bool {
         self.active()
             || (self.consent.is_none()
-                && self.opted_out().is_none()
+                && self.refusal().is_none()
                 && self.config().is_some_and(|config| {
                     config.consent() == ConsentMode::Required && config.in_memory_before_consent()
                 }))
@@ -424,21 +449,32 @@ impl Inner {
         }
     }
 
-    /// Applies consent and returns whether tracking just started.
-    pub(crate) fn set_consent(&mut self, granted: bool) -> bool {
+    /// Applies a change to the basis for tracking (consent from any source,
+    /// an opt-out signal) and acts on the difference: tracking starts (this
+    /// page counts from now, and a visitor who qualified in memory is a lead),
+    /// or everything of ours is deleted. Before the first activation a change
+    /// only sets the starting point.
+    pub(crate) fn change_basis(&mut self, change: impl FnOnce(&mut Inner)) {
+        if !self.started {
+            change(self);
+            return;
+        }
         let was_active = self.active();
         let had_memory = self.may_score();
-        self.consent = Some(granted);
+        change(self);
         let active = self.active();
         if active && !was_active {
             self.load();
-            return true;
-        }
-        // Withdrawn, or refused after scoring in memory: drop it all.
-        if !active && (was_active || had_memory) {
+            if !had_memory {
+                self.page_view();
+                self.arrival();
+            }
+            self.queue_lead();
+            self.send_waiting_now();
+        } else if !active && (was_active || had_memory) && !self.may_score() {
+            // Withdrawn, refused, or refused after scoring in memory.
             self.wipe();
         }
-        false
     }
 
     /// Opens storage and adopts what is there (another tab, an earlier
@@ -456,6 +492,12 @@ impl Inner {
             return;
         };
         match decode_stored(&text) {
+            Ok(state) if self.expired(&state) => {
+                // Kept past the retention period: deleted, and a new visitor starts.
+                self.store.remove(&self.key);
+                self.dirty = true;
+                self.flush();
+            }
             // The stored visitor is adopted; what this page scored in memory
             // before consent (if anything) is replayed into it.
             Ok(state) => {
@@ -470,6 +512,14 @@ impl Inner {
             }
             Err(reason) => self.stored_value_unusable(reason),
         }
+    }
+
+    /// Whether a stored record saw no activity for longer than the config's
+    /// `privacy.retention_days`.
+    fn expired(&self, state: &State) -> bool {
+        let Some(config) = self.config() else { return false };
+        let last = state.last_activity().unwrap_or_else(|| state.created());
+        now().millis_since(last) > u64::from(config.privacy().retention_days) * crate::core::time::DAY_MS
     }
 
     /// Merges a value another tab wrote under our key.
@@ -553,6 +603,7 @@ impl Inner {
         self.flush_timer = None;
         self.dirty = false;
         self.store.remove(&self.key);
+        self.request_erasure();
         if let Some(engine) = self.engine.as_mut() {
             *engine = Engine::new(engine.shared_config(), State::new(&dom::new_visitor_id(), now()));
         }

@@ -322,6 +322,39 @@ enum Attempt {
     Busy,
 }
 
+impl Inner {
+    /// Asks the collector to erase what it received about this visitor, if
+    /// a lead may have reached it and the config names where to ask. Sent
+    /// once, with keepalive so it survives the page; the answer is not
+    /// waited for (the collector also suppresses the visitor's later leads).
+    pub(crate) fn request_erasure(&mut self) {
+        let Some(engine) = self.engine.as_ref() else { return };
+        if !engine.state().outbox().may_have_sent() {
+            return;
+        }
+        let (Some(url), Some(window)) = (engine.config().erase_endpoint(), dom::window()) else { return };
+        #[derive(serde::Serialize)]
+        struct Erase<'a> {
+            site: &'a str,
+            visitor_id: &'a str,
+        }
+        let body = Erase { site: engine.config().site(), visitor_id: engine.state().visitor_id() };
+        let Ok(body) = serde_json::to_string(&body) else { return };
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&JsValue::from_str(&body));
+        init.set_credentials(web_sys::RequestCredentials::Omit);
+        init.set_mode(web_sys::RequestMode::Cors);
+        let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::TRUE);
+        let request = window.fetch_with_str_and_init(&url, &init);
+        // A rejected promise must not surface as an unhandled rejection on the page.
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = JsFuture::from(request).await;
+        });
+        self.erasure_requested = true;
+    }
+}
+
 async fn post(job: &Job) -> Answer {
     let network_error = Answer { status: None, retry_after: None };
     let Some(window) = dom::window() else { return network_error };

@@ -122,7 +122,19 @@ fn test_browser() -> Result {
 fn test_end_to_end() -> Result {
     ensure_chromium()?;
     run(cargo()
-        .args(["test", "-p", "leadscore", "--features", "e2e", "--test", "widget_e2e", "--test", "delivery_e2e"])
+        .args([
+            "test",
+            "-p",
+            "leadscore",
+            "--features",
+            "e2e",
+            "--test",
+            "widget_e2e",
+            "--test",
+            "delivery_e2e",
+            "--test",
+            "privacy_e2e",
+        ])
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }
 

@@ -90,18 +90,40 @@ impl Default for Capture {
     }
 }
 
-/// Which browser opt-out signals the widget honours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Which consent and opt-out signals the widget honours, and how long a
+/// visitor's record is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Privacy {
     /// Global Privacy Control (`navigator.globalPrivacyControl`) opts out.
     pub gpc: bool,
     /// Do Not Track (`navigator.doNotTrack == "1"`) opts out.
     pub dnt: bool,
+    /// Read an IAB TCF v2.2 CMP through `__tcfapi` when the page has one.
+    pub tcf: bool,
+    /// TCF purposes that must be consented besides purpose 1 (storage), each 2 to 11.
+    pub tcf_purposes: Vec<u8>,
+    /// Read Google Consent Mode v2 (`analytics_storage`, `ad_user_data`) from the dataLayer.
+    pub consent_mode: bool,
+    /// Days without activity after which the stored record is deleted.
+    pub retention_days: u32,
+    /// Where `forget()` asks for already-sent leads to be erased, if anywhere.
+    pub erase_endpoint: Option<String>,
 }
+
+/// Default retention of the visitor's record in the browser, in days.
+pub const DEFAULT_RETENTION_DAYS: u32 = 180;
 
 impl Default for Privacy {
     fn default() -> Privacy {
-        Privacy { gpc: true, dnt: true }
+        Privacy {
+            gpc: true,
+            dnt: true,
+            tcf: true,
+            tcf_purposes: Vec::new(),
+            consent_mode: true,
+            retention_days: DEFAULT_RETENTION_DAYS,
+            erase_endpoint: None,
+        }
     }
 }
 
@@ -304,6 +326,17 @@ impl Config {
         self.endpoint.as_deref()
     }
 
+    /// Where `forget()` asks for already-sent leads to be erased:
+    /// `privacy.erase_endpoint`, or, for an endpoint ending in `/v1/leads`
+    /// (the collector's), its `/v1/forget` beside it.
+    pub fn erase_endpoint(&self) -> Option<String> {
+        if let Some(url) = &self.privacy.erase_endpoint {
+            return Some(url.clone());
+        }
+        let base = self.endpoint.as_deref()?.split(['?', '#']).next()?.strip_suffix("/v1/leads")?;
+        Some(format!("{base}/v1/forget"))
+    }
+
     /// The preset the rules build on, if any.
     pub fn preset_name(&self) -> Option<Preset> {
         self.preset
@@ -363,8 +396,8 @@ impl Config {
     }
 
     /// Which opt-out signals are honoured.
-    pub fn privacy(&self) -> Privacy {
-        self.privacy
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
     }
 
     /// How leads are posted and retried.

@@ -36,7 +36,8 @@ const TOP_FIELDS: &[&str] = &[
     "delivery",
     "privacy",
 ];
-const PRIVACY_FIELDS: &[&str] = &["gpc", "dnt"];
+const PRIVACY_FIELDS: &[&str] =
+    &["gpc", "dnt", "tcf", "tcf_purposes", "consent_mode", "retention_days", "erase_endpoint"];
 const DELIVERY_FIELDS: &[&str] =
     &["content_type", "retry_base_seconds", "retry_cap_seconds", "max_attempts", "max_age_days"];
 const CAPTURE_FIELDS: &[&str] = &[
@@ -623,7 +624,33 @@ fn capture(value: &Value, path: &str) -> Result<Capture, ConfigError> {
 fn privacy(value: &Value, path: &str) -> Result<Privacy, ConfigError> {
     let fields = Fields::open(value, path, PRIVACY_FIELDS)?;
     let flag = |name: &str| fields.switch(name);
-    Ok(Privacy { gpc: flag("gpc")?, dnt: flag("dnt")? })
+    let mut tcf_purposes = Vec::new();
+    if let Some(value) = fields.get("tcf_purposes") {
+        let at = fields.path("tcf_purposes");
+        let Value::Array(items) = value else { return Err(wrong_type(&at, "an array of TCF purpose numbers", value)) };
+        for (index, item) in items.iter().enumerate() {
+            let purpose = integer(item, &format!("{at}[{index}]"), 1, 11)? as u8;
+            // Purpose 1 (storage) is always required; naming it is harmless.
+            if purpose != 1 && !tcf_purposes.contains(&purpose) {
+                tcf_purposes.push(purpose);
+            }
+        }
+    }
+    let retention_days = match fields.get("retention_days") {
+        None => super::DEFAULT_RETENTION_DAYS,
+        Some(value) => integer(value, &fields.path("retention_days"), 1, 3650)? as u32,
+    };
+    let erase_endpoint =
+        fields.get("erase_endpoint").map(|value| endpoint(value, &fields.path("erase_endpoint"))).transpose()?;
+    Ok(Privacy {
+        gpc: flag("gpc")?,
+        dnt: flag("dnt")?,
+        tcf: flag("tcf")?,
+        tcf_purposes,
+        consent_mode: flag("consent_mode")?,
+        retention_days,
+        erase_endpoint,
+    })
 }
 
 fn delivery(value: &Value, path: &str) -> Result<Delivery, ConfigError> {
