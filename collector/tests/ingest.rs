@@ -384,3 +384,24 @@ async fn shutdown_finishes_a_request_in_flight() {
     let count: i64 = db.query_row("SELECT count(*) FROM leads", [], |row| row.get(0)).unwrap();
     assert_eq!(count, 1);
 }
+
+#[tokio::test]
+async fn a_public_folder_is_served_beside_the_api() {
+    let dir = std::env::temp_dir().join(format!("leadscore-public-http-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("public/dist")).unwrap();
+    std::fs::write(dir.join("public/index.html"), "<h1>home</h1>").unwrap();
+    std::fs::write(dir.join("public/dist/leadscore_wasm_bg.wasm"), b"\0asm").unwrap();
+    std::fs::write(dir.join("secret.txt"), "outside").unwrap();
+    let collector = Collector::start_in(dir, "public_dir = \"public\"").await;
+    let get = |path: &'static str| collector.client.get(collector.url(path)).send();
+    let home = get("/").await.unwrap();
+    assert_eq!(home.headers()["content-type"], "text/html; charset=utf-8");
+    assert_eq!(home.text().await.unwrap(), "<h1>home</h1>");
+    let wasm = get("/dist/leadscore_wasm_bg.wasm").await.unwrap();
+    assert_eq!(wasm.headers()["content-type"], "application/wasm", "streaming instantiation needs it");
+    for outside in ["/../secret.txt", "/%2e%2e/secret.txt", "/missing.html"] {
+        assert_eq!(get(outside).await.unwrap().status(), 404, "{outside}");
+    }
+    assert_eq!(get("/v1/sites/acme/config.json").await.unwrap().status(), 200, "the API still answers");
+}

@@ -64,7 +64,7 @@ pub fn build() -> Result {
 
 /// Cargo's target directory. `CARGO_TARGET_DIR` overrides the default, and a
 /// relative value is relative to where cargo runs, which is the root here.
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     match env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
         Some(dir) => root().join(dir),
         None => root().join("target"),

@@ -3,6 +3,7 @@
 //! anywhere cargo does and installs the tools it needs itself.
 
 mod ci;
+mod demo;
 mod dist;
 mod sh;
 mod size;
@@ -25,7 +26,9 @@ commands:
   test     everything CI checks: fmt, clippy (native and wasm32), docs,
            native and wasm32 tests, browser tests, the build, then the
            end-to-end tests of dist/ in headless Chromium
-  demo     build the widget for the demo
+  demo     build the widget and the collector, then serve the demo site,
+           the widget and the dashboard on http://127.0.0.1:8787
+           (`cargo xtask demo --port N` for another port); Ctrl-C stops it
   bench    run the engine benchmarks; extra args go to `cargo bench`,
            e.g. `cargo xtask bench -- --save-baseline main`
   bench-collector
@@ -52,8 +55,8 @@ fn main() -> ExitCode {
         ("build", true) => dist::build(),
         ("size", true) => size::size(),
         ("test", true) => ci::test(),
-        ("demo", true) => demo(),
-        ("build" | "size" | "test" | "demo", false) => Err(format!("`{command}` takes no arguments\n\n{USAGE}")),
+        ("demo", _) => demo::port(&rest).and_then(demo::demo),
+        ("build" | "size" | "test", false) => Err(format!("`{command}` takes no arguments\n\n{USAGE}")),
         _ => Err(format!("unknown command `{command}`\n\n{USAGE}")),
     };
     match result {
@@ -63,16 +66,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn demo() -> Result {
-    dist::build()?;
-    println!(
-        "\nThe demo site and the collector are not part of the project yet, so there is \
-         nothing to serve.\nThe widget itself is built: dist/ holds leadscore_wasm.js, \
-         leadscore_wasm_bg.wasm and their typings."
-    );
-    Ok(())
 }
 
 /// Extra arguments are passed through untouched, so both cargo options and
