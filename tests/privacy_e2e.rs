@@ -311,3 +311,34 @@ async fn the_privacy_panel_tells_the_visitor_and_erases_on_request() {
     h.assert_clean().await;
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_withdrawal_in_one_tab_stops_the_others() {
+    let h = Harness::start().await;
+    serve(&h, "/page", "", "implied", "");
+    h.open("/page").await;
+    h.wait_ready().await;
+    h.eval("leadscore.track('x')").await;
+    wait_for_key(&h).await;
+    let first = h.current_window().await;
+    let second = h.new_window().await;
+    h.switch_to(&second).await;
+    h.open("/page").await;
+    h.wait_ready().await;
+    h.wait_for("the second tab to adopt the visitor", "leadscore.score() === 5").await;
+
+    h.switch_to(&first).await;
+    h.eval("leadscore.consent(false)").await;
+    h.switch_to(&second).await;
+    h.wait_for("the second tab to stop", "leadscore.explain().consent === false").await;
+    // Nothing is scored any more, so nothing is left to write back.
+    h.eval("leadscore.track('x')").await;
+    h.settle().await;
+    assert_eq!(h.eval("leadscore.score()").await, 0.0);
+    assert_eq!(
+        h.eval(&format!("localStorage.getItem('{KEY}')")).await,
+        serde_json::Value::Null,
+        "no tab writes it back"
+    );
+    h.finish().await;
+}

@@ -109,12 +109,18 @@ pub(crate) fn install(shared: &Shared) {
         listeners.push(on(&document, "submit", submitted));
     }
     listeners.push(on(&window, "storage", |inner, event| {
-        // Another tab wrote our key: merge, never overwrite.
         let Some(event) = event.dyn_ref::<web_sys::StorageEvent>() else { return };
-        if event.key().as_deref() == Some(inner.key.as_str()) && inner.active() {
-            if let Some(value) = event.new_value() {
-                inner.merge_stored(&value);
-            }
+        // `key` is null when another tab cleared the whole storage.
+        let ours = event.key().is_none_or(|key| key == inner.key);
+        if !ours || !inner.active() {
+            return;
+        }
+        match event.new_value() {
+            // Another tab wrote our key: merge, never overwrite.
+            Some(value) => inner.merge_stored(&value),
+            // Another tab deleted it (consent withdrawn, the visitor forgotten or
+            // erased): this page stops too, or its next write would bring it back.
+            None => inner.change_basis(|inner| inner.consent = Some(false)),
         }
     }));
     shared.borrow_mut().listeners = listeners;
