@@ -21,7 +21,7 @@ use serde_json::json;
 
 use crate::dashboard;
 use crate::store::{Action, Erasure, Funnel, LeadFilter, LeadRow, StoreError, Verdict};
-use crate::{error, iso8601, App};
+use crate::{error, iso8601, json_response, App};
 
 /// The cookie holding the admin token for the dashboard.
 pub const COOKIE: &str = "leadscore_admin";
@@ -146,7 +146,7 @@ fn store_error(err: StoreError) -> Response {
 }
 
 fn json(value: serde_json::Value) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], value.to_string()).into_response()
+    json_response(StatusCode::OK, value)
 }
 
 /// Query of the lead list.

@@ -16,7 +16,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::settings::{Forwarding, Webhook};
-use crate::store::{Change, Delivery, LeadRow, Millis, Store};
+use crate::store::{blocking, Change, Delivery, LeadRow, Millis, Store};
 use crate::Clock;
 
 /// The signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
@@ -141,12 +141,10 @@ impl Forwarder {
         };
         while !*shutdown.borrow() {
             let now = self.clock.now();
-            let store = self.store.clone();
-            let due = tokio::task::spawn_blocking(move || store.due_deliveries(now, BATCH)).await;
-            let due = match due {
-                Ok(Ok(due)) => due,
-                other => {
-                    tracing::error!(?other, "cannot read the forwarding outbox");
+            let due = match blocking(self.store.clone(), move |store| store.due_deliveries(now, BATCH)).await {
+                Ok(due) => due,
+                Err(err) => {
+                    tracing::error!(%err, "cannot read the forwarding outbox");
                     Vec::new()
                 }
             };
@@ -155,9 +153,8 @@ impl Forwarder {
             for delivery in due {
                 let Some(hook) = self.webhooks.iter().find(|hook| hook.name == delivery.webhook).cloned() else {
                     let reason = format!("webhook `{}` is no longer configured", delivery.webhook);
-                    let store = self.store.clone();
-                    let _ =
-                        tokio::task::spawn_blocking(move || store.delivery_failed(delivery.id, &reason, None)).await;
+                    let id = delivery.id;
+                    let _ = blocking(self.store.clone(), move |store| store.delivery_failed(id, &reason, None)).await;
                     continue;
                 };
                 let (client, store, clock) = (client.clone(), self.store.clone(), self.clock.clone());
@@ -167,9 +164,7 @@ impl Forwarder {
             if full {
                 continue;
             }
-            let store = self.store.clone();
-            let next =
-                tokio::task::spawn_blocking(move || store.next_delivery_at()).await.ok().and_then(Result::ok).flatten();
+            let next = blocking(self.store.clone(), |store| store.next_delivery_at()).await.ok().flatten();
             let wait = next.map_or(60_000, |at| (at - self.clock.now()).clamp(0, 60_000));
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -216,7 +211,7 @@ async fn attempt(
     let result = match Outcome::of(status) {
         Outcome::Delivered => {
             tracing::info!(id, %webhook, %event, attempts, "webhook delivered");
-            tokio::task::spawn_blocking(move || store.delivery_succeeded(id)).await
+            blocking(store, move |store| store.delivery_succeeded(id)).await
         }
         outcome => {
             let jitter = crate::random_unit();
@@ -233,10 +228,10 @@ async fn attempt(
                     tracing::error!(id, %webhook, %event, attempts, %error, "webhook delivery moved to dead letters")
                 }
             }
-            tokio::task::spawn_blocking(move || store.delivery_failed(id, &error, retry_at)).await
+            blocking(store, move |store| store.delivery_failed(id, &error, retry_at)).await
         }
     };
-    if let Ok(Err(err)) | Err(err) = result.map_err(|err| crate::store::StoreError::Backend(err.to_string())) {
+    if let Err(err) = result {
         tracing::error!(id, %err, "cannot record a webhook attempt");
     }
 }

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::settings::Site;
 use crate::store::{Erasure, Inserted, NewLead};
-use crate::{error, App};
+use crate::{error, json_response, App};
 
 /// A compressed body may expand at most this much; real leads compress 5–15×.
 pub const MAX_RATIO: usize = 100;
@@ -263,15 +263,11 @@ async fn receive(
             return (refused(refusal), None);
         }
     };
-    let Some(site) = app.settings.sites.get(&lead.site) else {
-        let message = format!("unknown site `{}`; this collector serves {}", lead.site, site_names(app));
-        return (error(StatusCode::BAD_REQUEST, Some("site"), message), None);
+    let site = match known_site(app, &lead.site, origin) {
+        Ok(site) => site,
+        Err(answer) => return answer,
     };
     let site_name = Some(lead.site.clone());
-    if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
-        let message = format!("origin {origin} may not post leads for site `{}`", lead.site);
-        return (error(StatusCode::FORBIDDEN, Some("origin"), message), site_name);
-    }
     if let Err(seconds) = app.site_limits.check(&lead.site, now) {
         tracing::warn!(site = %lead.site, "lead post rate-limited per site");
         return (too_many(seconds, "site"), site_name);
@@ -303,19 +299,17 @@ async fn receive(
                 "verified_score": row.verified_score,
                 "verified_stage": row.verified_stage,
             });
-            (StatusCode::CREATED, json_body(body)).into_response()
+            json_response(StatusCode::CREATED, body)
         }
-        Ok(Inserted::Duplicate) => {
-            (StatusCode::OK, json_body(json!({ "status": "duplicate", "lead_id": lead_id }))).into_response()
-        }
+        Ok(Inserted::Duplicate) => json_response(StatusCode::OK, json!({ "status": "duplicate", "lead_id": lead_id })),
         Ok(Inserted::Conflict(reason)) => {
             tracing::warn!(%lead_id, %reason, "a repeat of a stored lead differs; kept aside, the stored lead unchanged");
             let body = json!({ "status": "conflict", "lead_id": lead_id, "reason": reason });
-            (StatusCode::OK, json_body(body)).into_response()
+            json_response(StatusCode::OK, body)
         }
         Ok(Inserted::Suppressed) => {
             tracing::info!("lead from an erased visitor or email refused");
-            (StatusCode::OK, json_body(json!({ "status": "suppressed" }))).into_response()
+            json_response(StatusCode::OK, json!({ "status": "suppressed" }))
         }
         Err(err) => {
             tracing::error!(%lead_id, %err, "cannot store a lead");
@@ -327,8 +321,20 @@ async fn receive(
     (response, site_name)
 }
 
-fn json_body(value: serde_json::Value) -> ([(header::HeaderName, HeaderValue); 1], String) {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], value.to_string())
+/// The site named in a request, if this collector serves it and a browser's
+/// `origin` may call for it; otherwise the answer, with the site once known.
+// The early answer is a Response, as in admin.rs; boxing it buys nothing here.
+#[allow(clippy::result_large_err)]
+fn known_site<'a>(app: &'a App, name: &str, origin: Option<&str>) -> Result<&'a Site, (Response, Option<String>)> {
+    let Some(site) = app.settings.sites.get(name) else {
+        let message = format!("unknown site `{name}`; this collector serves {}", site_names(app));
+        return Err((error(StatusCode::BAD_REQUEST, Some("site"), message), None));
+    };
+    if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
+        let message = format!("origin {origin} may not call this collector for site `{name}`");
+        return Err((error(StatusCode::FORBIDDEN, Some("origin"), message), Some(name.to_string())));
+    }
+    Ok(site)
 }
 
 fn site_names(app: &App) -> String {
@@ -351,11 +357,24 @@ async fn forget(
     body: Body,
 ) -> Response {
     let origin = origin(&headers).map(str::to_string);
-    let ip = client_ip(&app, peer, &headers);
+    let (response, site) =
+        erase_visitor(&app, client_ip(&app, peer, &headers), origin.as_deref(), &headers, body).await;
+    let site = site.and_then(|name| app.settings.sites.get(&name));
+    with_cors(response, &app, origin.as_deref(), site)
+}
+
+/// The answer to a visitor's erasure request and, once known, its site.
+async fn erase_visitor(
+    app: &Arc<App>,
+    ip: IpAddr,
+    origin: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> (Response, Option<String>) {
     if let Err(seconds) = app.ip_limits.check(&ip, app.clock.now()) {
-        return with_cors(too_many(seconds, "address"), &app, origin.as_deref(), None);
+        return (too_many(seconds, "address"), None);
     }
-    let request = read_body(body, &headers).await.and_then(|text| {
+    let request = read_body(body, headers).await.and_then(|text| {
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|err| refuse(StatusCode::BAD_REQUEST, "lead", format!("not JSON: {err}")))?;
         let field = |name: &str| {
@@ -370,27 +389,21 @@ async fn forget(
     });
     let (site, visitor_id) = match request {
         Ok(request) => request,
-        Err(refusal) => return with_cors(refused(refusal), &app, origin.as_deref(), None),
+        Err(refusal) => return (refused(refusal), None),
     };
-    let Some(known) = app.settings.sites.get(&site) else {
-        let response = error(StatusCode::BAD_REQUEST, Some("site"), format!("unknown site `{site}`"));
-        return with_cors(response, &app, origin.as_deref(), None);
-    };
-    if let Some(origin) = origin.as_deref().filter(|origin| !known.allows(origin)) {
-        let response =
-            error(StatusCode::FORBIDDEN, Some("origin"), format!("origin {origin} may not erase for `{site}`"));
-        return with_cors(response, &app, Some(origin), Some(known));
+    if let Err(answer) = known_site(app, &site, origin) {
+        return answer;
     }
     let now = app.clock.now();
-    let erasure = Erasure::Visitor { site, visitor_id };
+    let erasure = Erasure::Visitor { site: site.clone(), visitor_id };
     let response = match app.blocking(move |store| store.erase(&erasure, now)).await {
         Ok(erased) => {
             tracing::info!(leads = erased.leads, "visitor erased at their browser's request");
-            (StatusCode::OK, json_body(json!({ "erased": erased }))).into_response()
+            json_response(StatusCode::OK, json!({ "erased": erased }))
         }
         Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, None, format!("cannot erase now: {err}")),
     };
-    with_cors(response, &app, origin.as_deref(), Some(known))
+    (response, Some(site))
 }
 
 /// The rule set a site's widget loads: public, cacheable, any origin.

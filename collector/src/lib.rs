@@ -86,10 +86,7 @@ impl App {
         self: &Arc<Self>,
         work: impl FnOnce(&dyn Store) -> Result<R, store::StoreError> + Send + 'static,
     ) -> Result<R, store::StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || work(store.as_ref()))
-            .await
-            .unwrap_or_else(|err| Err(store::StoreError::Backend(format!("store call failed: {err}"))))
+        store::blocking(self.store.clone(), work).await
     }
 }
 
@@ -187,10 +184,14 @@ async fn retention_sweep(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
+/// A JSON answer.
+pub fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+}
+
 /// A JSON error answer: `{"error": message, "field": field}`.
 pub fn error(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Response {
-    let body = json!({ "error": message.into(), "field": field });
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+    json_response(status, json!({ "error": message.into(), "field": field }))
 }
 
 /// Lowercase hex.

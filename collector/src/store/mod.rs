@@ -475,6 +475,17 @@ pub trait Store: Send + Sync + 'static {
     fn stats(&self, now: Millis, days: u32) -> Result<Stats, StoreError>;
 }
 
+/// Runs a blocking store call on tokio's blocking pool, so async code never
+/// waits on SQLite; a call that panicked is a backend error.
+pub async fn blocking<R: Send + 'static>(
+    store: std::sync::Arc<dyn Store>,
+    work: impl FnOnce(&dyn Store) -> Result<R, StoreError> + Send + 'static,
+) -> Result<R, StoreError> {
+    tokio::task::spawn_blocking(move || work(store.as_ref()))
+        .await
+        .unwrap_or_else(|err| Err(StoreError::Backend(format!("store call failed: {err}"))))
+}
+
 /// A stable digest of an identifier, for the suppression list: erasure keeps
 /// no email or visitor id in clear, only what it takes to recognise it again.
 pub fn digest(kind: &str, value: &str) -> String {
