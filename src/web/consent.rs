@@ -160,7 +160,7 @@ impl Inner {
     /// The source refusing consent, if any: a browser opt-out (`gpc`,
     /// `dnt`), or a consent tool (`tcf`, `consent_mode`).
     pub(crate) fn refusal(&self) -> Option<&'static str> {
-        self.opted_out().or(match self.reports {
+        self.opt_out.or(match self.reports {
             Reports { tcf: Some(false), .. } => Some("tcf"),
             Reports { consent_mode: Some(false), .. } => Some("consent_mode"),
             _ => None,

@@ -18,6 +18,8 @@ const SELECTOR: &str = "[data-leadscore-privacy]";
 pub(crate) struct Panel {
     host: web_sys::Element,
     body: web_sys::Element,
+    /// The visitor pressed "Erase my data".
+    erased: bool,
     _listeners: Vec<EventListener>,
 }
 
@@ -94,7 +96,9 @@ fn build(weak: &WeakShared) -> Option<Panel> {
                 // The visitor's choice on this page: erase, and stop recording.
                 inner.change_basis(|inner| inner.consent = Some(false));
                 inner.wipe();
-                inner.erased_by_visitor = true;
+                if let Some(panel) = inner.privacy_panel.as_mut() {
+                    panel.erased = true;
+                }
                 render(inner);
             })
         }),
@@ -107,7 +111,7 @@ fn build(weak: &WeakShared) -> Option<Panel> {
         }),
     ];
     let _ = dialog.dyn_ref::<web_sys::HtmlElement>().map(|dialog| dialog.focus());
-    Some(Panel { host, body, _listeners: listeners })
+    Some(Panel { host, body, erased: false, _listeners: listeners })
 }
 
 /// The panel's text, from what the widget holds now.
@@ -120,7 +124,7 @@ fn render(inner: &Inner) {
          pages you view, time on them, downloads and forms. The estimate is made in your own browser; \
          no cookies are used and nothing identifies your device.\n\n",
     );
-    if inner.erased_by_visitor {
+    if panel.erased {
         text.push_str("Erased. This browser holds nothing about you for this site any more");
         if state.outbox().may_have_sent() || inner.erasure_requested {
             text.push_str(", and the site was asked to erase what it received");

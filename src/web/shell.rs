@@ -98,7 +98,10 @@ pub(crate) struct Inner {
     changed: bool,
     /// Whether the record has changes not yet written to storage.
     pub(crate) dirty: bool,
-    opt_out: Option<&'static str>,
+    /// The browser opt-out signal in force, if the config honours it (`"gpc"`
+    /// or `"dnt"`). Consulted on every signal, so it is read from the navigator
+    /// only by [`Inner::read_opt_out`].
+    pub(crate) opt_out: Option<&'static str>,
     /// Whether `data-leadscore-show` elements need another look (a new page
     /// view may have added some) even though the stage did not change.
     reveal_due: bool,
@@ -117,8 +120,6 @@ pub(crate) struct Inner {
     pub(crate) started: bool,
     /// The visitor's privacy panel, while open.
     pub(crate) privacy_panel: Option<super::privacy::Panel>,
-    /// The visitor erased their data from the privacy panel.
-    pub(crate) erased_by_visitor: bool,
     /// An erasure request went to the collector on this page.
     pub(crate) erasure_requested: bool,
 }
@@ -158,7 +159,6 @@ impl Inner {
                 consent_poll: None,
                 started: false,
                 privacy_panel: None,
-                erased_by_visitor: false,
                 erasure_requested: false,
             })
         })
@@ -182,13 +182,6 @@ impl Inner {
             }
             None => false,
         }
-    }
-
-    /// The browser opt-out signal in force, if the config honours it:
-    /// `"gpc"` or `"dnt"`. Consulted on every signal, so it is read from the
-    /// navigator only by [`Inner::read_opt_out`].
-    pub(crate) fn opted_out(&self) -> Option<&'static str> {
-        self.opt_out
     }
 
     /// Reads the opt-out signals: at start and whenever the page comes back
