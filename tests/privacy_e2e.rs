@@ -123,6 +123,12 @@ async fn assert_untracked(h: &Harness, reason: Option<&str>) {
     assert_eq!(h.eval(&format!("localStorage.getItem('{KEY}')")).await, serde_json::Value::Null);
 }
 
+/// Withdrawal deletes our key within a second.
+async fn wait_for_key_deleted_within_a_second(h: &Harness) {
+    let gone = format!("localStorage.getItem('{KEY}') === null");
+    h.wait_for_within("our key deleted", &gone, Duration::from_secs(1)).await;
+}
+
 async fn wait_for_key(h: &Harness) {
     h.wait_for("our storage key", &format!("localStorage.getItem('{KEY}') !== null")).await;
 }
@@ -161,8 +167,7 @@ async fn tcf_purpose_1_refused_stops_everything_and_a_later_choice_counts() {
 
     // Withdrawn in the CMP: our key is gone within a second.
     h.eval("window.__tcfChoose(false)").await;
-    h.wait_for_within("our key deleted", &format!("localStorage.getItem('{KEY}') === null"), Duration::from_secs(1))
-        .await;
+    wait_for_key_deleted_within_a_second(&h).await;
     h.finish().await;
 }
 
@@ -178,8 +183,7 @@ async fn consent_mode_denied_stops_everything_and_an_update_counts() {
     h.eval("gtag('consent', 'update', { analytics_storage: 'granted', ad_user_data: 'granted' })").await;
     wait_for_key(&h).await;
     h.eval("gtag('consent', 'update', { analytics_storage: 'denied' })").await;
-    h.wait_for_within("our key deleted", &format!("localStorage.getItem('{KEY}') === null"), Duration::from_secs(1))
-        .await;
+    wait_for_key_deleted_within_a_second(&h).await;
     h.finish().await;
 }
 
@@ -207,14 +211,12 @@ async fn withdrawing_consent_deletes_our_key_within_a_second() {
     h.eval("leadscore.consent(true)").await;
     wait_for_key(&h).await;
     h.eval("leadscore.consent(false)").await;
-    h.wait_for_within("our key deleted", &format!("localStorage.getItem('{KEY}') === null"), Duration::from_secs(1))
-        .await;
+    wait_for_key_deleted_within_a_second(&h).await;
     // A generic consent tool's DOM event works the same way.
     h.eval("window.dispatchEvent(new CustomEvent('leadscore:consent', { detail: true }))").await;
     wait_for_key(&h).await;
     h.eval("window.dispatchEvent(new CustomEvent('leadscore:consent', { detail: { granted: false } }))").await;
-    h.wait_for_within("our key deleted", &format!("localStorage.getItem('{KEY}') === null"), Duration::from_secs(1))
-        .await;
+    wait_for_key_deleted_within_a_second(&h).await;
     h.finish().await;
 }
 
@@ -301,8 +303,7 @@ async fn the_privacy_panel_tells_the_visitor_and_erases_on_request() {
         assert!(text.contains(expected), "the panel does not say `{expected}`: {text}");
     }
     h.eval("document.querySelector('leadscore-privacy').shadowRoot.querySelector('button.erase').click()").await;
-    h.wait_for_within("our key deleted", &format!("localStorage.getItem('{KEY}') === null"), Duration::from_secs(1))
-        .await;
+    wait_for_key_deleted_within_a_second(&h).await;
     let text = h.eval("document.querySelector('leadscore-privacy').shadowRoot.textContent").await;
     assert!(text.as_str().unwrap().contains("Erased"), "{text}");
     assert_eq!(h.eval("leadscore.explain().consent").await, false, "erasing stops recording on this page");
