@@ -51,4 +51,9 @@ fn bad_settings_stop_the_collector_with_the_key_named() {
     let output = collector().args(["--admin-token", "short", "--listen", "127.0.0.1:0"]).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8(output.stderr).unwrap().contains("admin_token: must be at least 16 characters"));
+
+    // The same setting from the environment reaches the same check.
+    let output = collector().env("LEADSCORE_ADMIN_TOKEN", "short").args(["--listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("admin_token: must be at least 16 characters"));
 }
