@@ -41,7 +41,9 @@ impl Overlay {
         let host = document.create_element("leadscore-debug").ok()?;
         host.set_attribute(
             "style",
-            "position:fixed;right:12px;bottom:12px;z-index:2147483647;max-width:340px;all:initial;position:fixed",
+            // `all: initial` first: it resets every property, including any
+            // set before it, and keeps the page's styles out.
+            "all:initial;display:block;position:fixed;right:12px;bottom:12px;z-index:2147483647;max-width:340px",
         )
         .ok()?;
         let root = host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Closed)).ok()?;
