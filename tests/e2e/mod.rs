@@ -1,9 +1,11 @@
-//! The end-to-end harness shared by `tests/widget_e2e.rs` and
-//! `tests/delivery_e2e.rs`: a loopback HTTP server serving `dist/` and each
-//! test's in-memory pages with a request log, a lead endpoint whose answers
-//! tests script, chromedriver with Debian's headless Chromium through
+//! The end-to-end harness shared by `tests/*_e2e.rs` and the collector's
+//! `collector/tests/journeys.rs`: a loopback HTTP server serving `dist/` and
+//! each test's in-memory pages with a request log, a lead endpoint whose
+//! answers tests script, chromedriver with Debian's headless Chromium through
 //! fantoccini, and polling helpers. Each test file includes it with
-//! `mod e2e;`, so both drive the shipped widget the same way.
+//! `mod e2e;` (the collector's with `#[path]`), so all drive the shipped
+//! widget the same way. The pages come from a [`Site`]: this file's scripted
+//! [`Server`], or the real collector serving the demo site.
 //!
 //! Each test gets its own server on 127.0.0.1 (so its own origin and
 //! storage), its own chromedriver and a fresh browser profile.
@@ -43,8 +45,9 @@ pub const LOADER: &str = "/dist/leadscore.js";
 
 /// Runs first on every page: records console output and uncaught errors so
 /// tests can assert on them. Written so it keeps working when a test page
-/// breaks `Array.prototype.push` or `JSON`.
-pub const RECORDER: &str = r#"<script>
+/// breaks `Array.prototype.push` or `JSON`. Pages made here carry it in a
+/// script tag; pages served from elsewhere get it by [`Harness::on`].
+pub const RECORDER: &str = r#"
 (function () {
   var lines = window.__console = [], errors = window.__errors = [];
   function add(list, text) { list[list.length] = text }
@@ -70,11 +73,11 @@ pub const RECORDER: &str = r#"<script>
     return 0;
   };
 })();
-</script>"#;
+"#;
 
 pub fn page(head: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>leadscore e2e</title>{RECORDER}{head}</head>\
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>leadscore e2e</title><script>{RECORDER}</script>{head}</head>\
          <body>{body}</body></html>"
     )
 }
@@ -83,17 +86,34 @@ pub fn page(head: &str, body: &str) -> String {
 // The harness: server, browser, and the checks every working page shares
 // ---------------------------------------------------------------------------
 
-pub struct Harness {
-    pub server: Server,
+/// Where a harness opens pages.
+pub trait Site {
+    /// The absolute URL of `path` on this site.
+    fn url(&self, path: &str) -> String;
+    /// What the site received, for failure messages.
+    fn describe(&self) -> String;
+}
+
+pub struct Harness<S = Server> {
+    pub server: S,
     pub browser: Browser,
 }
 
 impl Harness {
+    /// A scripted server serving `dist/`, and a browser. Its pages carry
+    /// the [`RECORDER`] themselves.
     pub async fn start() -> Harness {
-        let dist = dist_dir();
-        let server = Server::start(dist).await;
-        let browser = Browser::start().await;
-        Harness { server, browser }
+        Harness { server: Server::start(dist_dir()).await, browser: Browser::start().await }
+    }
+}
+
+impl<S: Site> Harness<S> {
+    /// A browser opening pages on `site`, with the [`RECORDER`] on every
+    /// page it opens.
+    pub async fn on(site: S) -> Harness<S> {
+        let harness = Harness { server: site, browser: Browser::start().await };
+        harness.on_every_page(RECORDER).await;
+        harness
     }
 
     pub async fn open(&self, path: &str) {
@@ -250,8 +270,63 @@ impl Harness {
             .await
             .map(|value| value.as_str().unwrap_or_default().to_string())
             .unwrap_or_else(|err| format!("(page state unavailable: {err})"));
-        let requests: Vec<String> = self.server.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
-        format!("{page}\nrequests: {requests:#?}")
+        format!("{page}\n{}", self.server.describe())
+    }
+
+    /// Clicks the element `css` selects, as a visitor does (WebDriver moves
+    /// the pointer and clicks; the element must be visible).
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        if let Err(err) = element.click().await {
+            panic!("could not click {css}: {err}\n{}", self.diagnostics().await);
+        }
+    }
+
+    /// Types `text` into the field `css` selects.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        if let Err(err) = element.send_keys(text).await {
+            panic!("could not type into {css}: {err}\n{}", self.diagnostics().await);
+        }
+    }
+
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        match self.browser.client.find(fantoccini::Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(err) => panic!("no element {css}: {err}\n{}", self.diagnostics().await),
+        }
+    }
+
+    /// Sends a Chrome DevTools Protocol command through chromedriver, for
+    /// what WebDriver has no command for; returns the command's result.
+    pub async fn cdp(&self, cmd: &'static str, params: Value) -> Value {
+        match self.browser.client.issue_cmd(Cdp { cmd, params }).await {
+            Ok(result) => result,
+            Err(err) => panic!("CDP {cmd} failed: {err}"),
+        }
+    }
+
+    /// Runs `script` first on every page opened from now on, before the
+    /// page's own scripts; returns an id for [`Harness::not_on_new_pages`].
+    pub async fn on_every_page(&self, script: &str) -> String {
+        let added = self.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": script })).await;
+        added["identifier"].as_str().expect("an identifier").to_string()
+    }
+
+    /// Stops running a script [`Harness::on_every_page`] added.
+    pub async fn not_on_new_pages(&self, id: &str) {
+        self.cdp("Page.removeScriptToEvaluateOnNewDocument", json!({ "identifier": id })).await;
+    }
+
+    /// Saves a PNG of the viewport as `target/e2e-artifacts/NAME.png` (kept
+    /// for people to look at) and returns its path.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.browser.client.screenshot().await.unwrap_or_else(|err| panic!("screenshot {name}: {err}"));
+        let dir = artifacts_dir();
+        std::fs::create_dir_all(&dir).unwrap_or_else(|err| panic!("could not create {}: {err}", dir.display()));
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|err| panic!("could not write {}: {err}", path.display()));
+        path
     }
 
     /// Ends the browser session cleanly; on a panic, `Browser`'s drop kills
@@ -261,8 +336,11 @@ impl Harness {
     }
 }
 
+/// The workspace root, from this crate's or the collector's tests.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.ancestors().find(|dir| dir.join("www/leadscore.js").is_file());
+    root.expect("the workspace root holds www/leadscore.js").to_path_buf()
 }
 
 /// `dist/` as `cargo xtask build` leaves it, with a loader no older than
@@ -276,6 +354,29 @@ pub fn dist_dir() -> PathBuf {
     let source = std::fs::read(root().join("www/leadscore.js")).unwrap();
     assert!(shipped == source, "dist/leadscore.js differs from www/leadscore.js: run `cargo xtask build` first");
     dist
+}
+
+/// Where screenshots of end-to-end runs are kept: `target/e2e-artifacts`.
+pub fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), |dir| root().join(dir));
+    target.join("e2e-artifacts")
+}
+
+/// chromedriver's endpoint for Chrome DevTools Protocol commands.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -317,7 +418,7 @@ impl Response {
 }
 
 #[derive(Default)]
-struct Site {
+struct Served {
     routes: HashMap<String, Response>,
     endpoints: HashMap<String, Arc<Endpoint>>,
     requests: Vec<Request>,
@@ -325,14 +426,25 @@ struct Site {
 
 pub struct Server {
     addr: SocketAddr,
-    site: Arc<Mutex<Site>>,
+    site: Arc<Mutex<Served>>,
+}
+
+impl Site for Server {
+    fn url(&self, path: &str) -> String {
+        Server::url(self, path)
+    }
+
+    fn describe(&self) -> String {
+        let requests: Vec<String> = self.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+        format!("requests: {requests:#?}")
+    }
 }
 
 impl Server {
     pub async fn start(dist: PathBuf) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().unwrap();
-        let site = Arc::new(Mutex::new(Site::default()));
+        let site = Arc::new(Mutex::new(Served::default()));
         let shared = (site.clone(), Arc::new(dist));
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -378,7 +490,7 @@ impl Server {
     }
 }
 
-async fn serve(mut stream: TcpStream, site: &Mutex<Site>, dist: &Path) -> std::io::Result<()> {
+async fn serve(mut stream: TcpStream, site: &Mutex<Served>, dist: &Path) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {

@@ -115,12 +115,15 @@ fn test_browser() -> Result {
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }
 
-/// `tests/widget_e2e.rs` (the loader on real pages) and `tests/delivery_e2e.rs`
-/// (leads posted to a scripted endpoint) serve `dist/` as a site would, so
-/// they run after the build step; they are behind the `e2e` feature so that
-/// plain `cargo test` never needs a browser or a build.
+/// `tests/widget_e2e.rs` (the loader on real pages), `tests/delivery_e2e.rs`
+/// (leads posted to a scripted endpoint), `tests/privacy_e2e.rs` and the
+/// collector's `tests/journeys.rs` (visitors on the demo site, against the
+/// real collector) serve `dist/` as a site would, so they run after the
+/// build step; they are behind `e2e` features so that plain `cargo test`
+/// never needs a browser or a build.
 fn test_end_to_end() -> Result {
     ensure_chromium()?;
+    run(&mut journeys(None))?;
     run(cargo()
         .args([
             "test",
@@ -136,6 +139,19 @@ fn test_end_to_end() -> Result {
             "privacy_e2e",
         ])
         .env("CHROMEDRIVER", CHROMEDRIVER))
+}
+
+/// The demo-site journeys against the collector (only `filter`'s, if given),
+/// which leave their screenshots in `target/e2e-artifacts/`.
+pub fn journeys(filter: Option<&str>) -> std::process::Command {
+    let mut command = cargo();
+    command
+        .args(["test", "-p", "leadscore-collector", "--features", "e2e", "--test", "journeys"])
+        .env("CHROMEDRIVER", CHROMEDRIVER);
+    if let Some(filter) = filter {
+        command.args(["--", filter]);
+    }
+    command
 }
 
 /// `12.3s` or `4m05s`: precise enough for a CI log, short enough to scan.

@@ -31,7 +31,7 @@ pub struct Collector {
     pub clock: Clock,
 }
 
-fn temp_dir() -> PathBuf {
+pub fn temp_dir() -> PathBuf {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "leadscore-collector-test-{}-{}",
@@ -53,10 +53,14 @@ impl Collector {
     /// A collector over the database already in `dir`.
     pub async fn start_in(dir: PathBuf, extra: &str) -> Collector {
         std::fs::write(dir.join("acme.json"), SITE_JSON).unwrap();
-        let text = format!(
-            "database = \"{}\"\nadmin_token = \"{TOKEN}\"\n{extra}\n[[sites]]\nconfig = \"acme.json\"\norigins = [\"{ORIGIN}\"]\n",
-            dir.join("leads.db").display()
-        );
+        let text = format!("{extra}\n[[sites]]\nconfig = \"acme.json\"\norigins = [\"{ORIGIN}\"]\n");
+        Collector::launch(dir, &text).await
+    }
+
+    /// A collector with `settings` (TOML; paths relative to `dir`), its
+    /// database in `dir` and the test admin token.
+    pub async fn launch(dir: PathBuf, settings: &str) -> Collector {
+        let text = format!("database = \"{}\"\nadmin_token = \"{TOKEN}\"\n{settings}", dir.join("leads.db").display());
         let file: SettingsFile = toml::from_str(&text).unwrap_or_else(|err| panic!("test settings: {err}\n{text}"));
         let settings = Settings::from_file(file, &dir, Overrides::default()).unwrap();
         let store = SqliteStore::open(&settings.database).unwrap();
