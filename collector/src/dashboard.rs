@@ -110,10 +110,13 @@ fn funnel(stats: &Stats) -> String {
 
 /// Vertical bars as inline SVG, one per `(label, count)`.
 fn bars(values: &[(String, u64)], label_every: usize) -> String {
-    let (width, height) = (560.0, 140.0);
+    // About the width a card gets, so text stays at its size and the
+    // chart fills the card's height.
+    let (width, height) = (320.0, 140.0);
     let max = values.iter().map(|(_, count)| *count).max().unwrap_or(0).max(1) as f64;
     let slot = width / values.len().max(1) as f64;
-    let mut svg = format!("<svg viewBox=\"0 0 {width} {}\" width=\"100%\" role=\"img\">", height + 16.0);
+    let mut svg =
+        format!("<svg viewBox=\"0 0 {width} {}\" width=\"100%\" overflow=\"visible\" role=\"img\">", height + 16.0);
     for (index, (label, count)) in values.iter().enumerate() {
         let bar = (*count as f64 / max) * (height - 14.0);
         let x = index as f64 * slot;

@@ -9,6 +9,7 @@ use std::process::Stdio;
 
 use crate::dist::{build, dist_dir, target_dir};
 use crate::sh::{cargo, cmd, root, run, Result};
+use crate::tools::ensure_chromium;
 
 /// The port unless `--port` says otherwise.
 const DEFAULT_PORT: u16 = 8787;
@@ -100,6 +101,25 @@ pub fn demo(port: u16) -> Result {
     } else {
         Err(format!("the collector exited with {status}"))
     }
+}
+
+/// The README's pictures, taken by the demo journey in headless Chromium.
+pub const SCREENSHOTS: [&str; 3] = ["demo-mql-banner", "debug-overlay", "dashboard"];
+
+/// Plays the demo journey and copies its screenshots to `docs/screenshots/`.
+pub fn screenshots() -> Result {
+    build()?;
+    ensure_chromium()?;
+    run(&mut crate::ci::journeys(Some("a_returning_visitor_becomes_one_verified_mql_then_sales_ready")))?;
+    let taken = target_dir().join("e2e-artifacts");
+    let kept = root().join("docs/screenshots");
+    fs::create_dir_all(&kept).map_err(|err| format!("cannot create {}: {err}", kept.display()))?;
+    for name in SCREENSHOTS {
+        let (from, to) = (taken.join(format!("{name}.png")), kept.join(format!("{name}.png")));
+        fs::copy(&from, &to).map_err(|err| format!("cannot copy {} to {}: {err}", from.display(), to.display()))?;
+        println!("{}", to.display());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

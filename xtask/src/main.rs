@@ -29,6 +29,9 @@ commands:
   demo     build the widget and the collector, then serve the demo site,
            the widget and the dashboard on http://127.0.0.1:8787
            (`cargo xtask demo --port N` for another port); Ctrl-C stops it
+  screenshots
+           play the demo journey in headless Chromium and copy its
+           screenshots (site, debug overlay, dashboard) to docs/screenshots/
   bench    run the engine benchmarks; extra args go to `cargo bench`,
            e.g. `cargo xtask bench -- --save-baseline main`
   bench-collector
@@ -55,8 +58,9 @@ fn main() -> ExitCode {
         ("build", true) => dist::build(),
         ("size", true) => size::size(),
         ("test", true) => ci::test(),
+        ("screenshots", true) => demo::screenshots(),
         ("demo", _) => demo::port(&rest).and_then(demo::demo),
-        ("build" | "size" | "test", false) => Err(format!("`{command}` takes no arguments\n\n{USAGE}")),
+        ("build" | "size" | "test" | "screenshots", false) => Err(format!("`{command}` takes no arguments\n\n{USAGE}")),
         _ => Err(format!("unknown command `{command}`\n\n{USAGE}")),
     };
     match result {
