@@ -8,6 +8,7 @@ mod dist;
 mod sh;
 mod size;
 mod tools;
+mod wasm;
 
 use std::env;
 use std::ffi::OsString;
@@ -21,8 +22,9 @@ usage: cargo xtask <command> [args]
 commands:
   build    build the widget into dist/ (wasm, JS glue, typings, www/ scripts)
            and print its size; installs missing tools first
-  size     print raw/gzip/brotli sizes of dist/ and write dist/size-report.json
-           (builds first if dist/ has no wasm module)
+  size     print raw/gzip/brotli sizes of dist/ and the 20 largest wasm
+           functions, and write dist/size-report.json (builds first if
+           dist/ has no wasm module)
   test     everything CI checks: fmt, clippy (native and wasm32), docs,
            native and wasm32 tests, browser tests, the build, then the
            end-to-end tests of dist/ in headless Chromium
