@@ -22,11 +22,11 @@ const LARGEST: usize = 20;
 
 /// One measured file; `name` is relative to `dist/`, with `/` separators.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Row {
-    name: String,
-    raw: u64,
-    gzip: u64,
-    brotli: u64,
+pub struct Row {
+    pub name: String,
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
 }
 
 /// Prints the report, building first if `dist/` has no wasm module yet
@@ -37,7 +37,16 @@ pub fn size() -> Result {
         .map(|entries| entries.flatten().any(|entry| entry.path().extension().is_some_and(|ext| ext == "wasm")))
         .unwrap_or(false);
     if has_wasm {
-        report(&dist)
+        report(&dist)?;
+        // Shown, not enforced: `cargo xtask test` enforces it.
+        println!("\nagainst {}:", crate::budget::BUDGET_FILE);
+        match crate::budget::check_dist() {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                println!("{err}");
+                Ok(())
+            }
+        }
     } else {
         println!("xtask: dist/ has no wasm module yet; building it first");
         build()
@@ -46,9 +55,7 @@ pub fn size() -> Result {
 
 /// Measures `dist`, prints the table and writes the JSON report.
 pub fn report(dist: &Path) -> Result {
-    let mut rows = Vec::new();
-    collect(dist, "", &mut rows)?;
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let rows = measure_dir(dist)?;
     print!("{}", table(&rows));
     let json_path = dist.join(REPORT_FILE);
     fs::write(&json_path, json(&rows)).map_err(|err| format!("could not write {}: {err}", json_path.display()))?;
@@ -73,6 +80,14 @@ fn largest_functions(named: &Path) -> Result {
 
 fn functions_table(functions: &[crate::wasm::Function]) -> String {
     functions.iter().map(|function| format!("{:>8}  {}\n", function.size, function.name)).collect()
+}
+
+/// Every shipped file under `dist`, measured, sorted by name.
+pub fn measure_dir(dist: &Path) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    collect(dist, "", &mut rows)?;
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
 }
 
 /// Walks `dir` recursively (wasm-bindgen puts inline JS under `snippets/`),
