@@ -429,12 +429,12 @@ impl Widget {
                     last: entry.last.as_millis() as f64,
                 })
                 .collect(),
-            identity: engine
-                .state()
-                .identity()
-                .iter()
-                .map(|(field, value)| (field.name(), value.to_string()))
-                .collect(),
+            // Inserted one by one: `collect()` into a map sorts through std's
+            // driftsort, a few KB of wasm for input that is already sorted.
+            identity: engine.state().identity().iter().fold(Default::default(), |mut identity, (field, value)| {
+                identity.insert(field.name(), value.to_string());
+                identity
+            }),
             warnings: engine.config().warnings().iter().cloned().chain(inner.storage_warning.clone()).collect(),
             outbox: {
                 let outbox = engine.state().outbox();

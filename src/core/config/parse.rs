@@ -329,7 +329,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
     let thresholds_of = |event: &str| {
         let mut values: Vec<u32> =
             rules.iter().filter(|rule| rule.on == event).filter_map(|rule| rule.min_value).collect();
-        values.sort_unstable();
+        super::super::small_sort::sort(&mut values);
         values.dedup();
         values
     };
@@ -971,7 +971,7 @@ fn hash_value(value: &Value, hash: u64) -> u64 {
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            super::super::small_sort::sort(&mut keys);
             let hash = fnv(fnv(hash, b"{"), &(keys.len() as u64).to_le_bytes());
             keys.into_iter().fold(hash, |hash, key| {
                 let hash = fnv(fnv(hash, &(key.len() as u64).to_le_bytes()), key.as_bytes());
