@@ -105,6 +105,66 @@ fn bad_api_input_never_throws() {
     assert_eq!(widget.score(), 1.0, "the widget still works after bad calls");
 }
 
+/// Every listener the widget adds is passive, so scrolling and touches
+/// never wait for it; the one exception is the privacy link's click, which
+/// must cancel the link to open the panel instead.
+#[wasm_bindgen_test]
+fn listeners_are_passive_except_the_privacy_click() {
+    keep_page();
+    js_sys::eval(
+        "window.__listeners = [];
+         window.__addEventListener = EventTarget.prototype.addEventListener;
+         EventTarget.prototype.addEventListener = function (type, listener, options) {
+           var passive = typeof options === 'object' && options !== null && options.passive === true;
+           window.__listeners.push(type + (passive ? ' passive' : ' not passive'));
+           return window.__addEventListener.call(this, type, listener, options);
+         };",
+    )
+    .unwrap();
+    let widget = widget(&implied("t-passive", r#"{"id":"x","on":"x","points":1}"#));
+    js_sys::eval("EventTarget.prototype.addEventListener = window.__addEventListener").unwrap();
+    let listeners: Vec<String> = js_sys::Array::from(&js_sys::eval("window.__listeners").unwrap())
+        .iter()
+        .map(|line| line.as_string().unwrap())
+        .collect();
+    assert!(listeners.iter().any(|line| line == "scroll passive"), "{listeners:?}");
+    assert!(listeners.iter().any(|line| line == "pagehide passive"), "{listeners:?}");
+    let not_passive: Vec<&String> = listeners.iter().filter(|line| line.ends_with(" not passive")).collect();
+    assert_eq!(not_passive, ["click not passive"], "{listeners:?}");
+    drop(widget);
+}
+
+/// Storage writes are batched: a burst of events is one write, made when
+/// the page is hidden (or a second after the first change), not one per
+/// event.
+#[wasm_bindgen_test]
+fn a_burst_of_events_is_stored_in_one_write() {
+    let key = "leadscore:t-batched";
+    storage().remove_item(key).unwrap();
+    js_sys::eval(
+        "window.__writes = {};
+         window.__setItemBeforeCount = Storage.prototype.setItem;
+         Storage.prototype.setItem = function (key, value) {
+           window.__writes[key] = (window.__writes[key] || 0) + 1;
+           return window.__setItemBeforeCount.call(this, key, value);
+         };",
+    )
+    .unwrap();
+    let writes = || js_sys::eval(&format!("window.__writes['{key}'] || 0")).unwrap().as_f64().unwrap();
+    let widget = widget(&implied("t-batched", r#"{"id":"x","on":"x","points":1}"#));
+    let at_start = writes();
+    for _ in 0..50 {
+        widget.track("x".into(), JsValue::UNDEFINED);
+    }
+    assert_eq!(writes(), at_start, "no write per event");
+    dispatch(&window().into(), "pagehide");
+    let after_hide = writes();
+    js_sys::eval("Storage.prototype.setItem = window.__setItemBeforeCount").unwrap();
+    assert_eq!(after_hide, at_start + 1.0, "one write for the burst when the page is hidden");
+    assert_eq!(count(&widget, "x"), 50);
+    assert!(storage().get_item(key).unwrap().is_some());
+}
+
 #[wasm_bindgen_test]
 fn without_consent_nothing_is_scored_or_stored() {
     storage().remove_item("leadscore:t-consent").unwrap();
