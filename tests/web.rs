@@ -105,6 +105,65 @@ fn bad_api_input_never_throws() {
     assert_eq!(widget.score(), 1.0, "the widget still works after bad calls");
 }
 
+/// A widget started on a config object built by `script` (which must
+/// evaluate to it), as `leadscore('init', object)` would give it.
+fn widget_on_object(script: &str) -> Widget {
+    keep_page();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"config".into(), &js_sys::eval(script).unwrap()).unwrap();
+    start(options.into())
+}
+
+/// `explain()` answers plain objects with a fixed set of keys in a fixed
+/// order, identity fields sorted by name and numbers as numbers.
+#[wasm_bindgen_test]
+fn explain_is_plain_data_in_a_fixed_shape() {
+    let widget = widget(&implied("t-shape", r#"{"id":"x","on":"x","points":5}"#));
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.identify(props(r#"{"job_title":"CTO","company":"Acme","email":"ann@acme.example"}"#));
+    let explained = widget.explain();
+    let keys = |value: &JsValue| -> Vec<String> {
+        js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .map(|key| key.as_string().unwrap())
+            .collect()
+    };
+    let top = "site score stage grade fit consent opt_out storage visitor ledger identity warnings outbox";
+    assert_eq!(keys(&explained), top.split(' ').collect::<Vec<_>>());
+    assert_eq!(keys(&get(&explained, "ledger.0")), ["rule", "points", "count", "first", "last"]);
+    assert_eq!(keys(&get(&explained, "outbox")), ["pending", "dropped", "expired", "rejected"]);
+    assert_eq!(keys(&get(&explained, "identity")), ["company", "email", "job_title"]);
+    assert_eq!(get(&explained, "score").as_f64(), Some(5.0));
+    assert_eq!(get(&explained, "fit").as_f64(), Some(0.0));
+    assert_eq!(get(&explained, "ledger.0.count").as_f64(), Some(1.0));
+    assert_eq!(get(&explained, "outbox.pending").as_f64(), Some(0.0));
+    assert!(get(&explained, "opt_out").is_null());
+    assert_eq!(get(&explained, "consent").as_bool(), Some(true));
+    assert!(js_sys::Array::is_array(&get(&explained, "warnings")));
+}
+
+/// An `init` object is read as JSON data: a `Map` works like an object,
+/// and what JSON cannot hold (functions, cycles, binary data) leaves the
+/// widget unconfigured with a console line, never a crash.
+#[wasm_bindgen_test]
+fn init_objects_are_read_as_json_data() {
+    let map = widget_on_object(
+        "new Map([['site', 't-map'], ['consent', 'implied'], ['half_life_days', 'never'],
+                  ['rules', [{ id: 'x', on: 'x', points: 5, cap: 10.0 }]]])",
+    );
+    map.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(map.score(), 5.0);
+    for script in [
+        "({ site: 't-fn', consent: 'implied', rules: [], hook: function () {} })",
+        "(function () { var c = { site: 't-cycle', consent: 'implied', rules: [] }; c.self = c; return c; })()",
+        "({ site: 't-bytes', consent: 'implied', rules: [], data: new Uint8Array(2) })",
+        "({ site: 't-set', consent: 'implied', rules: new Set() })",
+    ] {
+        let widget = widget_on_object(script);
+        assert!(widget.explain().is_null(), "configured from {script}");
+    }
+}
+
 /// Every listener the widget adds is passive, so scrolling and touches
 /// never wait for it; the one exception is the privacy link's click, which
 /// must cancel the link to open the panel instead.
