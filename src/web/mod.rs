@@ -384,14 +384,11 @@ impl Widget {
                 ("last", number(entry.last.as_millis() as f64)),
             ])
         });
-        // By field name, as a sorted map gives them; inserted one by one,
-        // since `collect()` into a map sorts through std's driftsort, a few
-        // KB of wasm for input that is already sorted.
-        let identity =
-            engine.state().identity().iter().fold(std::collections::BTreeMap::new(), |mut identity, (field, value)| {
-                identity.insert(field.name(), value.to_string());
-                identity
-            });
+        // By field name; a list sorted in place, not a map: each map type
+        // costs the wasm its own copy of the B-tree code.
+        let mut identity: Vec<(&str, String)> =
+            engine.state().identity().iter().map(|(field, value)| (field.name(), value.to_string())).collect();
+        crate::core::small_sort::sort_by(&mut identity, |a, b| a.0.cmp(b.0));
         let warnings = engine.config().warnings().iter().cloned().chain(inner.storage_warning.clone());
         let outbox = engine.state().outbox();
         js_data::object([
