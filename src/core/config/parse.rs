@@ -322,9 +322,12 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
             rule.decay = half_life_ms.map_or(Decay::Never, Decay::HalfLife);
         }
     }
-    let mut by_event = std::collections::BTreeMap::<String, Vec<usize>>::new();
+    let mut by_event: Vec<(String, Vec<usize>)> = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
-        by_event.entry(rule.on.clone()).or_default().push(index);
+        match by_event.binary_search_by(|(on, _)| on.as_str().cmp(&rule.on)) {
+            Ok(at) => by_event[at].1.push(index),
+            Err(at) => by_event.insert(at, (rule.on.clone(), vec![index])),
+        }
     }
     let thresholds_of = |event: &str| {
         let mut values: Vec<u32> =
