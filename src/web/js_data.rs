@@ -78,7 +78,13 @@ pub(crate) fn object<'a>(entries: impl IntoIterator<Item = (&'a str, JsValue)>) 
     object.into()
 }
 
-/// An array of `items`.
+/// An array of `items`, filled by index: `collect()` would call
+/// `Array.prototype.push`, which pages are known to replace or break.
 pub(crate) fn array(items: impl IntoIterator<Item = JsValue>) -> JsValue {
-    items.into_iter().collect::<Array>().into()
+    let items: Vec<JsValue> = items.into_iter().collect();
+    let array = Array::new_with_length(items.len() as u32);
+    for (index, item) in items.iter().enumerate() {
+        array.set(index as u32, item.clone());
+    }
+    array.into()
 }
