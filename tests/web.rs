@@ -105,6 +105,125 @@ fn bad_api_input_never_throws() {
     assert_eq!(widget.score(), 1.0, "the widget still works after bad calls");
 }
 
+/// A widget started on a config object built by `script` (which must
+/// evaluate to it), as `leadscore('init', object)` would give it.
+fn widget_on_object(script: &str) -> Widget {
+    keep_page();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"config".into(), &js_sys::eval(script).unwrap()).unwrap();
+    start(options.into())
+}
+
+/// `explain()` answers plain objects with a fixed set of keys in a fixed
+/// order, identity fields sorted by name and numbers as numbers.
+#[wasm_bindgen_test]
+fn explain_is_plain_data_in_a_fixed_shape() {
+    let widget = widget(&implied("t-shape", r#"{"id":"x","on":"x","points":5}"#));
+    widget.track("x".into(), JsValue::UNDEFINED);
+    widget.identify(props(r#"{"job_title":"CTO","company":"Acme","email":"ann@acme.example"}"#));
+    let explained = widget.explain();
+    let keys = |value: &JsValue| -> Vec<String> {
+        js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .map(|key| key.as_string().unwrap())
+            .collect()
+    };
+    let top = "site score stage grade fit consent opt_out storage visitor ledger identity warnings outbox";
+    assert_eq!(keys(&explained), top.split(' ').collect::<Vec<_>>());
+    assert_eq!(keys(&get(&explained, "ledger.0")), ["rule", "points", "count", "first", "last"]);
+    assert_eq!(keys(&get(&explained, "outbox")), ["pending", "dropped", "expired", "rejected"]);
+    assert_eq!(keys(&get(&explained, "identity")), ["company", "email", "job_title"]);
+    assert_eq!(get(&explained, "score").as_f64(), Some(5.0));
+    assert_eq!(get(&explained, "fit").as_f64(), Some(0.0));
+    assert_eq!(get(&explained, "ledger.0.count").as_f64(), Some(1.0));
+    assert_eq!(get(&explained, "outbox.pending").as_f64(), Some(0.0));
+    assert!(get(&explained, "opt_out").is_null());
+    assert_eq!(get(&explained, "consent").as_bool(), Some(true));
+    assert!(js_sys::Array::is_array(&get(&explained, "warnings")));
+}
+
+/// An `init` object is read as JSON data: a `Map` works like an object,
+/// and what JSON cannot hold (functions, cycles, binary data) leaves the
+/// widget unconfigured with a console line, never a crash.
+#[wasm_bindgen_test]
+fn init_objects_are_read_as_json_data() {
+    let map = widget_on_object(
+        "new Map([['site', 't-map'], ['consent', 'implied'], ['half_life_days', 'never'],
+                  ['rules', [{ id: 'x', on: 'x', points: 5, cap: 10.0 }]]])",
+    );
+    map.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(map.score(), 5.0);
+    for script in [
+        "({ site: 't-fn', consent: 'implied', rules: [], hook: function () {} })",
+        "(function () { var c = { site: 't-cycle', consent: 'implied', rules: [] }; c.self = c; return c; })()",
+        "({ site: 't-bytes', consent: 'implied', rules: [], data: new Uint8Array(2) })",
+        "({ site: 't-set', consent: 'implied', rules: new Set() })",
+    ] {
+        let widget = widget_on_object(script);
+        assert!(widget.explain().is_null(), "configured from {script}");
+    }
+}
+
+/// Every listener the widget adds is passive, so scrolling and touches
+/// never wait for it; the one exception is the privacy link's click, which
+/// must cancel the link to open the panel instead.
+#[wasm_bindgen_test]
+fn listeners_are_passive_except_the_privacy_click() {
+    keep_page();
+    js_sys::eval(
+        "window.__listeners = [];
+         window.__addEventListener = EventTarget.prototype.addEventListener;
+         EventTarget.prototype.addEventListener = function (type, listener, options) {
+           var passive = typeof options === 'object' && options !== null && options.passive === true;
+           window.__listeners.push(type + (passive ? ' passive' : ' not passive'));
+           return window.__addEventListener.call(this, type, listener, options);
+         };",
+    )
+    .unwrap();
+    let widget = widget(&implied("t-passive", r#"{"id":"x","on":"x","points":1}"#));
+    js_sys::eval("EventTarget.prototype.addEventListener = window.__addEventListener").unwrap();
+    let listeners: Vec<String> = js_sys::Array::from(&js_sys::eval("window.__listeners").unwrap())
+        .iter()
+        .map(|line| line.as_string().unwrap())
+        .collect();
+    assert!(listeners.iter().any(|line| line == "scroll passive"), "{listeners:?}");
+    assert!(listeners.iter().any(|line| line == "pagehide passive"), "{listeners:?}");
+    let not_passive: Vec<&String> = listeners.iter().filter(|line| line.ends_with(" not passive")).collect();
+    assert_eq!(not_passive, ["click not passive"], "{listeners:?}");
+    drop(widget);
+}
+
+/// Storage writes are batched: a burst of events is one write, made when
+/// the page is hidden (or a second after the first change), not one per
+/// event.
+#[wasm_bindgen_test]
+fn a_burst_of_events_is_stored_in_one_write() {
+    let key = "leadscore:t-batched";
+    storage().remove_item(key).unwrap();
+    js_sys::eval(
+        "window.__writes = {};
+         window.__setItemBeforeCount = Storage.prototype.setItem;
+         Storage.prototype.setItem = function (key, value) {
+           window.__writes[key] = (window.__writes[key] || 0) + 1;
+           return window.__setItemBeforeCount.call(this, key, value);
+         };",
+    )
+    .unwrap();
+    let writes = || js_sys::eval(&format!("window.__writes['{key}'] || 0")).unwrap().as_f64().unwrap();
+    let widget = widget(&implied("t-batched", r#"{"id":"x","on":"x","points":1}"#));
+    let at_start = writes();
+    for _ in 0..50 {
+        widget.track("x".into(), JsValue::UNDEFINED);
+    }
+    assert_eq!(writes(), at_start, "no write per event");
+    dispatch(&window().into(), "pagehide");
+    let after_hide = writes();
+    js_sys::eval("Storage.prototype.setItem = window.__setItemBeforeCount").unwrap();
+    assert_eq!(after_hide, at_start + 1.0, "one write for the burst when the page is hidden");
+    assert_eq!(count(&widget, "x"), 50);
+    assert!(storage().get_item(key).unwrap().is_some());
+}
+
 #[wasm_bindgen_test]
 fn without_consent_nothing_is_scored_or_stored() {
     storage().remove_item("leadscore:t-consent").unwrap();

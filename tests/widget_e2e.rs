@@ -48,6 +48,52 @@ fn loader_fits_its_gzip_budget() {
     assert!(size <= 1024, "www/leadscore.js is {size} bytes gzipped; the budget is 1024");
 }
 
+/// The tag sites copy must never hold up the parsing of their pages: every
+/// copy of it in the docs and the demo loads the loader `async`.
+#[test]
+fn documented_tags_load_the_loader_async() {
+    let demo = std::fs::read_dir(root().join("www/demo")).unwrap().map(|entry| entry.unwrap().path());
+    let files: Vec<_> = [root().join("README.md"), root().join("docs/widget.md")].into_iter().chain(demo).collect();
+    let mut tags = 0;
+    for path in files.iter().filter(|path| path.extension().is_some_and(|ext| ext == "md" || ext == "html")) {
+        let text = std::fs::read_to_string(path).unwrap();
+        for (at, _) in text.match_indices("<script") {
+            let tag = &text[at..at + text[at..].find('>').unwrap()];
+            if tag.contains("leadscore.js") {
+                tags += 1;
+                assert!(tag.contains(" async"), "{}: `{tag}` blocks parsing; add `async`", path.display());
+            }
+        }
+    }
+    assert!(tags >= 3, "found only {tags} loader tags in {files:?}");
+}
+
+/// Nothing of the widget but the loader competes with the page while it
+/// loads: the glue and the wasm are requested only after the `load` event
+/// has finished (the loader waits for idle time after it).
+#[tokio::test]
+async fn wasm_is_fetched_after_the_page_has_loaded() {
+    let h = Harness::start().await;
+    let head = format!(r#"<script async src="{LOADER}"></script>"#);
+    h.server.page("/", &page(&head, &format!("<p>content</p>{}", inline_config())));
+    h.open("/").await;
+    h.wait_ready().await;
+    let requests = h
+        .eval(
+            "(function () {
+               var loaded = performance.getEntriesByType('navigation')[0].loadEventEnd;
+               return performance.getEntriesByType('resource')
+                 .filter(function (entry) { return /leadscore_wasm/.test(entry.name); })
+                 .map(function (entry) {
+                   return [entry.name.split('/').pop(), loaded > 0 && entry.startTime >= loaded];
+                 });
+             })()",
+        )
+        .await;
+    assert_eq!(requests, json!([["leadscore_wasm.js", true], ["leadscore_wasm_bg.wasm", true]]));
+    h.finish().await;
+}
+
 /// Serves one page with the given head and body and checks the widget works.
 async fn placement_works(head: &str, body: &str) {
     let h = Harness::start().await;

@@ -199,6 +199,47 @@ pub(crate) fn email_domain(email: &str) -> Option<String> {
     email.rsplit_once('@').map(|(_, domain)| domain.to_ascii_lowercase())
 }
 
+/// `digits` (ASCII digits, at most one `.`, starting with a digit) as the
+/// nearest `f64`, exactly as `str::parse::<f64>` reads it. Not `parse`
+/// itself: it links core's decimal-to-float tables (over 10 KB of wasm) for
+/// the one caller here. Up to 15 significant digits and 22 decimal places
+/// one correctly rounded multiply or divide is exact (Clinger's fast path);
+/// longer answers go through serde_json's correctly rounding parser, which
+/// the config already links.
+pub(crate) fn decimal(digits: &str) -> Option<f64> {
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let significant = format!("{whole}{fraction}");
+    let significant = significant.trim_start_matches('0');
+    let trimmed = significant.trim_end_matches('0');
+    // value = trimmed × 10^exponent
+    let exponent = (significant.len() - trimmed.len()) as i32 - fraction.len() as i32;
+    if trimmed.is_empty() {
+        return Some(0.0);
+    }
+    if trimmed.len() <= 15 && exponent.abs() <= 22 {
+        const POWERS: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+            1e19, 1e20, 1e21, 1e22,
+        ];
+        let mantissa = trimmed.parse::<u64>().ok()? as f64;
+        let scale = POWERS[exponent.unsigned_abs() as usize];
+        return Some(if exponent < 0 { mantissa / scale } else { mantissa * scale });
+    }
+    let whole = whole.trim_start_matches('0');
+    let json = match (whole.is_empty(), fraction.is_empty()) {
+        (true, _) => format!("0.{fraction}"),
+        (false, true) => whole.to_string(),
+        (false, false) => format!("{whole}.{fraction}"),
+    };
+    // The text is a valid JSON number, so the only error is overflow, which
+    // `parse` reads as infinity.
+    Some(serde_json::from_str::<f64>(&json).unwrap_or(f64::INFINITY))
+}
+
 /// Reads a size or money answer as an inclusive range: `75` → 75..=75,
 /// `51-200` → 51..=200, `1000+` → 1000..=∞, `10k-50k` → 10000..=50000,
 /// `€25,000` → 25000..=25000. `None` when no number is in the text.
@@ -219,7 +260,7 @@ pub(crate) fn numeric_range(text: &str) -> Option<(f64, f64)> {
             }
             chars.next();
         }
-        let mut number: f64 = digits.trim_end_matches('.').parse().ok()?;
+        let mut number = decimal(digits.trim_end_matches('.'))?;
         match chars.peek().map(|c| c.to_ascii_lowercase()) {
             Some('k') => number *= 1e3,
             Some('m') => number *= 1e6,
@@ -242,6 +283,57 @@ pub(crate) fn numeric_range(text: &str) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_reads_like_parse() {
+        let mut cases: Vec<String> = [
+            "0",
+            "000",
+            "7",
+            "007",
+            "0.5",
+            "00.50",
+            "1.2.3",
+            "12.",
+            "75",
+            "25000",
+            "0.1",
+            "0.3",
+            "1.005",
+            "123456789012345",
+            "1234567890123456",
+            "12345678901234567890",
+            "9007199254740993",
+            "0.000000000000000000001",
+            "1000000000000000000000000",
+            "4.35",
+            "2.675",
+            "0.1000000000000000055511151231257827",
+        ]
+        .iter()
+        .map(|text| text.to_string())
+        .collect();
+        cases.push(format!("1{}", "0".repeat(400)));
+        cases.push(format!("0.{}1", "0".repeat(400)));
+        cases.push(format!("{}.{}", "9".repeat(40), "9".repeat(40)));
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..50_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 1 + (seed % 24) as usize;
+            let point = (seed >> 8) as usize % (len + 1);
+            let mut text: String = (0..len).map(|i| char::from(b'0' + ((seed >> (i * 2 % 60)) % 10) as u8)).collect();
+            if point > 0 && point < len {
+                text.insert(point, '.');
+            }
+            cases.push(text);
+        }
+        for text in cases {
+            let expected = text.parse::<f64>().ok().filter(|_| !text.contains("..") && text.matches('.').count() <= 1);
+            assert_eq!(decimal(&text).map(f64::to_bits), expected.map(f64::to_bits), "{text}");
+        }
+    }
 
     #[test]
     fn reads_ranges_people_type() {

@@ -151,11 +151,12 @@ impl Lead {
             stage,
             score: engine.score(scored_at),
             grade: engine.grade(),
-            identity: state
-                .identity()
-                .iter()
-                .map(|(field, value)| (field.name().to_string(), value.to_string()))
-                .collect(),
+            // Inserted one by one: `collect()` into a map sorts through std's
+            // driftsort, a few KB of wasm for input that is already sorted.
+            identity: state.identity().iter().fold(BTreeMap::new(), |mut identity, (field, value)| {
+                identity.insert(field.name().to_string(), value.to_string());
+                identity
+            }),
             ledger: engine.ledger(scored_at),
             evidence: state.evidence().to_vec(),
             summarised: state.summarised_events(),

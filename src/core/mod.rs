@@ -45,6 +45,7 @@ mod engine;
 mod fnv;
 mod glob;
 mod hint;
+pub(crate) mod small_sort;
 mod tally;
 
 pub use config::{Config, ConfigError, ConfigErrorKind, ConsentMode, FitRule, GradeThresholds, Rule, Thresholds};

@@ -255,7 +255,7 @@ impl Outbox {
         self.dropped = self.dropped.max(other.dropped);
         self.expired = self.expired.max(other.expired);
         self.rejected = self.rejected.max(other.rejected);
-        self.finished.sort();
+        super::small_sort::sort(&mut self.finished);
         self.sort();
     }
 
@@ -265,7 +265,7 @@ impl Outbox {
             Some((_, existing)) => *existing = (*existing).max(finish),
             None => self.finished.push((lead_id.to_string(), finish)),
         }
-        self.finished.sort();
+        super::small_sort::sort(&mut self.finished);
         if self.finished.len() > MAX_FINISHED {
             // Oldest-first order is not kept; any id beyond the bound belongs
             // to a stage this visitor cannot reach twice, so forgetting one is safe.
@@ -274,7 +274,7 @@ impl Outbox {
     }
 
     fn sort(&mut self) {
-        self.pending.sort_by(|a, b| (a.next_at, &a.lead_id).cmp(&(b.next_at, &b.lead_id)));
+        super::small_sort::sort_by(&mut self.pending, |a, b| (a.next_at, &a.lead_id).cmp(&(b.next_at, &b.lead_id)));
     }
 
     /// Bounds [`State::decode`](super::State::decode) relies on.

@@ -194,7 +194,7 @@ impl State {
             self.folded = other.folded;
         }
         let mut events: Vec<Event> = self.evidence.drain(..).chain(other.evidence.iter().cloned()).collect();
-        events.sort();
+        super::small_sort::sort(&mut events);
         events.dedup_by(|later, earlier| later.id == earlier.id && later.at == earlier.at);
         let horizon = self.horizon;
         events.retain(|event| horizon.is_none_or(|horizon| (event.at, event.id) > horizon));

@@ -9,6 +9,7 @@
 mod capture;
 mod consent;
 mod dom;
+mod js_data;
 mod overlay;
 mod privacy;
 mod shell;
@@ -18,7 +19,6 @@ mod transport;
 use std::sync::Arc;
 
 use js_sys::{Function, Object};
-use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -72,7 +72,7 @@ impl Options {
         };
         let config =
             js_sys::Reflect::get(value, &"config".into()).ok().filter(|value| value.is_object()).and_then(|value| {
-                serde_wasm_bindgen::from_value::<serde_json::Value>(value)
+                js_data::json(&value)
                     .map_err(|error| warn(&format!("init: the config is not plain JSON data: {error}")))
                     .ok()
             });
@@ -275,40 +275,6 @@ fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
     Some(pairs)
 }
 
-#[derive(Serialize)]
-struct Explanation {
-    site: String,
-    score: f64,
-    stage: &'static str,
-    grade: &'static str,
-    fit: i64,
-    consent: bool,
-    opt_out: Option<&'static str>,
-    storage: &'static str,
-    visitor: String,
-    ledger: Vec<LedgerLine>,
-    identity: std::collections::BTreeMap<&'static str, String>,
-    warnings: Vec<String>,
-    outbox: OutboxCounts,
-}
-
-#[derive(Serialize)]
-struct OutboxCounts {
-    pending: usize,
-    dropped: u32,
-    expired: u32,
-    rejected: u32,
-}
-
-#[derive(Serialize)]
-struct LedgerLine {
-    rule: String,
-    points: f64,
-    count: u32,
-    first: f64,
-    last: f64,
-}
-
 #[wasm_bindgen]
 impl Widget {
     /// Applies `call` now if configured, or queues it until then.
@@ -408,47 +374,46 @@ impl Widget {
         let Some(engine) = inner.engine.as_ref() else { return JsValue::NULL };
         let at = now();
         let (score, stage) = engine.standing(at);
-        let explanation = Explanation {
-            site: engine.config().site().to_string(),
-            score,
-            stage: stage.as_str(),
-            grade: engine.grade().as_str(),
-            fit: engine.fit_points(),
-            consent: inner.active(),
-            opt_out: inner.refusal(),
-            storage: inner.store.kind(),
-            visitor: engine.state().visitor_id().to_string(),
-            ledger: engine
-                .ledger(at)
-                .into_iter()
-                .map(|entry| LedgerLine {
-                    rule: entry.rule_id,
-                    points: entry.points,
-                    count: entry.count,
-                    first: entry.first.as_millis() as f64,
-                    last: entry.last.as_millis() as f64,
-                })
-                .collect(),
-            identity: engine
-                .state()
-                .identity()
-                .iter()
-                .map(|(field, value)| (field.name(), value.to_string()))
-                .collect(),
-            warnings: engine.config().warnings().iter().cloned().chain(inner.storage_warning.clone()).collect(),
-            outbox: {
-                let outbox = engine.state().outbox();
-                OutboxCounts {
-                    pending: outbox.pending().len(),
-                    dropped: outbox.dropped(),
-                    expired: outbox.expired(),
-                    rejected: outbox.rejected(),
-                }
-            },
-        };
-        let serializer =
-            serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true).serialize_missing_as_null(true);
-        explanation.serialize(&serializer).unwrap_or(JsValue::NULL)
+        let number = |value: f64| JsValue::from_f64(value);
+        let ledger = engine.ledger(at).into_iter().map(|entry| {
+            js_data::object([
+                ("rule", JsValue::from(entry.rule_id)),
+                ("points", number(entry.points)),
+                ("count", number(entry.count.into())),
+                ("first", number(entry.first.as_millis() as f64)),
+                ("last", number(entry.last.as_millis() as f64)),
+            ])
+        });
+        // By field name; a list sorted in place, not a map: each map type
+        // costs the wasm its own copy of the B-tree code.
+        let mut identity: Vec<(&str, String)> =
+            engine.state().identity().iter().map(|(field, value)| (field.name(), value.to_string())).collect();
+        crate::core::small_sort::sort_by(&mut identity, |a, b| a.0.cmp(b.0));
+        let warnings = engine.config().warnings().iter().cloned().chain(inner.storage_warning.clone());
+        let outbox = engine.state().outbox();
+        js_data::object([
+            ("site", JsValue::from(engine.config().site())),
+            ("score", number(score)),
+            ("stage", JsValue::from(stage.as_str())),
+            ("grade", JsValue::from(engine.grade().as_str())),
+            ("fit", number(engine.fit_points() as f64)),
+            ("consent", JsValue::from(inner.active())),
+            ("opt_out", inner.refusal().map_or(JsValue::NULL, JsValue::from)),
+            ("storage", JsValue::from(inner.store.kind())),
+            ("visitor", JsValue::from(engine.state().visitor_id())),
+            ("ledger", js_data::array(ledger)),
+            ("identity", js_data::object(identity.into_iter().map(|(field, value)| (field, JsValue::from(value))))),
+            ("warnings", js_data::array(warnings.map(JsValue::from))),
+            (
+                "outbox",
+                js_data::object([
+                    ("pending", number(outbox.pending().len() as f64)),
+                    ("dropped", number(outbox.dropped().into())),
+                    ("expired", number(outbox.expired().into())),
+                    ("rejected", number(outbox.rejected().into())),
+                ]),
+            ),
+        ])
     }
 
     /// Shows (`true`) or hides the debug overlay.

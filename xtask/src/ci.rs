@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::budget::check_dist;
 use crate::dist::build;
 use crate::sh::{cargo, root, run, Result};
 use crate::tools::{ensure_chromium, ensure_wasm_bindgen, ensure_wasm_target, CHROMEDRIVER, WASM_TARGET};
@@ -31,6 +32,11 @@ const STEPS: &[Step] = &[
     },
     Step { name: "test (browser)", why: "the widget's JS API in a real headless Chromium", run: test_browser },
     Step { name: "build", why: "the widget still builds, binds and optimizes into dist/", run: build },
+    Step {
+        name: "size budget",
+        why: "a visitor downloads every byte; growth past size-budget.toml is a decision, not an accident",
+        run: check_dist,
+    },
     Step {
         name: "test (end-to-end)",
         why: "the shipped loader and wasm from dist/, on real pages in headless Chromium",
@@ -178,6 +184,6 @@ mod tests {
     fn end_to_end_tests_run_on_a_fresh_build() {
         let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
         let build = names.iter().position(|name| *name == "build").expect("a build step");
-        assert_eq!(names[build + 1..], ["test (end-to-end)"]);
+        assert_eq!(names[build + 1..], ["size budget", "test (end-to-end)"]);
     }
 }

@@ -2,12 +2,14 @@
 //! pattern): plain Rust instead of shell scripts or make, so it works
 //! anywhere cargo does and installs the tools it needs itself.
 
+mod budget;
 mod ci;
 mod demo;
 mod dist;
 mod sh;
 mod size;
 mod tools;
+mod wasm;
 
 use std::env;
 use std::ffi::OsString;
@@ -21,11 +23,13 @@ usage: cargo xtask <command> [args]
 commands:
   build    build the widget into dist/ (wasm, JS glue, typings, www/ scripts)
            and print its size; installs missing tools first
-  size     print raw/gzip/brotli sizes of dist/ and write dist/size-report.json
-           (builds first if dist/ has no wasm module)
+  size     print raw/gzip/brotli sizes of dist/ and the 20 largest wasm
+           functions, and write dist/size-report.json (builds first if
+           dist/ has no wasm module)
   test     everything CI checks: fmt, clippy (native and wasm32), docs,
-           native and wasm32 tests, browser tests, the build, then the
-           end-to-end tests of dist/ in headless Chromium
+           native and wasm32 tests, browser tests, the build, its size
+           against size-budget.toml, then the end-to-end tests of dist/
+           in headless Chromium
   demo     build the widget and the collector, then serve the demo site,
            the widget and the dashboard on http://127.0.0.1:8787
            (`cargo xtask demo --port N` for another port); Ctrl-C stops it

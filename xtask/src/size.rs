@@ -1,6 +1,8 @@
 //! `cargo xtask size`: what the widget costs a visitor to download. Every
 //! file in `dist/` is measured raw and compressed the way CDNs serve it, and
 //! the numbers are also written to `dist/size-report.json` for CI to track.
+//! The largest functions of the optimized module follow, so a size change
+//! can be traced to the code that caused it.
 
 use std::fs;
 use std::io::Write;
@@ -9,19 +11,22 @@ use std::path::Path;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::dist::{build, dist_dir};
+use crate::dist::{build, dist_dir, named_module};
 use crate::sh::Result;
 
 /// The machine-readable copy of the report; not itself measured.
 const REPORT_FILE: &str = "size-report.json";
 
+/// How many of the largest functions the report lists.
+const LARGEST: usize = 20;
+
 /// One measured file; `name` is relative to `dist/`, with `/` separators.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Row {
-    name: String,
-    raw: u64,
-    gzip: u64,
-    brotli: u64,
+pub struct Row {
+    pub name: String,
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
 }
 
 /// Prints the report, building first if `dist/` has no wasm module yet
@@ -32,7 +37,16 @@ pub fn size() -> Result {
         .map(|entries| entries.flatten().any(|entry| entry.path().extension().is_some_and(|ext| ext == "wasm")))
         .unwrap_or(false);
     if has_wasm {
-        report(&dist)
+        report(&dist)?;
+        // Shown, not enforced: `cargo xtask test` enforces it.
+        println!("\nagainst {}:", crate::budget::BUDGET_FILE);
+        match crate::budget::check_dist() {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                println!("{err}");
+                Ok(())
+            }
+        }
     } else {
         println!("xtask: dist/ has no wasm module yet; building it first");
         build()
@@ -41,14 +55,39 @@ pub fn size() -> Result {
 
 /// Measures `dist`, prints the table and writes the JSON report.
 pub fn report(dist: &Path) -> Result {
-    let mut rows = Vec::new();
-    collect(dist, "", &mut rows)?;
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    let rows = measure_dir(dist)?;
     print!("{}", table(&rows));
     let json_path = dist.join(REPORT_FILE);
     fs::write(&json_path, json(&rows)).map_err(|err| format!("could not write {}: {err}", json_path.display()))?;
     println!("wrote dist/{REPORT_FILE}");
+    largest_functions(&named_module())
+}
+
+/// Lists the largest functions of the named copy `cargo xtask build` keeps
+/// (the shipped module has no names). Sizes are each body's bytes before
+/// compression.
+fn largest_functions(named: &Path) -> Result {
+    let Ok(module) = fs::read(named) else {
+        println!("\nno {} to name functions from; `cargo xtask build` writes it", named.display());
+        return Ok(());
+    };
+    let functions =
+        crate::wasm::functions(&module).map_err(|err| format!("could not read {}: {err}", named.display()))?;
+    println!("\nlargest of {} functions (bytes of code, before compression; {}):", functions.len(), named.display());
+    print!("{}", functions_table(&functions[..functions.len().min(LARGEST)]));
     Ok(())
+}
+
+fn functions_table(functions: &[crate::wasm::Function]) -> String {
+    functions.iter().map(|function| format!("{:>8}  {}\n", function.size, function.name)).collect()
+}
+
+/// Every shipped file under `dist`, measured, sorted by name.
+pub fn measure_dir(dist: &Path) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    collect(dist, "", &mut rows)?;
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
 }
 
 /// Walks `dir` recursively (wasm-bindgen puts inline JS under `snippets/`),
@@ -171,6 +210,15 @@ mod tests {
         let last = out.lines().last().unwrap();
         assert!(last.starts_with("total "), "{out}");
         assert!(last.ends_with("1234         567         456"), "{out}");
+    }
+
+    #[test]
+    fn functions_table_aligns_sizes() {
+        let functions = [
+            crate::wasm::Function { name: "big".to_string(), size: 24841 },
+            crate::wasm::Function { name: "small".to_string(), size: 7 },
+        ];
+        assert_eq!(functions_table(&functions), "   24841  big\n       7  small\n");
     }
 
     #[test]

@@ -289,7 +289,9 @@ pub struct Config {
     pub(crate) privacy: Privacy,
     pub(crate) identity_fields: Vec<(Field, Vec<String>)>,
     /// Rule indices by event name, so an event only visits its own rules.
-    pub(crate) by_event: std::collections::BTreeMap<String, Vec<usize>>,
+    /// Sorted by name for binary search; a list rather than a map, since
+    /// each map type costs the wasm its own copy of the B-tree code.
+    pub(crate) by_event: Vec<(String, Vec<usize>)>,
     /// `min_seconds` of the engaged-time rules and `min_percent` of the
     /// scroll-depth rules, ascending: read on every input and scroll event,
     /// so worked out once here.
@@ -300,7 +302,10 @@ pub struct Config {
 impl Config {
     /// Indices into [`Config::rules`] of the rules on event `name`.
     pub(crate) fn rules_on(&self, name: &str) -> &[usize] {
-        self.by_event.get(name).map_or(&[], Vec::as_slice)
+        match self.by_event.binary_search_by(|(on, _)| on.as_str().cmp(name)) {
+            Ok(at) => &self.by_event[at].1,
+            Err(_) => &[],
+        }
     }
 
     /// Parses and checks a JSON rule set.

@@ -322,14 +322,17 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
             rule.decay = half_life_ms.map_or(Decay::Never, Decay::HalfLife);
         }
     }
-    let mut by_event = std::collections::BTreeMap::<String, Vec<usize>>::new();
+    let mut by_event: Vec<(String, Vec<usize>)> = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
-        by_event.entry(rule.on.clone()).or_default().push(index);
+        match by_event.binary_search_by(|(on, _)| on.as_str().cmp(&rule.on)) {
+            Ok(at) => by_event[at].1.push(index),
+            Err(at) => by_event.insert(at, (rule.on.clone(), vec![index])),
+        }
     }
     let thresholds_of = |event: &str| {
         let mut values: Vec<u32> =
             rules.iter().filter(|rule| rule.on == event).filter_map(|rule| rule.min_value).collect();
-        values.sort_unstable();
+        super::super::small_sort::sort(&mut values);
         values.dedup();
         values
     };
@@ -971,7 +974,7 @@ fn hash_value(value: &Value, hash: u64) -> u64 {
         }
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            super::super::small_sort::sort(&mut keys);
             let hash = fnv(fnv(hash, b"{"), &(keys.len() as u64).to_le_bytes());
             keys.into_iter().fold(hash, |hash, key| {
                 let hash = fnv(fnv(hash, &(key.len() as u64).to_le_bytes()), key.as_bytes());

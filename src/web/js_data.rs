@@ -1,0 +1,90 @@
+//! Plain data across the JS boundary without serde-wasm-bindgen: a config
+//! object given to `init` read as JSON, and `explain()`'s answer built as
+//! plain objects. Hand-written because that crate's generic serializer and
+//! deserializer cost about 10 KB of wasm for these two uses; the rules
+//! below are the ones it applied, so pages see no difference.
+
+use js_sys::{Array, ArrayBuffer, Map, Number, Object, Reflect, Symbol, Uint8Array};
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Deeper nesting than any config needs; a cyclic object ends here instead
+/// of overflowing the stack.
+const MAX_DEPTH: usize = 128;
+
+/// Reads a JS value as JSON data: `null` and `undefined` are `null`, safe
+/// integers and BigInts in range are integers, other numbers floats (NaN and
+/// infinities `null`), arrays are arrays, and plain objects and `Map`s with
+/// string keys are objects. Functions, symbols, binary data and other
+/// iterables are errors.
+pub(crate) fn json(value: &JsValue) -> Result<Value, String> {
+    json_at(value, 0)
+}
+
+fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("nested more than {MAX_DEPTH} levels deep"));
+    }
+    if value.loose_eq(&JsValue::NULL) {
+        return Ok(Value::Null);
+    }
+    if let Some(flag) = value.as_bool() {
+        return Ok(Value::Bool(flag));
+    }
+    if value.is_bigint() {
+        return i64::try_from(value.clone())
+            .map(Value::from)
+            .or_else(|value| u64::try_from(value).map(Value::from))
+            .map_err(|_| "a BigInt outside the 64-bit range".to_string());
+    }
+    if let Some(number) = value.as_f64() {
+        return Ok(if Number::is_safe_integer(value) {
+            Value::from(number as i64)
+        } else {
+            serde_json::Number::from_f64(number).map_or(Value::Null, Value::Number)
+        });
+    }
+    if let Some(text) = value.as_string() {
+        return Ok(Value::String(text));
+    }
+    if Array::is_array(value) {
+        let items = value.unchecked_ref::<Array>();
+        return items.iter().map(|item| json_at(&item, depth + 1)).collect::<Result<_, _>>().map(Value::Array);
+    }
+    if value.is_instance_of::<Uint8Array>() || value.is_instance_of::<ArrayBuffer>() {
+        return Err("binary data".to_string());
+    }
+    let is_map = value.is_instance_of::<Map>();
+    if !value.is_object() || (!is_map && Symbol::iterator().js_in(value)) {
+        return Err(format!("{} is not JSON data", value.js_typeof().as_string().unwrap_or_default()));
+    }
+    let entries = if is_map { Array::from(value) } else { Object::entries(value.unchecked_ref()) };
+    let mut object = serde_json::Map::new();
+    for entry in entries.iter() {
+        let entry = entry.unchecked_into::<Array>();
+        let key = entry.get(0).as_string().ok_or("an object key that is not a string")?;
+        object.insert(key, json_at(&entry.get(1), depth + 1)?);
+    }
+    Ok(Value::Object(object))
+}
+
+/// A plain object with `entries` set in order.
+pub(crate) fn object<'a>(entries: impl IntoIterator<Item = (&'a str, JsValue)>) -> JsValue {
+    let object = Object::new();
+    for (key, value) in entries {
+        // Setting a fresh own property of a plain object cannot throw.
+        let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
+    }
+    object.into()
+}
+
+/// An array of `items`, filled by index: `collect()` would call
+/// `Array.prototype.push`, which pages are known to replace or break.
+pub(crate) fn array(items: impl IntoIterator<Item = JsValue>) -> JsValue {
+    let items: Vec<JsValue> = items.into_iter().collect();
+    let array = Array::new_with_length(items.len() as u32);
+    for (index, item) in items.iter().enumerate() {
+        array.set(index as u32, item.clone());
+    }
+    array.into()
+}

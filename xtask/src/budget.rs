@@ -1,0 +1,193 @@
+//! The size budget: `size-budget.toml` at the repository root caps the gzip
+//! size of each file in `dist/` and of their total, and `cargo xtask test`
+//! fails when the build grows past a cap. Hand-parsed: the file is a flat
+//! list of `name = bytes` lines under `[gzip]`, not worth a TOML dependency.
+
+use std::fs;
+
+use crate::dist::dist_dir;
+use crate::sh::{root, Result};
+use crate::size::{measure_dir, Row};
+
+pub const BUDGET_FILE: &str = "size-budget.toml";
+
+/// The key that caps the sum of all files rather than one of them.
+const TOTAL: &str = "total";
+
+/// Gzip limits in bytes, per file name (relative to `dist/`) and in total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    files: Vec<(String, u64)>,
+    total: u64,
+}
+
+/// `cargo xtask test`'s step after the build: measures `dist/` and checks it
+/// against the budget file.
+pub fn check_dist() -> Result {
+    let path = root().join(BUDGET_FILE);
+    let text = fs::read_to_string(&path).map_err(|err| format!("could not read {}: {err}", path.display()))?;
+    let budget = parse(&text)?;
+    let rows = measure_dir(&dist_dir())?;
+    let report = check(&budget, &rows)?;
+    print!("{report}");
+    Ok(())
+}
+
+/// Reads the budget; errors name the line and what was expected there.
+pub fn parse(text: &str) -> Result<Budget> {
+    let mut in_gzip = false;
+    let mut files: Vec<(String, u64)> = Vec::new();
+    let mut total = None;
+    for (index, line) in text.lines().enumerate() {
+        let at = format!("{BUDGET_FILE}:{}", index + 1);
+        let line = line.split_once('#').map_or(line, |(before, _)| before).trim();
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(table) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            if table.trim() != "gzip" {
+                return Err(format!("{at}: unknown table `[{table}]`; the limits go under `[gzip]`"));
+            }
+            in_gzip = true;
+            continue;
+        }
+        if !in_gzip {
+            return Err(format!("{at}: `{line}` comes before `[gzip]`; put the limits under it"));
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("{at}: expected `\"file\" = bytes`, found `{line}`"));
+        };
+        let key = key.trim();
+        let name = key.strip_prefix('"').and_then(|key| key.strip_suffix('"')).unwrap_or(key);
+        if name.is_empty() {
+            return Err(format!("{at}: the file name is empty"));
+        }
+        let value = value.trim().replace('_', "");
+        let bytes: u64 =
+            value.parse().ok().filter(|bytes| *bytes > 0).ok_or_else(|| {
+                format!("{at}: the limit for `{name}` must be a positive number of bytes, not `{value}`")
+            })?;
+        if name == TOTAL {
+            if total.replace(bytes).is_some() {
+                return Err(format!("{at}: `{TOTAL}` is given twice"));
+            }
+        } else if files.iter().any(|(known, _)| known == name) {
+            return Err(format!("{at}: `{name}` is given twice"));
+        } else {
+            files.push((name.to_string(), bytes));
+        }
+    }
+    let total = total.ok_or_else(|| format!("{BUDGET_FILE}: no `{TOTAL} = bytes` under `[gzip]`"))?;
+    Ok(Budget { files, total })
+}
+
+/// Every file must have a limit (a new file is a decision, not an accident)
+/// and stay within it, and every limit must name a file that exists (a
+/// stale limit hides nothing but misleads). All breaches are reported at
+/// once; on success the report shows how much room each file has left.
+pub fn check(budget: &Budget, rows: &[Row]) -> Result<String> {
+    let mut breaches = Vec::new();
+    let mut measured = Vec::new();
+    for row in rows {
+        match budget.files.iter().find(|(name, _)| *name == row.name) {
+            Some((_, limit)) => measured.push((row.name.as_str(), row.gzip, *limit)),
+            None => {
+                breaches.push(format!("dist/{} has no limit; add `\"{}\" = bytes` under `[gzip]`", row.name, row.name))
+            }
+        }
+    }
+    measured.push((TOTAL, rows.iter().map(|row| row.gzip).sum(), budget.total));
+    let mut report = String::new();
+    for (name, gzip, limit) in measured {
+        report.push_str(&format!("{name}: {gzip} bytes gzip, limit {limit} ({} left)\n", limit as i64 - gzip as i64));
+        if gzip > limit {
+            breaches.push(format!("{name} is {gzip} bytes gzip, over its limit of {limit} by {}", gzip - limit));
+        }
+    }
+    for (name, _) in &budget.files {
+        if !rows.iter().any(|row| row.name == *name) {
+            breaches.push(format!("`{name}` has a limit but dist/ has no such file; remove the line"));
+        }
+    }
+    if breaches.is_empty() {
+        Ok(report)
+    } else {
+        Err(format!(
+            "the widget is over its size budget ({BUDGET_FILE}):\n  {}\n  shrink it, or raise the limit in the same change and say why",
+            breaches.join("\n  ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, gzip: u64) -> Row {
+        Row { name: name.to_string(), raw: gzip * 3, gzip, brotli: gzip - 1 }
+    }
+
+    const BUDGET: &str = "# comment\n[gzip]\n\"a.js\" = 1_000  # the loader\nb.wasm = 5000\ntotal = 5800\n";
+
+    #[test]
+    fn parses_files_and_total() {
+        let budget = parse(BUDGET).unwrap();
+        assert_eq!(budget.files, [("a.js".to_string(), 1000), ("b.wasm".to_string(), 5000)]);
+        assert_eq!(budget.total, 5800);
+    }
+
+    #[test]
+    fn within_budget_reports_room_left() {
+        let report = check(&parse(BUDGET).unwrap(), &[row("a.js", 900), row("b.wasm", 4000)]).unwrap();
+        assert!(report.contains("a.js: 900 bytes gzip, limit 1000 (100 left)"), "{report}");
+        assert!(report.contains("total: 4900 bytes gzip, limit 5800 (900 left)"), "{report}");
+    }
+
+    #[test]
+    fn a_grown_file_fails_with_its_name_size_and_limit() {
+        let err = check(&parse(BUDGET).unwrap(), &[row("a.js", 1001), row("b.wasm", 4000)]).unwrap_err();
+        assert!(err.contains("a.js is 1001 bytes gzip, over its limit of 1000 by 1"), "{err}");
+        assert!(!err.contains("b.wasm"), "{err}");
+    }
+
+    #[test]
+    fn a_grown_total_fails_even_when_each_file_fits() {
+        let err = check(&parse(BUDGET).unwrap(), &[row("a.js", 1000), row("b.wasm", 5000)]).unwrap_err();
+        assert!(err.contains("total is 6000 bytes gzip, over its limit of 5800 by 200"), "{err}");
+    }
+
+    #[test]
+    fn new_and_missing_files_fail() {
+        let err = check(&parse(BUDGET).unwrap(), &[row("a.js", 10), row("c.js", 10)]).unwrap_err();
+        assert!(err.contains("dist/c.js has no limit"), "{err}");
+        assert!(err.contains("`b.wasm` has a limit but dist/ has no such file"), "{err}");
+    }
+
+    #[test]
+    fn bad_budget_files_name_the_line() {
+        for (text, expected) in [
+            ("a.js = 1\ntotal = 2", "size-budget.toml:1: `a.js = 1` comes before `[gzip]`"),
+            ("[brotli]\n", "size-budget.toml:1: unknown table `[brotli]`"),
+            ("[gzip]\na.js 1\n", "size-budget.toml:2: expected `\"file\" = bytes`"),
+            (
+                "[gzip]\na.js = 1 KB\n",
+                "size-budget.toml:2: the limit for `a.js` must be a positive number of bytes, not `1 KB`",
+            ),
+            ("[gzip]\na.js = 0\n", "must be a positive number"),
+            ("[gzip]\na.js = 1\na.js = 2\n", "size-budget.toml:3: `a.js` is given twice"),
+            ("[gzip]\na.js = 1\n", "no `total = bytes`"),
+            ("[gzip]\n\"\" = 1\n", "the file name is empty"),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_repository_budget_parses_and_holds_the_loader_goal() {
+        let text = fs::read_to_string(root().join(BUDGET_FILE)).unwrap();
+        let budget = parse(&text).unwrap();
+        let loader = budget.files.iter().find(|(name, _)| name == "leadscore.js").map(|(_, limit)| *limit);
+        assert!(loader.is_some_and(|limit| limit <= 1024), "the loader's limit is its 1 KB goal at most: {loader:?}");
+    }
+}
