@@ -356,6 +356,9 @@ fn ms(value: f64) -> String {
 fn ratio(ours: f64, theirs: f64) -> String {
     if ours.is_nan() || theirs.is_nan() || theirs <= 0.0 {
         "–".into()
+    } else if ours / theirs < 0.1 {
+        // Two decimals would round the widest gaps to 0.00×.
+        format!("{:.3}×", ours / theirs)
     } else {
         format!("{:.2}×", ours / theirs)
     }
@@ -411,7 +414,7 @@ fn ratios_table(medians: &[(Variant, Metrics)]) -> String {
     };
     let mut out = String::from(
         "| leadscore / peer | transfer | init: busy added | init: script | 1,000 events: calls | \
-         1,000 events: busy added | JS heap |\n|---|---:|---:|---:|---:|---:|---:|\n",
+         1,000 events: busy added | JS heap added |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     let heap_added = |metrics: &Metrics| added(medians, metrics, "heap");
     for (variant, theirs) in
@@ -528,6 +531,7 @@ mod tests {
         assert_eq!(per_second(320_512.0), "321 k/s");
         assert_eq!(per_second(f64::INFINITY), "–");
         assert_eq!(ratio(1.0, 4.0), "0.25×");
+        assert_eq!(ratio(11.9, 7619.0), "0.002×");
         assert_eq!(ratio(1.0, 0.0), "–");
         assert_eq!(kb(12_345.0), "12.3 KB");
         assert_eq!(ms(f64::NAN), "–");
