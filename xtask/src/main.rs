@@ -2,6 +2,7 @@
 //! pattern): plain Rust instead of shell scripts or make, so it works
 //! anywhere cargo does and installs the tools it needs itself.
 
+mod bench_browser;
 mod budget;
 mod ci;
 mod demo;
@@ -42,6 +43,12 @@ commands:
            load-test the collector on loopback, with and without SQLite
            storage; extra args go to the load example,
            e.g. `cargo xtask bench-collector -- --leads 10000 --concurrency 64`
+  bench-browser
+           the widget beside posthog-js, @segment/analytics-next and the
+           Plausible tracker on one page in headless Chromium (transfer,
+           init, 1,000 events, memory), then the engine in wasm; installs
+           the peers from npm into target/bench-browser/peers first;
+           `--runs N` (default 5) runs, medians printed
 ";
 
 fn main() -> ExitCode {
@@ -55,6 +62,7 @@ fn main() -> ExitCode {
     let result = match (command, rest.is_empty()) {
         ("bench", _) => bench(&rest),
         ("bench-collector", _) => bench_collector(&rest),
+        ("bench-browser", _) => bench_browser::bench_browser(&rest),
         ("-h" | "--help" | "help", _) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -17,7 +17,7 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const BINARYEN_VERSION: &str = "132";
 
 /// Where Debian's `chromium` and `chromium-driver` packages put their binaries.
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// Makes sure the wasm32 standard library is installed for the toolchain
