@@ -940,23 +940,7 @@ impl Browser {
         let mut guard = BrowserGuard { driver: Some(driver), profile: profile.clone() };
 
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-dev-shm-usage",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            }),
-        );
+        capabilities.insert("goog:chromeOptions".into(), chromium_options(&profile));
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let webdriver = format!("http://127.0.0.1:{port}");
         // chromedriver takes a moment to listen; a refused connection before
@@ -993,6 +977,20 @@ impl Drop for BrowserGuard {
             let _ = std::fs::remove_dir_all(&self.profile);
         }
     }
+}
+
+/// `webdriver.json`'s Chromium options (the flags wasm-bindgen-test and the
+/// browser benchmark use too) with `profile` as the browser's profile.
+fn chromium_options(profile: &Path) -> Value {
+    let path = root().join("webdriver.json");
+    let file: Value = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| panic!("{} is missing or not JSON", path.display()));
+    let mut options = file["goog:chromeOptions"].clone();
+    let args = options["args"].as_array_mut().unwrap_or_else(|| panic!("{} has no args", path.display()));
+    args.push(json!(format!("--user-data-dir={}", profile.display())));
+    options
 }
 
 /// Kills chromedriver and the browser it launched (same process group).

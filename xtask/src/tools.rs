@@ -20,6 +20,20 @@ const BINARYEN_VERSION: &str = "132";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// Chromium's `goog:chromeOptions` (binary and flags) from `webdriver.json`,
+/// the one place they are written: wasm-bindgen-test reads that file, and the
+/// end-to-end harness and the browser benchmark start from it too.
+pub fn chromium_options() -> Result<serde_json::Value> {
+    let path = root().join("webdriver.json");
+    let text = fs::read_to_string(&path).map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+    let file: serde_json::Value =
+        serde_json::from_str(&text).map_err(|err| format!("{} is not JSON: {err}", path.display()))?;
+    match file.get("goog:chromeOptions") {
+        Some(options) if options["args"].is_array() => Ok(options.clone()),
+        _ => Err(format!("{} has no goog:chromeOptions with args", path.display())),
+    }
+}
+
 /// Makes sure the wasm32 standard library is installed for the toolchain
 /// running xtask.
 pub fn ensure_wasm_target() -> Result {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::sh::Result;
-use crate::tools::{CHROMEDRIVER, CHROMIUM};
+use crate::tools::{chromium_options, CHROMEDRIVER};
 
 /// The trace categories Chrome records into the performance log: the
 /// DevTools timeline (tasks, script evaluation, function calls, compiles),
@@ -48,35 +48,28 @@ impl Browser {
             .spawn()
             .map_err(|err| format!("could not start {CHROMEDRIVER}: {err}"))?;
         let mut browser = Browser { driver, port, session: String::new(), profile };
+        let mut options = chromium_options()?;
+        if let Some(args) = options["args"].as_array_mut() {
+            args.extend([
+                // performance.memory in exact bytes, not bucketed.
+                json!("--enable-precise-memory-info"),
+                // gc() before reading the heap, for figures that do not
+                // depend on when V8 last collected.
+                json!("--js-flags=--expose-gc"),
+                json!(format!("--user-data-dir={}", browser.profile.display())),
+            ]);
+        }
+        options["perfLoggingPrefs"] = json!({
+            "enableNetwork": true,
+            "enablePage": false,
+            "traceCategories": TRACE_CATEGORIES,
+            "bufferUsageReportingInterval": 1000,
+        });
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
                 "goog:loggingPrefs": { "performance": "ALL" },
-                "goog:chromeOptions": {
-                    "binary": CHROMIUM,
-                    "args": [
-                        "--headless=new",
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-dev-shm-usage",
-                        "--disable-background-networking",
-                        "--disable-component-update",
-                        "--disable-sync",
-                        "--no-first-run",
-                        // performance.memory in exact bytes, not bucketed.
-                        "--enable-precise-memory-info",
-                        // gc() before reading the heap, for figures that do
-                        // not depend on when V8 last collected.
-                        "--js-flags=--expose-gc",
-                        format!("--user-data-dir={}", browser.profile.display()),
-                    ],
-                    "perfLoggingPrefs": {
-                        "enableNetwork": true,
-                        "enablePage": false,
-                        "traceCategories": TRACE_CATEGORIES,
-                        "bufferUsageReportingInterval": 1000,
-                    },
-                },
+                "goog:chromeOptions": options,
             }},
         });
         // chromedriver takes a moment to listen.
