@@ -156,7 +156,7 @@ async fn ledger(h: &Harness<Demo>) -> BTreeMap<String, u64> {
 }
 
 fn rule(entry: &Value) -> String {
-    entry["rule"].as_str().or(entry["rule_id"].as_str()).expect("a rule id").to_string()
+    entry["rule"].as_str().expect("a rule id").to_string()
 }
 
 fn count(entry: &Value) -> u64 {
@@ -344,7 +344,11 @@ async fn single_page_navigation_counts_page_views() {
     h.eval("history.pushState({}, '', '/product.html')").await;
     h.eval("history.back()").await;
     h.wait_for("the popstate to /pricing.html", "location.pathname === '/pricing.html'").await;
-    h.wait_for("two pricing views", "leadscore.explain().ledger.some(function (e) { return e.count === 2 })").await;
+    h.wait_for(
+        "two pricing views",
+        "leadscore.explain().ledger.some(function (e) { return e.rule === 'pricing-view' && e.count === 2 })",
+    )
+    .await;
     h.eval("history.replaceState({}, '', '/pricing.html')").await; // the same path: not a new view
     h.eval("history.pushState({}, '', '/pricing.html?plan=team')").await; // nor is a new query
     h.eval("history.pushState({}, '', '/product.html')").await;
