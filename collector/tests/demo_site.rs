@@ -76,3 +76,29 @@ fn the_shop_actions_and_careers_have_rules() {
     assert_eq!(config.endpoint(), Some("/v1/leads"));
     assert_eq!(config.erase_endpoint().as_deref(), Some("/v1/forget"));
 }
+
+/// Every page of the demo carries the one tag its integration page shows.
+#[test]
+fn every_page_embeds_the_tag_the_integration_page_shows() {
+    let demo = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../www/demo"));
+    let integration = std::fs::read_to_string(demo.join("integration.html")).unwrap();
+    let shown =
+        integration.split("<pre>").nth(1).and_then(|rest| rest.split("</pre>").next()).expect("a <pre> snippet");
+    let tag = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
+    assert!(tag.starts_with("<script async src=\"/dist/leadscore.js\""), "{tag}");
+    let mut pages = 0;
+    let mut folders = vec![demo.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "html") {
+                let html = std::fs::read_to_string(&path).unwrap();
+                assert_eq!(html.matches(&tag).count(), 1, "{} must carry the tag once", path.display());
+                pages += 1;
+            }
+        }
+    }
+    assert!(pages >= 12, "only {pages} pages");
+}
