@@ -2,7 +2,6 @@
 //! a score, a stage, a grade and a ledger. Sans-IO: events carry their time,
 //! reads take `now`.
 
-use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -11,48 +10,11 @@ use super::config::Config;
 use super::event::Event;
 use super::fit::Grade;
 use super::identity::{Field, IdentityError};
+use super::outbox::{lead_id, strip_page, Outbox};
+use super::stage::Stage;
 use super::state::{State, MAX_EVIDENCE, TARGET_STATE_BYTES};
 use super::tally::Tally;
 use super::time::Timestamp;
-
-/// Where a visitor stands, lowest first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// Below the `warm` threshold.
-    Cold,
-    /// Showing some interest.
-    Warm,
-    /// A marketing qualified lead: enough engagement, and an email unless the
-    /// config waives it.
-    Mql,
-    /// An MQL who showed sales intent (contact, quote, live demo or pricing
-    /// request) or passed the `sales_ready` threshold.
-    SalesReady,
-}
-
-impl Stage {
-    /// The stage's name in payloads, events and `data-leadscore-show`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Stage::Cold => "cold",
-            Stage::Warm => "warm",
-            Stage::Mql => "mql",
-            Stage::SalesReady => "sales_ready",
-        }
-    }
-
-    /// The stage with this name.
-    pub fn parse(name: &str) -> Option<Stage> {
-        [Stage::Cold, Stage::Warm, Stage::Mql, Stage::SalesReady].into_iter().find(|stage| stage.as_str() == name)
-    }
-}
-
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What [`Engine::handle_event`] did with an event.
 #[derive(Clone, Debug, PartialEq)]
@@ -221,18 +183,18 @@ impl Engine {
     /// current page URL (stripped here).
     pub fn enqueue_lead(&mut self, now: Timestamp, page: &str) -> Option<String> {
         let (stage, id) = self.lead_key(now)?;
-        let page = super::lead::strip_page(page);
+        let page = strip_page(page);
         self.state.outbox.enqueue(id.clone(), stage, now, page).then_some(id)
     }
 
     /// The stage a lead would be for at `now` and its id; `None` below `mql`.
     pub fn lead_key(&self, now: Timestamp) -> Option<(Stage, String)> {
         let stage = self.stage(now);
-        (stage >= Stage::Mql).then(|| (stage, super::lead::lead_id(self.config.site(), self.state.visitor_id(), stage)))
+        (stage >= Stage::Mql).then(|| (stage, lead_id(self.config.site(), self.state.visitor_id(), stage)))
     }
 
     /// The outbox, for the shell's transport to record attempts.
-    pub fn outbox_mut(&mut self) -> &mut super::outbox::Outbox {
+    pub fn outbox_mut(&mut self) -> &mut Outbox {
         &mut self.state.outbox
     }
 

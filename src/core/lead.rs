@@ -8,11 +8,16 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Engine, LedgerEntry, Stage};
+use super::engine::{Engine, LedgerEntry};
 use super::event::Event;
 use super::fit::Grade;
-use super::signals::{strip_query, Touch};
+use super::signals::Touch;
+use super::stage::Stage;
 use super::time::Timestamp;
+
+// The id and page a lead carries are made by the outbox, which keys and
+// keeps its entries by them; they stay reachable under `lead::` too.
+pub use super::outbox::{lead_id, strip_page, MAX_PAGE_CHARS};
 
 /// Version of the payload format, sent as `v`.
 pub const LEAD_VERSION: u32 = 1;
@@ -59,7 +64,7 @@ pub struct Lead {
     pub summarised: u32,
     /// First- and last-touch attribution.
     pub touch: Touches,
-    /// The config's hash ([`Config::hash_hex`](super::Config::hash_hex)).
+    /// The config's hash ([`Config::hash_hex`](super::config::Config::hash_hex)).
     pub config_hash: String,
     /// The page the visitor was on, with a query string stripped of all but
     /// UTM parameters and ad click ids.
@@ -87,16 +92,6 @@ impl fmt::Display for LeadError {
 
 impl std::error::Error for LeadError {}
 
-/// The lead id for `visitor_id` reaching `stage` on `site`: 32 hex digits,
-/// the same on every attempt and in every tab.
-pub fn lead_id(site: &str, visitor_id: &str, stage: Stage) -> String {
-    // Two FNV-1a passes with different offsets give 128 bits: plenty to keep
-    // ids of one site's visitors apart; this is a key, not a secret.
-    let text = format!("{site}\u{1f}{visitor_id}\u{1f}{}", stage.as_str());
-    let pass = |offset: u64| super::fnv::fnv(offset, text.as_bytes());
-    format!("{:016x}{:016x}", pass(super::fnv::FNV_OFFSET), pass(0x6c62_272e_07bb_0142))
-}
-
 impl Lead {
     /// The lead for the visitor's current stage at `now`, or `None` below `mql`.
     /// `page` is the page URL; its query string is stripped here.
@@ -109,8 +104,8 @@ impl Lead {
     /// `config`: what a collector trusts instead of the claimed score. Events
     /// that were summarised in the browser are not in the evidence, so a lead
     /// with `summarised > 0` replays to a lower bound.
-    pub fn replay(&self, config: std::sync::Arc<super::Config>) -> Engine {
-        let mut engine = Engine::new(config, super::State::new(&self.visitor_id, self.created_at));
+    pub fn replay(&self, config: std::sync::Arc<super::config::Config>) -> Engine {
+        let mut engine = Engine::new(config, super::state::State::new(&self.visitor_id, self.created_at));
         for event in &self.evidence {
             engine.handle_event(event.clone());
         }
@@ -235,18 +230,4 @@ impl Lead {
         }
         Ok(())
     }
-}
-
-/// Longest page URL kept in a lead or the outbox.
-pub const MAX_PAGE_CHARS: usize = 1024;
-
-/// A page URL with its query string reduced to UTM parameters and click ids,
-/// its fragment dropped, and cut to [`MAX_PAGE_CHARS`].
-pub fn strip_page(url: &str) -> String {
-    let without_fragment = url.split('#').next().unwrap_or("");
-    let stripped = match without_fragment.split_once('?') {
-        Some((base, query)) => format!("{base}{}", strip_query(query)),
-        None => without_fragment.to_string(),
-    };
-    super::event::truncate(&stripped, MAX_PAGE_CHARS)
 }

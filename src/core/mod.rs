@@ -46,15 +46,17 @@ mod fnv;
 mod glob;
 mod hint;
 pub(crate) mod small_sort;
+mod stage;
 mod tally;
 
 pub use config::{Config, ConfigError, ConfigErrorKind, ConsentMode, FitRule, GradeThresholds, Rule, Thresholds};
-pub use engine::{Award, Engine, Handled, LedgerEntry, Stage};
+pub use engine::{Award, Engine, Handled, LedgerEntry};
 pub use event::{Event, EventError, EventId};
 pub use fit::Grade;
 pub use glob::UrlGlob;
 pub use identity::{Field, Identity, IdentityError};
 pub use lead::{Lead, LeadError};
 pub use presets::Preset;
+pub use stage::Stage;
 pub use state::{DecodeError, State};
 pub use time::Timestamp;

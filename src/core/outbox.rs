@@ -6,17 +6,47 @@
 //! and is never queued again. Merging is a join: pending entries are united
 //! by id keeping the one with more attempts, finished ids are united and win
 //! over pending ones, counters take the maximum.
+//!
+//! The lead id that keys an entry ([`lead_id`]) and the stripped page it
+//! keeps ([`strip_page`]) are made here as well: the engine calls them to
+//! queue a lead and the lead payload re-exports them, so the outbox sits
+//! below both and imports neither.
 
 use serde::{Deserialize, Serialize};
 
 use super::delivery::{Outcome, RetryPolicy};
-use super::engine::Stage;
+use super::signals::strip_query;
+use super::stage::Stage;
 use super::time::Timestamp;
 
 /// Most leads waiting at once; beyond it the oldest is dropped and counted.
 pub const MAX_PENDING: usize = 8;
 /// Most finished lead ids remembered (a visitor has at most one per stage).
 pub const MAX_FINISHED: usize = 32;
+
+/// The lead id for `visitor_id` reaching `stage` on `site`: 32 hex digits,
+/// the same on every attempt and in every tab.
+pub fn lead_id(site: &str, visitor_id: &str, stage: Stage) -> String {
+    // Two FNV-1a passes with different offsets give 128 bits: plenty to keep
+    // ids of one site's visitors apart; this is a key, not a secret.
+    let text = format!("{site}\u{1f}{visitor_id}\u{1f}{}", stage.as_str());
+    let pass = |offset: u64| super::fnv::fnv(offset, text.as_bytes());
+    format!("{:016x}{:016x}", pass(super::fnv::FNV_OFFSET), pass(0x6c62_272e_07bb_0142))
+}
+
+/// Longest page URL kept in a lead or the outbox.
+pub const MAX_PAGE_CHARS: usize = 1024;
+
+/// A page URL with its query string reduced to UTM parameters and click ids,
+/// its fragment dropped, and cut to [`MAX_PAGE_CHARS`].
+pub fn strip_page(url: &str) -> String {
+    let without_fragment = url.split('#').next().unwrap_or("");
+    let stripped = match without_fragment.split_once('?') {
+        Some((base, query)) => format!("{base}{}", strip_query(query)),
+        None => without_fragment.to_string(),
+    };
+    super::event::truncate(&stripped, MAX_PAGE_CHARS)
+}
 
 /// A lead waiting to be sent.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
