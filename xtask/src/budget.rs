@@ -5,9 +5,9 @@
 
 use std::fs;
 
-use crate::dist::dist_dir;
+use crate::layout::dist_dir;
+use crate::measure::{measure_dir, Row};
 use crate::sh::{root, Result};
-use crate::size::{measure_dir, Row};
 
 pub const BUDGET_FILE: &str = "size-budget.toml";
 

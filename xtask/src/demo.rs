@@ -7,7 +7,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::dist::{build, dist_dir, target_dir};
+use crate::dist::build;
+use crate::layout::{dist_dir, target_dir};
 use crate::sh::{cargo, cmd, root, run, Result};
 use crate::tools::ensure_chromium;
 

@@ -2,21 +2,13 @@
 //! `dist/`: the optimized wasm module, its JS glue and typings, and the
 //! hand-written loader scripts from `www/`.
 
-use std::env;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::layout::{dist_dir, named_module, target_dir, OUT_NAME};
+use crate::measure;
 use crate::sh::{cargo, cmd, root, run, Result};
-use crate::size;
 use crate::tools::{ensure_wasm_bindgen, ensure_wasm_opt, ensure_wasm_target, WASM_TARGET};
-
-/// Base name of the generated files: a page imports `leadscore_wasm.js`,
-/// which in turn fetches `leadscore_wasm_bg.wasm`.
-const OUT_NAME: &str = "leadscore_wasm";
-
-pub fn dist_dir() -> PathBuf {
-    root().join("dist")
-}
 
 /// Builds, binds and optimizes the widget into `dist/`, then prints its size.
 pub fn build() -> Result {
@@ -73,22 +65,7 @@ pub fn build() -> Result {
 
     copy_www(&root().join("www"), &dist)?;
     println!();
-    size::report(&dist)
-}
-
-/// The optimized module with its function names, written by [`build`] for
-/// the size report; never shipped.
-pub fn named_module() -> PathBuf {
-    target_dir().join("size").join(format!("{OUT_NAME}_bg.named.wasm"))
-}
-
-/// Cargo's target directory. `CARGO_TARGET_DIR` overrides the default, and a
-/// relative value is relative to where cargo runs, which is the root here.
-pub fn target_dir() -> PathBuf {
-    match env::var_os("CARGO_TARGET_DIR").filter(|dir| !dir.is_empty()) {
-        Some(dir) => root().join(dir),
-        None => root().join("target"),
-    }
+    measure::report(&dist)
 }
 
 /// Copies the hand-written loader scripts and their typings from the top
@@ -122,6 +99,9 @@ fn copy_www(www: &Path, dist: &Path) -> Result {
 
 #[cfg(test)]
 mod tests {
+    use std::env;
+    use std::path::PathBuf;
+
     use super::*;
 
     /// A scratch directory unique to this test process.

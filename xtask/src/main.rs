@@ -7,6 +7,8 @@ mod budget;
 mod ci;
 mod demo;
 mod dist;
+mod layout;
+mod measure;
 mod sh;
 mod size;
 mod tools;

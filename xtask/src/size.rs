@@ -1,33 +1,14 @@
-//! `cargo xtask size`: what the widget costs a visitor to download. Every
-//! file in `dist/` is measured raw and compressed the way CDNs serve it, and
-//! the numbers are also written to `dist/size-report.json` for CI to track.
-//! The largest functions of the optimized module follow, so a size change
-//! can be traced to the code that caused it.
+//! `cargo xtask size`: the size report of `dist/` as it stands, building
+//! first when there is no wasm module yet, then the same files held against
+//! the budget (shown here, enforced by `cargo xtask test`).
 
 use std::fs;
-use std::io::Write;
-use std::path::Path;
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
-
-use crate::dist::{build, dist_dir, named_module};
+use crate::budget::{check_dist, BUDGET_FILE};
+use crate::dist::build;
+use crate::layout::dist_dir;
+use crate::measure::report;
 use crate::sh::Result;
-
-/// The machine-readable copy of the report; not itself measured.
-const REPORT_FILE: &str = "size-report.json";
-
-/// How many of the largest functions the report lists.
-const LARGEST: usize = 20;
-
-/// One measured file; `name` is relative to `dist/`, with `/` separators.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
-    pub name: String,
-    pub raw: u64,
-    pub gzip: u64,
-    pub brotli: u64,
-}
 
 /// Prints the report, building first if `dist/` has no wasm module yet
 /// (the build prints the report itself).
@@ -39,8 +20,8 @@ pub fn size() -> Result {
     if has_wasm {
         report(&dist)?;
         // Shown, not enforced: `cargo xtask test` enforces it.
-        println!("\nagainst {}:", crate::budget::BUDGET_FILE);
-        match crate::budget::check_dist() {
+        println!("\nagainst {BUDGET_FILE}:");
+        match check_dist() {
             Ok(()) => Ok(()),
             Err(err) => {
                 println!("{err}");
@@ -50,182 +31,5 @@ pub fn size() -> Result {
     } else {
         println!("xtask: dist/ has no wasm module yet; building it first");
         build()
-    }
-}
-
-/// Measures `dist`, prints the table and writes the JSON report.
-pub fn report(dist: &Path) -> Result {
-    let rows = measure_dir(dist)?;
-    print!("{}", table(&rows));
-    let json_path = dist.join(REPORT_FILE);
-    fs::write(&json_path, json(&rows)).map_err(|err| format!("could not write {}: {err}", json_path.display()))?;
-    println!("wrote dist/{REPORT_FILE}");
-    largest_functions(&named_module())
-}
-
-/// Lists the largest functions of the named copy `cargo xtask build` keeps
-/// (the shipped module has no names). Sizes are each body's bytes before
-/// compression.
-fn largest_functions(named: &Path) -> Result {
-    let Ok(module) = fs::read(named) else {
-        println!("\nno {} to name functions from; `cargo xtask build` writes it", named.display());
-        return Ok(());
-    };
-    let functions =
-        crate::wasm::functions(&module).map_err(|err| format!("could not read {}: {err}", named.display()))?;
-    println!("\nlargest of {} functions (bytes of code, before compression; {}):", functions.len(), named.display());
-    print!("{}", functions_table(&functions[..functions.len().min(LARGEST)]));
-    Ok(())
-}
-
-fn functions_table(functions: &[crate::wasm::Function]) -> String {
-    functions.iter().map(|function| format!("{:>8}  {}\n", function.size, function.name)).collect()
-}
-
-/// Every shipped file under `dist`, measured, sorted by name.
-pub fn measure_dir(dist: &Path) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
-    collect(dist, "", &mut rows)?;
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(rows)
-}
-
-/// Walks `dir` recursively (wasm-bindgen puts inline JS under `snippets/`),
-/// skipping typings, which are never sent to browsers, and the report itself.
-fn collect(dir: &Path, prefix: &str, rows: &mut Vec<Row>) -> Result {
-    let entries = fs::read_dir(dir).map_err(|err| format!("could not list {}: {err}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|err| format!("could not list {}: {err}", dir.display()))?;
-        let path = entry.path();
-        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
-        if path.is_dir() {
-            collect(&path, &format!("{name}/"), rows)?;
-            continue;
-        }
-        if name.ends_with(".d.ts") || name == REPORT_FILE {
-            continue;
-        }
-        let data = fs::read(&path).map_err(|err| format!("could not read {}: {err}", path.display()))?;
-        rows.push(measure(name, &data)?);
-    }
-    Ok(())
-}
-
-fn measure(name: String, data: &[u8]) -> Result<Row> {
-    let failed = |what: &str, err: std::io::Error| format!("could not {what} {name}: {err}");
-
-    let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
-    gzip.write_all(data).map_err(|err| failed("gzip", err))?;
-    let gzip = gzip.finish().map_err(|err| failed("gzip", err))?;
-
-    // Quality 11 with a 4 MiB window is what static-asset pipelines use for
-    // pre-compressed `.br` files, i.e. the best case a visitor gets.
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
-    let mut brotli = Vec::new();
-    brotli::BrotliCompress(&mut &data[..], &mut brotli, &params).map_err(|err| failed("brotli-compress", err))?;
-
-    Ok(Row { raw: data.len() as u64, gzip: gzip.len() as u64, brotli: brotli.len() as u64, name })
-}
-
-fn total(rows: &[Row]) -> Row {
-    Row {
-        name: "total".to_string(),
-        raw: rows.iter().map(|row| row.raw).sum(),
-        gzip: rows.iter().map(|row| row.gzip).sum(),
-        brotli: rows.iter().map(|row| row.brotli).sum(),
-    }
-}
-
-fn table(rows: &[Row]) -> String {
-    let total = total(rows);
-    let width = rows.iter().map(|row| row.name.len()).chain([total.name.len(), "file".len()]).max().unwrap_or(0);
-    let line =
-        |name: &str, [raw, gzip, brotli]: [String; 3]| format!("{name:<width$}  {raw:>10}  {gzip:>10}  {brotli:>10}\n");
-    let numbers = |row: &Row| [row.raw, row.gzip, row.brotli].map(|n| n.to_string());
-    let mut out = line("file", ["raw", "gzip", "brotli"].map(String::from));
-    for row in rows {
-        out.push_str(&line(&row.name, numbers(row)));
-    }
-    out.push_str(&"-".repeat(width + 36));
-    out.push('\n');
-    out.push_str(&line(&total.name, numbers(&total)));
-    out
-}
-
-/// Written by hand: the shape is fixed and tiny, not worth a serde dependency.
-fn json(rows: &[Row]) -> String {
-    let sizes = |row: &Row| format!("\"raw\": {}, \"gzip\": {}, \"brotli\": {}", row.raw, row.gzip, row.brotli);
-    let files: Vec<String> =
-        rows.iter().map(|row| format!("    {{ \"name\": {}, {} }}", json_string(&row.name), sizes(row))).collect();
-    let files = if files.is_empty() { "[]".to_string() } else { format!("[\n{}\n  ]", files.join(",\n")) };
-    format!("{{\n  \"files\": {files},\n  \"total\": {{ {} }}\n}}\n", sizes(&total(rows)))
-}
-
-fn json_string(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(name: &str, raw: u64, gzip: u64, brotli: u64) -> Row {
-        Row { name: name.to_string(), raw, gzip, brotli }
-    }
-
-    #[test]
-    fn json_lists_files_and_total() {
-        let rows = [row("a.js", 10, 5, 4), row("b.wasm", 100, 50, 40)];
-        assert_eq!(
-            json(&rows),
-            r#"{
-  "files": [
-    { "name": "a.js", "raw": 10, "gzip": 5, "brotli": 4 },
-    { "name": "b.wasm", "raw": 100, "gzip": 50, "brotli": 40 }
-  ],
-  "total": { "raw": 110, "gzip": 55, "brotli": 44 }
-}
-"#
-        );
-    }
-
-    #[test]
-    fn json_escapes_names() {
-        assert_eq!(json_string("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
-    }
-
-    #[test]
-    fn table_ends_with_total() {
-        let out = table(&[row("leadscore_wasm.js", 1234, 567, 456)]);
-        let last = out.lines().last().unwrap();
-        assert!(last.starts_with("total "), "{out}");
-        assert!(last.ends_with("1234         567         456"), "{out}");
-    }
-
-    #[test]
-    fn functions_table_aligns_sizes() {
-        let functions = [
-            crate::wasm::Function { name: "big".to_string(), size: 24841 },
-            crate::wasm::Function { name: "small".to_string(), size: 7 },
-        ];
-        assert_eq!(functions_table(&functions), "   24841  big\n       7  small\n");
-    }
-
-    #[test]
-    fn compression_shrinks_repetitive_input() {
-        let data = b"lead score ".repeat(100);
-        let measured = measure("x".to_string(), &data).unwrap();
-        assert_eq!(measured.raw, data.len() as u64);
-        assert!(measured.gzip < measured.raw && measured.brotli < measured.raw);
     }
 }

@@ -27,7 +27,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::dist::{build, dist_dir, target_dir};
+use crate::dist::build;
+use crate::layout::{dist_dir, target_dir};
 use crate::sh::{cargo, cmd, run, Result};
 use crate::tools::{ensure_chromium, ensure_wasm_bindgen, ensure_wasm_opt, ensure_wasm_target, WASM_TARGET};
 use pages::{Variant, ENGINE_PAGE};
