@@ -1,10 +1,13 @@
 //! leadscore: lead scoring that runs in the visitor's browser.
 //!
 //! [`core`] is the pure scoring engine, shared by the browser widget and the
-//! collector; `web` (wasm32 only) is the thin browser shell around it.
+//! collector; [`session`] is one widget's state machine in a page, pure as
+//! well; `web` (wasm32 only) is the thin browser shell that carries out its
+//! effects.
 #![deny(missing_docs)]
 
 pub mod core;
+pub mod session;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -1,164 +1,96 @@
-//! Automatic capture: the page's own events turned into signals. One
+//! Automatic capture: the page's own events turned into [`Signal`]s. One
 //! delegated, passive, capture-phase listener per event type on the
-//! document or window; each holds only a weak handle to the widget, so
-//! dropping the widget removes every listener.
+//! document or window, each reporting through the [`Inlet`]; dropping the
+//! listeners removes them. History navigations are the loader's: it sees
+//! them from its first moment and forwards them, so none is missed.
 
-use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
-use js_sys::{Function, Reflect};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 
-use super::dom::{self, closest, warn};
-use super::shell::{Inner, Shared, WeakShared};
+use super::dom::{self, closest, warn, Listener};
+use super::inlet::Inlet;
+use crate::core::config::Capture;
 use crate::core::signals::{
     classify_field, guess_download_kind, is_download_path, looks_like_card_number, parse_props, FieldHints,
 };
+use crate::core::Field;
+use crate::session::Signal;
 
-fn passive_capture() -> EventListenerOptions {
-    EventListenerOptions { phase: EventListenerPhase::Capture, passive: true }
-}
-
-/// Runs `action` on the widget if it still exists and is not busy, then
-/// delivers any callbacks after the borrow is released.
-pub(crate) fn with(weak: &WeakShared, action: impl FnOnce(&mut Inner)) {
-    let Some(shared) = weak.upgrade() else { return };
-    let notice = match shared.try_borrow_mut() {
-        Ok(mut inner) => {
-            if inner.failed || inner.engine.is_none() {
-                return;
-            }
-            action(&mut inner);
-            inner.changes()
-        }
-        // Re-entered from inside the widget (a synchronous DOM event we caused): skip.
-        Err(_) => return,
-    };
-    notice.deliver();
+/// What capture needs from the config.
+pub(crate) struct Wanted {
+    pub capture: Capture,
+    pub identity_fields: Vec<(Field, Vec<String>)>,
+    /// The storage key, to tell our record's `storage` events from the page's.
+    pub key: String,
 }
 
 /// Installs every listener the config asks for.
-pub(crate) fn install(shared: &Shared) {
-    let Some(window) = dom::window() else { return };
-    let Some(document) = window.document() else { return };
-    let capture = match shared.borrow().config() {
-        Some(config) => config.capture(),
-        None => return,
-    };
-    let weak = std::rc::Rc::downgrade(shared);
+pub(crate) fn install(wanted: Wanted, inlet: &Inlet) -> Vec<Listener> {
+    let (Some(window), Some(document)) = (dom::window(), dom::document()) else { return Vec::new() };
+    let capture = wanted.capture;
     let mut listeners = Vec::new();
-    let on = |target: &web_sys::EventTarget, kind: &'static str, handler: fn(&mut Inner, &web_sys::Event)| {
-        let weak = weak.clone();
-        EventListener::new_with_options(target, kind, passive_capture(), move |event| {
-            with(&weak, |inner| handler(inner, event))
-        })
+    let mut on = |target: &web_sys::EventTarget, kind: &'static str, handler: fn(&Inlet, &web_sys::Event)| {
+        let inlet = inlet.clone();
+        if let Some(listener) = Listener::new(target, kind, true, true, move |event| handler(&inlet, &event)) {
+            listeners.push(listener);
+        }
     };
 
     if capture.page_views {
-        listeners.push(on(&window, "popstate", |inner, _| navigated(inner)));
-        listeners.push(on(&window, "hashchange", |inner, _| navigated(inner)));
-        listeners.push(on(&window, "pageshow", |inner, event| {
+        on(&window, "pageshow", |inlet, event| {
             // A back/forward-cache restore is a new page view of the same page.
             if event.dyn_ref::<web_sys::PageTransitionEvent>().is_some_and(|event| event.persisted()) {
-                inner.page_view();
+                inlet.signal(Signal::Restored);
             }
-        }));
-        patch_history(&weak);
+        });
     }
-    listeners.push(on(&window, "pagehide", |inner, _| {
-        inner.leave_page();
-        inner.beacon();
-        inner.flush();
-    }));
+    on(&window, "pagehide", |inlet, _| inlet.signal(Signal::Leaving));
     // Back online: what waited for the network goes now, not at the next retry.
-    listeners.push(on(&window, "online", |inner, _| inner.send_waiting_now()));
-    listeners.push(on(&document, "visibilitychange", |inner, _| {
+    on(&window, "online", |inlet, _| inlet.signal(Signal::Online));
+    on(&document, "visibilitychange", |inlet, _| {
         let hidden = dom::document().is_some_and(|document| document.hidden());
-        if !hidden {
-            inner.read_opt_out();
-        }
-        inner.visibility(Some(!hidden), None);
+        inlet.signal(Signal::Visibility { visible: Some(!hidden), focused: None });
         if hidden {
-            inner.leave_page();
-            inner.beacon();
-            inner.flush();
+            inlet.signal(Signal::Leaving);
         }
-    }));
+    });
     if capture.engaged_time {
-        listeners.push(on(&window, "focus", |inner, _| inner.visibility(None, Some(true))));
-        listeners.push(on(&window, "blur", |inner, _| inner.visibility(None, Some(false))));
+        on(&window, "focus", |inlet, _| inlet.signal(Signal::Visibility { visible: None, focused: Some(true) }));
+        on(&window, "blur", |inlet, _| inlet.signal(Signal::Visibility { visible: None, focused: Some(false) }));
         for kind in ["pointerdown", "keydown", "mousemove", "touchstart", "wheel"] {
-            listeners.push(on(&document, kind, |inner, _| inner.input()));
+            on(&document, kind, |inlet, _| inlet.signal(Signal::Input));
         }
     }
     if capture.engaged_time || capture.scroll_depth {
-        listeners.push(on(&window, "scroll", |inner, _| {
-            inner.input();
-            // Reading the page height forces a layout: only while a scroll
-            // threshold is still to be reported.
-            if inner.scroll_depth_wanted() {
-                if let Some(percent) = scroll_percent() {
-                    inner.scrolled(percent);
-                }
-            }
-        }));
+        on(&window, "scroll", |inlet, _| inlet.signal(Signal::Scroll));
     }
+    let fields = std::rc::Rc::new(wanted.identity_fields);
     if capture.clicks || capture.downloads {
-        listeners.push(on(&document, "click", clicked));
+        let inlet = inlet.clone();
+        listeners.extend(Listener::new(&document, "click", true, true, move |event| clicked(&inlet, &event, capture)));
     }
     if capture.forms || capture.clicks {
-        listeners.push(on(&document, "submit", submitted));
+        let inlet = inlet.clone();
+        let fields = fields.clone();
+        listeners.extend(Listener::new(&document, "submit", true, true, move |event| {
+            submitted(&inlet, &event, capture, &fields)
+        }));
     }
-    listeners.push(on(&window, "storage", |inner, event| {
+    let inlet = inlet.clone();
+    let key = wanted.key;
+    listeners.extend(Listener::new(&window, "storage", true, true, move |event| {
         let Some(event) = event.dyn_ref::<web_sys::StorageEvent>() else { return };
         // `key` is null when another tab cleared the whole storage.
-        let ours = event.key().is_none_or(|key| key == inner.key);
-        if !ours || !inner.active() {
-            return;
-        }
-        match event.new_value() {
-            // Another tab wrote our key: merge, never overwrite.
-            Some(value) => inner.merge_stored(&value),
-            // Another tab deleted it (consent withdrawn, the visitor forgotten or
-            // erased): this page stops too, or its next write would bring it back.
-            None => inner.change_basis(|inner| inner.consent = Some(false)),
+        if event.key().is_none_or(|changed| changed == key) {
+            inlet.signal(Signal::OtherTab(event.new_value()));
         }
     }));
-    shared.borrow_mut().listeners = listeners;
+    listeners
 }
 
-fn navigated(inner: &mut Inner) {
-    let path = dom::page_path();
-    if inner.page.as_ref().is_some_and(|page| page.path == path) {
-        return;
-    }
-    inner.page_view();
-}
-
-/// Wraps `history.pushState` and `replaceState` so single-page apps count
-/// page views. The wrappers call the originals first and rethrow their
-/// errors untouched; they live as long as the page, on purpose.
-fn patch_history(weak: &WeakShared) {
-    let Some(history) = dom::window().and_then(|window| window.history().ok()) else { return };
-    for method in ["pushState", "replaceState"] {
-        let Ok(original) = Reflect::get(&history, &method.into()).and_then(|value| value.dyn_into::<Function>()) else {
-            continue;
-        };
-        let weak = weak.clone();
-        let target = history.clone();
-        let wrapper = Closure::<dyn FnMut(JsValue, JsValue, JsValue) -> Result<JsValue, JsValue>>::new(
-            move |state: JsValue, title: JsValue, url: JsValue| {
-                let result = original.call3(&target, &state, &title, &url)?;
-                with(&weak, navigated);
-                Ok(result)
-            },
-        );
-        if Reflect::set(&history, &method.into(), wrapper.as_ref()).is_ok() {
-            wrapper.forget();
-        }
-    }
-}
-
-fn scroll_percent() -> Option<u32> {
+/// How far down the page the visitor has scrolled, in percent. Reading the
+/// page height forces a layout: the session asks only while a threshold is
+/// still to be reported.
+pub(crate) fn scroll_percent() -> Option<u32> {
     let window = dom::window()?;
     let root = window.document()?.document_element()?;
     let scrolled = window.scroll_y().ok()? + window.inner_height().ok()?.as_f64()?;
@@ -176,15 +108,14 @@ fn element_props(element: &web_sys::Element) -> Vec<(String, String)> {
     }
 }
 
-fn clicked(inner: &mut Inner, event: &web_sys::Event) {
-    let Some(capture) = inner.config().map(|config| config.capture()) else { return };
+fn clicked(inlet: &Inlet, event: &web_sys::Event, capture: Capture) {
     if capture.clicks {
         if let Some(element) = closest(event.target(), "[data-leadscore-event]") {
             // Forms report on submit, not on a click inside them.
             if element.tag_name() != "FORM" {
                 let name = element.get_attribute("data-leadscore-event").unwrap_or_default();
                 let props = element_props(&element);
-                inner.signal(name.trim(), None, &props, None);
+                inlet.signal(Signal::Track { name: name.trim().to_string(), props });
             }
         }
     }
@@ -202,31 +133,29 @@ fn clicked(inner: &mut Inner, event: &web_sys::Event) {
                     props.push(("kind".into(), kind.into()));
                 }
             }
-            inner.signal("download", Some(&path), &props, None);
+            inlet.signal(Signal::Download { path, props });
         }
     }
 }
 
-fn submitted(inner: &mut Inner, event: &web_sys::Event) {
+fn submitted(inlet: &Inlet, event: &web_sys::Event, capture: Capture, extra: &[(Field, Vec<String>)]) {
     let Some(form) = event.target().and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok()) else {
         return;
     };
     if form.has_attribute("data-leadscore-ignore") {
         return;
     }
-    let Some(config) = inner.config() else { return };
-    let capture = config.capture();
     if capture.forms {
-        let fields = identity_from(&form, config.identity_fields(), capture.form_heuristics);
-        inner.identify(&fields);
+        let fields = identity_from(&form, extra, capture.form_heuristics);
+        inlet.signal(Signal::Identify(fields));
         let label = form.get_attribute("id").or_else(|| form.get_attribute("name")).unwrap_or_default();
         let props = if label.is_empty() { Vec::new() } else { vec![("form".to_string(), label)] };
-        inner.signal("form_submit", None, &props, None);
+        inlet.signal(Signal::Track { name: "form_submit".into(), props });
     }
     if capture.clicks {
         if let Some(name) = form.get_attribute("data-leadscore-event") {
             let props = element_props(&form);
-            inner.signal(name.trim(), None, &props, None);
+            inlet.signal(Signal::Track { name: name.trim().to_string(), props });
         }
     }
 }
@@ -235,7 +164,7 @@ fn submitted(inner: &mut Inner, event: &web_sys::Event) {
 /// password, hidden, file or card-like controls.
 fn identity_from(
     form: &web_sys::HtmlFormElement,
-    extra: &[(crate::core::Field, Vec<String>)],
+    extra: &[(Field, Vec<String>)],
     heuristics: bool,
 ) -> Vec<(String, String)> {
     let elements = form.elements();
@@ -268,11 +197,4 @@ fn identity_from(
         }
     }
     fields
-}
-
-/// Whether the page asked for the debug overlay with `?leadscore-debug`.
-pub(crate) fn debug_requested() -> bool {
-    dom::window().and_then(|window| window.location().search().ok()).is_some_and(|search| {
-        crate::core::signals::query_pairs(&search).iter().any(|(key, _)| key == "leadscore-debug")
-    })
 }

@@ -1,174 +1,145 @@
-//! Consent from the page's consent tools, beside `leadscore.consent()`: an
-//! IAB TCF v2.2 CMP (`__tcfapi`), Google Consent Mode v2 (the `dataLayer`),
-//! and a DOM event any other tool can dispatch. Each only reports what it
-//! says; the shell combines the reports, and a refusal from any source wins.
+//! Consent from the page's consent tools and the browser, beside
+//! `leadscore.consent()`: an IAB TCF v2.2 CMP (`__tcfapi`), Google Consent
+//! Mode v2 (the `dataLayer`), and the GPC and DNT signals. Each source only
+//! reads what it says and reports it; the session combines the reports.
+//! (The `leadscore:consent` DOM event is the loader's, so that one
+//! dispatched before the module loaded is not lost.)
 
-use gloo_events::EventListener;
-use gloo_timers::callback::Interval;
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Array, Function};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::capture::with;
-use super::dom;
-use super::shell::{Inner, Shared, WeakShared};
-
-/// The DOM event a consent tool dispatches on `window`:
-/// `new CustomEvent('leadscore:consent', {detail: true})` (or `{detail: {granted: false}}`).
-pub(crate) const CONSENT_EVENT: &str = "leadscore:consent";
+use super::dom::{self, own, Listener, Timer};
+use super::inlet::{Inlet, Input};
+use crate::core::config::Privacy;
+use crate::session::{fold_consent_mode, tcf_verdict, ConsentModeCommand, Source, TcfReport, Verdict};
 
 /// How often the dataLayer is looked at for Consent Mode updates. Reading
 /// its length is all a tick costs; a withdrawal then takes effect well
 /// within a second.
 const CONSENT_MODE_POLL_MS: u32 = 500;
 
-/// What the page's consent tools currently say, each `None` until it speaks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Reports {
-    /// The TCF CMP: purpose 1 and the configured purposes, where GDPR applies.
-    pub tcf: Option<bool>,
-    /// Consent Mode: `analytics_storage` and `ad_user_data`.
-    pub consent_mode: Option<bool>,
+/// The sources' browser resources; dropping them stops the reports (the
+/// TCF callback excepted: a CMP keeps it for the page's life).
+pub(crate) struct Sources {
+    _listeners: Vec<Listener>,
+    _consent_mode_poll: Option<Timer>,
 }
 
-/// Reads what is already there (the dataLayer's consent commands) and
-/// subscribes to what comes later. Returns the listener to keep.
-pub(crate) fn install(shared: &Shared) -> Vec<EventListener> {
-    let Some(window) = dom::window() else { return Vec::new() };
-    let Some(privacy) = shared.borrow().config().map(|config| config.privacy().clone()) else { return Vec::new() };
-    let weak = std::rc::Rc::downgrade(shared);
-    if privacy.consent_mode {
-        let (verdict, seen) = consent_mode(0, None);
-        shared.borrow_mut().reports.consent_mode = verdict;
-        if dom::global("dataLayer").is_some() {
-            watch_data_layer(&weak, seen, verdict);
-        }
+/// Reads what each source says now and subscribes to what comes later.
+pub(crate) fn install(privacy: &Privacy, inlet: &Inlet) -> Sources {
+    report_opt_outs(inlet);
+    let mut listeners = Vec::new();
+    // The visitor may change a browser setting while away from the page.
+    if let Some(document) = dom::document() {
+        let inlet = inlet.clone();
+        listeners.extend(Listener::new(&document, "visibilitychange", true, true, move |_| {
+            if dom::document().is_some_and(|document| !document.hidden()) {
+                report_opt_outs(&inlet);
+            }
+        }));
     }
+    let consent_mode_poll = if privacy.consent_mode { watch_data_layer(inlet) } else { None };
     if privacy.tcf {
-        listen_to_tcf(&weak, privacy.tcf_purposes);
+        listen_to_tcf(inlet, privacy.tcf_purposes.clone());
     }
-    let weak_event = weak.clone();
-    let listener = EventListener::new(&window, CONSENT_EVENT, move |event| {
-        let detail = event.dyn_ref::<web_sys::CustomEvent>().map(|event| event.detail()).unwrap_or(JsValue::UNDEFINED);
-        let granted = detail.as_bool().or_else(|| Reflect::get(&detail, &"granted".into()).ok()?.as_bool());
-        match granted {
-            Some(granted) => with(&weak_event, |inner| inner.change_basis(|inner| inner.consent = Some(granted))),
-            None => dom::warn("leadscore:consent: detail must be true, false or {granted: true|false}"),
-        }
-    });
-    vec![listener]
+    Sources { _listeners: listeners, _consent_mode_poll: consent_mode_poll }
 }
 
-/// `__tcfapi('addEventListener', 2, callback)`: the CMP calls back now and on
-/// every change. Only final answers count (`tcloaded`, `useractioncomplete`);
-/// where `gdprApplies` is false, TCF says nothing either way.
-fn listen_to_tcf(weak: &WeakShared, purposes: Vec<u8>) {
+/// `navigator.globalPrivacyControl` and `navigator.doNotTrack == "1"`.
+fn report_opt_outs(inlet: &Inlet) {
+    let Some(navigator) = dom::window().map(|window| window.navigator()) else { return };
+    let read = |name: &str| js_sys::Reflect::get(&navigator, &name.into()).unwrap_or(JsValue::UNDEFINED);
+    let gpc = read("globalPrivacyControl").is_truthy();
+    let dnt = read("doNotTrack").as_string().as_deref() == Some("1");
+    inlet.push(Input::Consent(Source::Gpc, Verdict::from_bool(!gpc)));
+    inlet.push(Input::Consent(Source::Dnt, Verdict::from_bool(!dnt)));
+}
+
+/// `__tcfapi('addEventListener', 2, callback)`: the CMP calls back now and
+/// on every change.
+fn listen_to_tcf(inlet: &Inlet, purposes: Vec<u8>) {
     let Some(api) = dom::global("__tcfapi").and_then(|api| api.dyn_into::<Function>().ok()) else { return };
-    let weak = weak.clone();
-    let callback = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |data: JsValue, success: JsValue| {
+    let inlet = inlet.clone();
+    let closure = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |data: JsValue, success: JsValue| {
         if !success.is_truthy() {
             return;
         }
-        if let Some(verdict) = tcf_verdict(&data, &purposes) {
-            with(&weak, |inner| inner.change_basis(|inner| inner.reports.tcf = verdict));
+        if let Some(verdict) = tcf_verdict(&tcf_report(&data), &purposes) {
+            inlet.push(Input::Consent(Source::Tcf, verdict));
         }
     });
-    // A CMP's stub queues the call until the CMP loads; either way the
-    // callback is kept for the page's life, on purpose.
-    let _ = api.call3(&JsValue::UNDEFINED, &"addEventListener".into(), &2.into(), callback.as_ref());
-    callback.forget();
+    // A CMP's stub queues the call until the CMP loads; either way the CMP
+    // keeps the callback for the page's life, so it lives that long on
+    // purpose (inert once the widget is gone: the inlet holds no widget).
+    if let Some(callback) = dom::guarded(closure.as_ref()) {
+        closure.forget();
+        let _ = api.call3(&JsValue::UNDEFINED, &"addEventListener".into(), &2.into(), &callback);
+    }
 }
 
-/// `Some(report)` for a final TCF answer, `None` while the CMP is still asking.
-fn tcf_verdict(data: &JsValue, purposes: &[u8]) -> Option<Option<bool>> {
-    let get = |target: &JsValue, key: &str| Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED);
-    if get(data, "gdprApplies").as_bool() == Some(false) {
-        return Some(None);
+/// A TCF answer, read by its own properties only.
+fn tcf_report(data: &JsValue) -> TcfReport {
+    let consents = own(&own(data, "purpose"), "consents");
+    TcfReport {
+        gdpr_applies: own(data, "gdprApplies").as_bool(),
+        event_status: own(data, "eventStatus").as_string().unwrap_or_default(),
+        consented_purposes: (1..=11u8).filter(|purpose| own(&consents, &purpose.to_string()).is_truthy()).collect(),
     }
-    let status = get(data, "eventStatus").as_string().unwrap_or_default();
-    if status != "tcloaded" && status != "useractioncomplete" {
-        return None;
-    }
-    let consents = get(&get(data, "purpose"), "consents");
-    let consented = |purpose: u8| get(&consents, &purpose.to_string()).is_truthy();
-    Some(Some(consented(1) && purposes.iter().all(|purpose| consented(*purpose))))
 }
 
-/// Folds the dataLayer's `gtag('consent', 'default' | 'update', {...})`
-/// commands from index `from` onto `verdict`; returns the verdict and how
-/// many entries were read. Granted needs `analytics_storage` granted and
-/// `ad_user_data` not denied; either denied is a refusal.
-fn consent_mode(from: u32, mut verdict: Option<bool>) -> (Option<bool>, u32) {
-    let Some(layer) = dom::global("dataLayer").and_then(|layer| layer.dyn_into::<Array>().ok()) else {
-        return (verdict, from);
-    };
+fn data_layer() -> Option<Array> {
+    dom::global("dataLayer").and_then(|layer| layer.dyn_into::<Array>().ok())
+}
+
+/// The `gtag('consent', 'default' | 'update', {...})` commands in the
+/// dataLayer from index `from`, and its length.
+fn consent_commands(from: u32) -> (Vec<ConsentModeCommand>, u32) {
+    let Some(layer) = data_layer() else { return (Vec::new(), from) };
     let length = layer.length();
-    for index in from..length {
+    let mut commands = Vec::new();
+    for index in from.min(length)..length {
         let entry = layer.get(index);
-        if !entry.is_object()
-            || Reflect::get(&entry, &0.into()).ok().and_then(|v| v.as_string()).as_deref() != Some("consent")
-        {
+        if !entry.is_object() || own(&entry, "0").as_string().as_deref() != Some("consent") {
             continue;
         }
-        let command = Reflect::get(&entry, &1.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+        let command = own(&entry, "1").as_string().unwrap_or_default();
         if command != "default" && command != "update" {
             continue;
         }
-        let Ok(settings) = Reflect::get(&entry, &2.into()) else { continue };
-        let state = |key: &str| Reflect::get(&settings, &key.into()).ok().and_then(|v| v.as_string());
-        let analytics = state("analytics_storage");
-        let ad_user_data = state("ad_user_data");
-        if analytics.is_none() && ad_user_data.is_none() {
-            continue;
-        }
-        let denied = |value: &Option<String>| value.as_deref() == Some("denied");
-        verdict = if denied(&analytics) || denied(&ad_user_data) {
-            Some(false)
-        } else if analytics.as_deref() == Some("granted") {
-            Some(true)
-        } else {
-            verdict
-        };
+        let settings = own(&entry, "2");
+        let state = |key: &str| own(&settings, key).as_string();
+        commands.push(ConsentModeCommand {
+            analytics_storage: state("analytics_storage"),
+            ad_user_data: state("ad_user_data"),
+        });
     }
-    (verdict, length)
+    (commands, length)
 }
 
-/// Looks at new dataLayer entries every second, without touching the
-/// page's `dataLayer.push` (tag managers replace it; wrapping it could drop
-/// what they push).
-fn watch_data_layer(weak: &WeakShared, mut seen: u32, mut verdict: Option<bool>) {
-    let weak_tick = weak.clone();
-    let interval = Interval::new(CONSENT_MODE_POLL_MS, move || {
-        let length =
-            dom::global("dataLayer").and_then(|layer| layer.dyn_into::<Array>().ok()).map_or(0, |l| l.length());
+/// Reads the dataLayer now, then looks at new entries twice a second,
+/// without touching the page's `dataLayer.push` (tag managers replace it;
+/// wrapping it could drop what they push).
+fn watch_data_layer(inlet: &Inlet) -> Option<Timer> {
+    let (commands, mut seen) = consent_commands(0);
+    let mut verdict = fold_consent_mode(None, &commands);
+    if let Some(granted) = verdict {
+        inlet.push(Input::Consent(Source::ConsentMode, Verdict::from_bool(granted)));
+    }
+    data_layer()?;
+    let inlet = inlet.clone();
+    Timer::new(CONSENT_MODE_POLL_MS, true, move || {
+        let length = data_layer().map_or(0, |layer| layer.length());
         if length == seen {
             return;
         }
-        let (now, read) = consent_mode(seen.min(length), verdict);
+        let (commands, read) = consent_commands(seen.min(length));
         seen = read;
+        let now = fold_consent_mode(verdict, &commands);
         if now != verdict {
             verdict = now;
-            with(&weak_tick, |inner| inner.change_basis(|inner| inner.reports.consent_mode = now));
+            let verdict = now.map_or(Verdict::Unset, Verdict::from_bool);
+            inlet.push(Input::Consent(Source::ConsentMode, verdict));
         }
-    });
-    if let Some(shared) = weak.upgrade() {
-        shared.borrow_mut().consent_poll = Some(interval);
-    }
-}
-
-impl Inner {
-    /// The source refusing consent, if any: a browser opt-out (`gpc`,
-    /// `dnt`), or a consent tool (`tcf`, `consent_mode`).
-    pub(crate) fn refusal(&self) -> Option<&'static str> {
-        self.opt_out.or(match self.reports {
-            Reports { tcf: Some(false), .. } => Some("tcf"),
-            Reports { consent_mode: Some(false), .. } => Some("consent_mode"),
-            _ => None,
-        })
-    }
-
-    /// Whether a consent tool granted consent.
-    pub(crate) fn tool_granted(&self) -> bool {
-        self.reports.tcf == Some(true) || self.reports.consent_mode == Some(true)
-    }
+    })
 }

@@ -1,18 +1,249 @@
-//! Small browser helpers shared by the shell: the clock, random ids, and
-//! console lines. The only place `Date.now()` and randomness are read.
+//! The browser at its lowest: the clock, randomness, console lines, and the
+//! builtins the loader took from the page when it first ran; owned
+//! listeners and timers whose callbacks pass through the loader's guard.
+//! Every other module of the shell reaches the browser through these.
 
-use wasm_bindgen::JsCast;
+use std::cell::{Cell, RefCell};
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::closure::{Closure, WasmClosure};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::Timestamp;
+
+#[wasm_bindgen]
+extern "C" {
+    /// What the loader took from the page before any other script could
+    /// replace it: own-property readers, `fetch`, `sendBeacon`, a console
+    /// line that never throws, and the guard every callback runs inside.
+    pub type Builtins;
+
+    /// `Object.keys`: an object's own enumerable string keys.
+    #[wasm_bindgen(method, structural, catch)]
+    fn keys(this: &Builtins, object: &JsValue) -> Result<JsValue, JsValue>;
+    /// An own property, or `undefined` (inherited ones are ignored).
+    #[wasm_bindgen(method, structural, catch)]
+    fn get(this: &Builtins, object: &JsValue, key: &str) -> Result<JsValue, JsValue>;
+    /// The browser's `fetch`, as it was when the loader ran.
+    #[wasm_bindgen(method, structural, catch)]
+    fn fetch(this: &Builtins, url: &str, init: &JsValue) -> Result<Promise, JsValue>;
+    /// The browser's `navigator.sendBeacon`, as it was when the loader ran.
+    #[wasm_bindgen(method, structural, catch)]
+    fn beacon(this: &Builtins, url: &str, body: &str) -> Result<JsValue, JsValue>;
+    /// One console line; never throws.
+    #[wasm_bindgen(method, structural)]
+    fn log(this: &Builtins, message: &str);
+    /// Wraps a callback: after a failure anywhere the widget is off, and a
+    /// failure is caught, logged once and never reaches the page.
+    #[wasm_bindgen(method, structural)]
+    fn guard(this: &Builtins, callback: &JsValue) -> Function;
+
+    /// A plain object or array written by index or key: a plain assignment,
+    /// never `Reflect.set` or `Array.prototype.push`, which pages replace.
+    pub type Plain;
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    pub fn set(this: &Plain, key: &str, value: &JsValue);
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    pub fn set_index(this: &Plain, index: u32, value: &JsValue);
+
+    /// A promise, for `then` with our guarded functions.
+    type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_guarded(this: &Thenable, ok: &Function, failed: &Function) -> JsValue;
+}
 
 thread_local! {
+    static BUILTINS: RefCell<Option<Builtins>> = const { RefCell::new(None) };
     /// Added to the browser clock; moved only by tests, so engaged time and
     /// visit timeouts are testable without waiting.
-    static CLOCK_OFFSET_MS: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+    static CLOCK_OFFSET_MS: Cell<f64> = const { Cell::new(0.0) };
+}
+
+/// Keeps the loader's builtins; `false` when `value` does not carry them.
+pub(crate) fn set_builtins(value: JsValue) -> bool {
+    let usable = ["keys", "get", "fetch", "beacon", "log", "guard"].iter().all(|name| {
+        js_sys::Reflect::get_own_property_descriptor(value.unchecked_ref::<js_sys::Object>(), &JsValue::from_str(name))
+            .is_ok_and(|descriptor| !descriptor.is_undefined())
+    });
+    if usable && value.is_object() {
+        BUILTINS.with(|slot| slot.replace(Some(value.unchecked_into())));
+    }
+    usable
+}
+
+fn with_builtins<T>(default: T, action: impl FnOnce(&Builtins) -> T) -> T {
+    BUILTINS.with(|slot| match slot.try_borrow() {
+        Ok(builtins) => builtins.as_ref().map_or(default, action),
+        Err(_) => default,
+    })
+}
+
+/// The object's own enumerable `(key, value)` pairs, in their order (none
+/// for a non-object, or one whose keys or values cannot be read).
+pub(crate) fn own_entries(object: &JsValue) -> Vec<(String, JsValue)> {
+    if !object.is_object() && !object.is_function() {
+        return Vec::new();
+    }
+    with_builtins(Vec::new(), |builtins| {
+        let Ok(keys) = builtins.keys(object) else { return Vec::new() };
+        let Some(keys) = keys.dyn_ref::<js_sys::Array>() else { return Vec::new() };
+        let mut pairs = Vec::with_capacity(keys.length() as usize);
+        for index in 0..keys.length() {
+            let Some(key) = keys.get(index).as_string() else { continue };
+            let value = builtins.get(object, &key).unwrap_or(JsValue::UNDEFINED);
+            pairs.push((key, value));
+        }
+        pairs
+    })
+}
+
+/// An own property of a page object (`undefined` when missing, inherited
+/// or unreadable).
+pub(crate) fn own(object: &JsValue, key: &str) -> JsValue {
+    if !object.is_object() && !object.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    with_builtins(JsValue::UNDEFINED, |builtins| builtins.get(object, key).unwrap_or(JsValue::UNDEFINED))
+}
+
+/// `fetch(url, init)` through the browser's own `fetch`.
+pub(crate) fn fetch(url: &str, init: &JsValue) -> Option<Promise> {
+    with_builtins(None, |builtins| builtins.fetch(url, init).ok())
+}
+
+/// `navigator.sendBeacon(url, body)` through the browser's own; whether it took it.
+pub(crate) fn send_beacon(url: &str, body: &str) -> bool {
+    with_builtins(false, |builtins| builtins.beacon(url, body).is_ok_and(|taken| taken.is_truthy()))
+}
+
+/// One console line, prefixed so site owners can filter for it.
+pub(crate) fn warn(message: &str) {
+    with_builtins((), |builtins| builtins.log(message));
+}
+
+/// `callback` as a JS function inside the loader's guard.
+pub(crate) fn guarded(callback: &JsValue) -> Option<Function> {
+    with_builtins(None, |builtins| Some(builtins.guard(callback)))
+}
+
+/// A JS callback we own: the Rust closure and its guarded function, freed together.
+pub(crate) struct Callback<T: ?Sized> {
+    _closure: Closure<T>,
+    function: Function,
+}
+
+impl<T: ?Sized + WasmClosure> Callback<T> {
+    pub(crate) fn new(closure: Closure<T>) -> Option<Callback<T>> {
+        let function = guarded(closure.as_ref())?;
+        Some(Callback { _closure: closure, function })
+    }
+
+    pub(crate) fn function(&self) -> &Function {
+        &self.function
+    }
+}
+
+/// A one-shot guarded callback that frees itself once called (a promise
+/// reaction, a lock grant).
+pub(crate) fn once(callback: impl FnOnce(JsValue) -> JsValue + 'static) -> Option<Function> {
+    guarded(&Closure::once_into_js(callback))
+}
+
+/// `promise.then(ok, failed)`, each side guarded; a rejection is always
+/// handled, so none surfaces on the page as unhandled.
+pub(crate) fn then(promise: &Promise, ok: impl FnOnce(JsValue) + 'static, failed: impl FnOnce(JsValue) + 'static) {
+    let ok = once(move |value| {
+        ok(value);
+        JsValue::UNDEFINED
+    });
+    let failed = once(move |error| {
+        failed(error);
+        JsValue::UNDEFINED
+    });
+    if let (Some(ok), Some(failed)) = (ok, failed) {
+        let _ = promise.unchecked_ref::<Thenable>().then_guarded(&ok, &failed);
+    }
+}
+
+/// An event listener that is removed when dropped (gloo-events' design,
+/// with the callback inside the loader's guard).
+pub(crate) struct Listener {
+    target: web_sys::EventTarget,
+    kind: &'static str,
+    capture: bool,
+    callback: Callback<dyn FnMut(web_sys::Event)>,
+}
+
+impl Listener {
+    /// Listens for `kind` on `target`: in the capture phase when `capture`,
+    /// and passive unless `passive` is false.
+    pub(crate) fn new(
+        target: &web_sys::EventTarget,
+        kind: &'static str,
+        capture: bool,
+        passive: bool,
+        handler: impl FnMut(web_sys::Event) + 'static,
+    ) -> Option<Listener> {
+        let callback = Callback::new(Closure::<dyn FnMut(web_sys::Event)>::new(handler))?;
+        let options = web_sys::AddEventListenerOptions::new();
+        options.set_capture(capture);
+        options.set_passive(passive);
+        target
+            .add_event_listener_with_callback_and_add_event_listener_options(kind, callback.function(), &options)
+            .ok()?;
+        Some(Listener { target: target.clone(), kind, capture, callback })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ =
+            self.target.remove_event_listener_with_callback_and_bool(self.kind, self.callback.function(), self.capture);
+    }
+}
+
+/// A timeout or interval that is cleared when dropped (gloo-timers' design,
+/// with the callback inside the loader's guard).
+#[must_use = "a timer is cleared when dropped"]
+pub(crate) struct Timer {
+    id: i32,
+    repeat: bool,
+    _callback: Callback<dyn FnMut()>,
+}
+
+impl Timer {
+    /// Calls `action` once after `ms`, or every `ms` when `repeat`.
+    pub(crate) fn new(ms: u32, repeat: bool, action: impl FnMut() + 'static) -> Option<Timer> {
+        let callback = Callback::new(Closure::<dyn FnMut()>::new(action))?;
+        let window = window()?;
+        let ms = i32::try_from(ms).unwrap_or(i32::MAX);
+        let id = if repeat {
+            window.set_interval_with_callback_and_timeout_and_arguments_0(callback.function(), ms)
+        } else {
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(callback.function(), ms)
+        }
+        .ok()?;
+        Some(Timer { id, repeat, _callback: callback })
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let Some(window) = window() {
+            if self.repeat {
+                window.clear_interval_with_handle(self.id);
+            } else {
+                window.clear_timeout_with_handle(self.id);
+            }
+        }
+    }
 }
 
 /// Milliseconds since the epoch, from the browser clock.
-pub(crate) fn now() -> crate::core::Timestamp {
-    let offset = CLOCK_OFFSET_MS.with(std::cell::Cell::get);
-    crate::core::Timestamp::from_millis((js_sys::Date::now() + offset).max(0.0) as u64)
+pub(crate) fn now() -> Timestamp {
+    let offset = CLOCK_OFFSET_MS.with(Cell::get);
+    Timestamp::from_millis((js_sys::Date::now() + offset).max(0.0) as u64)
 }
 
 /// Moves the widget's clock forward by `ms` (browser tests only).
@@ -24,20 +255,20 @@ pub(crate) fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
 
-/// A property of `window` (a page global such as `dataLayer`), if set.
-pub(crate) fn global(name: &str) -> Option<wasm_bindgen::JsValue> {
-    let value = js_sys::Reflect::get(&window()?.into(), &name.into()).ok()?;
-    (!value.is_undefined() && !value.is_null()).then_some(value)
-}
-
 pub(crate) fn document() -> Option<web_sys::Document> {
     window().and_then(|window| window.document())
 }
 
+/// A property of `window` (a page global such as `dataLayer`), if set.
+pub(crate) fn global(name: &str) -> Option<JsValue> {
+    let value = js_sys::Reflect::get(&window()?.into(), &name.into()).ok()?;
+    (!value.is_undefined() && !value.is_null()).then_some(value)
+}
+
 /// Random bytes from `crypto.getRandomValues`, or `Math.random` where the
 /// page has no crypto (very old browsers, some test shells).
-pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
+pub(crate) fn random_seed() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
     let filled = window()
         .and_then(|window| window.crypto().ok())
         .is_some_and(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).is_ok());
@@ -49,14 +280,17 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// A new random, first-party visitor id: 128 bits as 32 hex digits.
-pub(crate) fn new_visitor_id() -> String {
-    random_bytes::<16>().iter().map(|byte| format!("{byte:02x}")).collect()
+/// The page's URL now.
+pub(crate) fn page_url() -> String {
+    window().and_then(|window| window.location().href().ok()).unwrap_or_default()
 }
 
-/// One console warning, prefixed so site owners can filter for it.
-pub(crate) fn warn(message: &str) {
-    web_sys::console::warn_1(&format!("leadscore: {message}").into());
+/// Whether the page is visible and the window focused.
+pub(crate) fn visible_and_focused() -> (bool, bool) {
+    let document = document();
+    let visible = document.as_ref().is_none_or(|document| !document.hidden());
+    let focused = document.and_then(|document| document.has_focus().ok()).unwrap_or(true);
+    (visible, focused)
 }
 
 /// The closest ancestor-or-self of an event target matching `selector`.
@@ -68,17 +302,4 @@ pub(crate) fn closest(target: Option<web_sys::EventTarget>, selector: &str) -> O
         None => target.dyn_ref::<web_sys::Node>()?.parent_element()?,
     };
     element.closest(selector).ok().flatten()
-}
-
-/// The page path used for rules: the pathname, or for hash-routed apps
-/// (`#/pricing`, `#!/pricing`) the route in the hash.
-pub(crate) fn page_path() -> String {
-    let Some(location) = window().map(|window| window.location()) else { return "/".into() };
-    let hash = location.hash().unwrap_or_default();
-    if let Some(route) =
-        hash.strip_prefix("#!").or_else(|| hash.strip_prefix('#')).filter(|route| route.starts_with('/'))
-    {
-        return route.split('?').next().unwrap_or(route).to_string();
-    }
-    location.pathname().unwrap_or_else(|_| "/".into())
 }

@@ -1,10 +1,12 @@
 //! Plain data across the JS boundary without serde-wasm-bindgen: a config
 //! object given to `init` read as JSON, and `explain()`'s answer built as
 //! plain objects. Hand-written because that crate's generic serializer and
-//! deserializer cost about 10 KB of wasm for these two uses; the rules
-//! below are the ones it applied, so pages see no difference.
+//! deserializer cost about 10 KB of wasm for these two uses, and because
+//! objects are read by their own properties only (through the loader's
+//! builtins) and written by plain assignment, so a page that replaced
+//! `Object.entries` or `Reflect.set` changes nothing.
 
-use js_sys::{Array, ArrayBuffer, Map, Number, Object, Reflect, Symbol, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Map, Number, Object, Symbol, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -58,22 +60,26 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
     if !value.is_object() || (!is_map && Symbol::iterator().js_in(value)) {
         return Err(format!("{} is not JSON data", value.js_typeof().as_string().unwrap_or_default()));
     }
-    let entries = if is_map { Array::from(value) } else { Object::entries(value.unchecked_ref()) };
     let mut object = serde_json::Map::new();
-    for entry in entries.iter() {
-        let entry = entry.unchecked_into::<Array>();
-        let key = entry.get(0).as_string().ok_or("an object key that is not a string")?;
-        object.insert(key, json_at(&entry.get(1), depth + 1)?);
+    if is_map {
+        for entry in Array::from(value).iter() {
+            let entry = entry.unchecked_into::<Array>();
+            let key = entry.get(0).as_string().ok_or("an object key that is not a string")?;
+            object.insert(key, json_at(&entry.get(1), depth + 1)?);
+        }
+    } else {
+        for (key, item) in super::dom::own_entries(value) {
+            object.insert(key, json_at(&item, depth + 1)?);
+        }
     }
     Ok(Value::Object(object))
 }
 
 /// A plain object with `entries` set in order.
 pub(crate) fn object<'a>(entries: impl IntoIterator<Item = (&'a str, JsValue)>) -> JsValue {
-    let object = Object::new();
+    let object: super::dom::Plain = Object::new().unchecked_into();
     for (key, value) in entries {
-        // Setting a fresh own property of a plain object cannot throw.
-        let _ = Reflect::set(&object, &JsValue::from_str(key), &value);
+        object.set(key, &value);
     }
     object.into()
 }
@@ -82,9 +88,9 @@ pub(crate) fn object<'a>(entries: impl IntoIterator<Item = (&'a str, JsValue)>) 
 /// `Array.prototype.push`, which pages are known to replace or break.
 pub(crate) fn array(items: impl IntoIterator<Item = JsValue>) -> JsValue {
     let items: Vec<JsValue> = items.into_iter().collect();
-    let array = Array::new_with_length(items.len() as u32);
+    let array: super::dom::Plain = Array::new_with_length(items.len() as u32).unchecked_into();
     for (index, item) in items.iter().enumerate() {
-        array.set(index as u32, item.clone());
+        array.set_index(index as u32, item);
     }
     array.into()
 }

@@ -1,30 +1,36 @@
 //! The browser shell: the only module with `#[wasm_bindgen]` exports.
 //!
 //! The loader (`www/leadscore.js`) calls [`start`] with what it read from
-//! the script tag and gets a [`Widget`] whose methods back the `leadscore`
-//! global. JS values are converted here, once; everything below is typed
-//! Rust. No method throws into the page: bad input is reported with one
-//! console line and ignored.
+//! the script tag and the builtins it took from the page, and gets a
+//! [`Widget`] whose methods back the `leadscore` global. JS values are
+//! converted here, once, by their own properties only; everything below is
+//! typed Rust. The widget's rules live in [`crate::session`]; this module
+//! and its rooms only own browser resources and carry out the session's
+//! effects. No method throws into the page: bad input is reported with one
+//! console line and ignored, and every callback runs inside the loader's
+//! guard, so even an internal failure ends as one line and a widget that
+//! is off.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod callbacks;
 mod capture;
 mod consent;
 mod dom;
+mod handle;
+mod inlet;
 mod js_data;
 mod overlay;
 mod privacy;
-mod shell;
 mod storage;
 mod transport;
 
-use std::sync::Arc;
-
-use js_sys::{Function, Object};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use self::dom::{now, warn};
-use self::shell::{Call, Inner, Shared};
-use crate::core::{Config, Engine, State};
+use self::handle::Handle;
+use crate::core::{Config, Engine};
+use crate::session::{Landing, Signal, Source, Verdict};
 
 /// Hooks for the browser tests: a clock that moves without waiting.
 #[doc(hidden)]
@@ -51,6 +57,8 @@ struct Options {
     config_url: Option<String>,
     inline_config: Option<String>,
     config: Option<serde_json::Value>,
+    /// The page's URL when the loader ran: the landing page view's.
+    url: Option<String>,
 }
 
 impl Options {
@@ -63,19 +71,15 @@ impl Options {
             && self.config.is_none()
     }
 
+    /// Reads the loader's options by their own properties only, so nothing
+    /// a page adds to `Object.prototype` can pose as one.
     fn read(value: &JsValue) -> Options {
-        let text = |key: &str| {
-            js_sys::Reflect::get(value, &key.into())
+        let text = |key: &str| dom::own(value, key).as_string().filter(|text| !text.trim().is_empty());
+        let config = Some(dom::own(value, "config")).filter(|value| value.is_object()).and_then(|value| {
+            js_data::json(&value)
+                .map_err(|error| warn(&format!("init: the config is not plain JSON data: {error}")))
                 .ok()
-                .and_then(|value| value.as_string())
-                .filter(|text| !text.trim().is_empty())
-        };
-        let config =
-            js_sys::Reflect::get(value, &"config".into()).ok().filter(|value| value.is_object()).and_then(|value| {
-                js_data::json(&value)
-                    .map_err(|error| warn(&format!("init: the config is not plain JSON data: {error}")))
-                    .ok()
-            });
+        });
         Options {
             site: text("site"),
             endpoint: text("endpoint"),
@@ -83,6 +87,7 @@ impl Options {
             config_url: text("configUrl"),
             inline_config: text("inlineConfig"),
             config,
+            url: text("url"),
         }
     }
 
@@ -114,22 +119,28 @@ impl Options {
     }
 }
 
-/// Calls kept while the config is loading.
-const MAX_PENDING_CALLS: usize = 200;
-
 /// The widget behind the `leadscore` global.
 #[wasm_bindgen]
 pub struct Widget {
-    shared: Shared,
+    handle: Handle,
 }
 
 /// Starts the widget. Never throws: a bad config logs one line and leaves
-/// an inert widget that ignores calls.
+/// an inert widget that ignores calls. `builtins` are what the loader took
+/// from the page when it first ran (see `www/leadscore.js`).
 #[wasm_bindgen]
-pub fn start(options: JsValue) -> Widget {
+pub fn start(options: JsValue, builtins: JsValue) -> Widget {
     install_panic_hook();
-    let widget = Widget { shared: Inner::shared() };
+    let has_builtins = dom::set_builtins(builtins);
     let options = Options::read(&options);
+    let (visible, focused) = dom::visible_and_focused();
+    let url = options.url.clone().unwrap_or_else(dom::page_url);
+    let widget = Widget { handle: Handle::new(Landing { url, visible, focused }) };
+    if !has_builtins {
+        // No loader: nothing safe to work with.
+        widget.handle.configure(Err("start() must be called by the leadscore.js loader".into()));
+        return widget;
+    }
     if options.is_empty() {
         // Not an error yet: leadscore('init', {...}) may still come; calls queue until then.
         warn(
@@ -140,124 +151,66 @@ pub fn start(options: JsValue) -> Widget {
     }
     match options.config_url.clone() {
         Some(url) if options.config.is_none() && options.inline_config.is_none() => {
-            let shared = widget.shared.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let fetched = fetch_text(&url).await;
-                match fetched {
-                    Ok(text) => configure(&shared, options.document(Some(&text))),
-                    Err(error) => fail(&shared, format!("config {url}: {error}")),
-                }
+            let weak = widget.handle.downgrade();
+            let source = url.clone();
+            transport::fetch_text(&source, move |fetched| {
+                let Some(handle) = weak.upgrade() else { return };
+                let document = match fetched {
+                    Ok(text) => options.document(Some(&text)),
+                    Err(error) => Err(format!("config {url}: {error}")),
+                };
+                handle.configure(parse(document));
             });
         }
-        _ => configure(&widget.shared, options.document(None)),
+        _ => widget.handle.configure(parse(options.document(None))),
     }
     widget
+}
+
+fn parse(document: Result<String, String>) -> Result<Config, String> {
+    document.and_then(|json| Config::parse(&json).map_err(|error| format!("config: {error}")))
 }
 
 fn install_panic_hook() {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
         // Throwing (instead of returning to the abort) hands the message to
-        // the loader, which disables the widget and logs exactly one line.
+        // the loader's guard, which turns the widget off and logs one line.
         std::panic::set_hook(Box::new(|info| wasm_bindgen::throw_str(&format!("internal error: {info}"))));
     });
 }
 
-async fn fetch_text(url: &str) -> Result<String, String> {
-    let window = dom::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_credentials(web_sys::RequestCredentials::Omit);
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(|_| "could not be fetched".to_string())?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| "not a response")?;
-    if !response.ok() {
-        return Err(format!("answered HTTP {}", response.status()));
-    }
-    let text = response.text().map_err(|_| "unreadable body")?;
-    let text = wasm_bindgen_futures::JsFuture::from(text).await.map_err(|_| "unreadable body")?;
-    text.as_string().ok_or_else(|| "unreadable body".into())
-}
-
-fn fail(shared: &Shared, message: String) {
-    let mut inner = shared.borrow_mut();
-    if inner.engine.is_some() {
-        // A config already won (an init() while data-config was loading).
-        return;
-    }
-    warn(&message);
-    inner.failed = true;
-    inner.pending.clear();
-}
-
-/// Parses the config, starts capture and replays calls made meanwhile.
-fn configure(shared: &Shared, document: Result<String, String>) {
-    if shared.borrow().engine.is_some() {
-        // The first config wins: a data-config answer after an init(), say.
-        return;
-    }
-    let config = match document.and_then(|json| Config::parse(&json).map_err(|error| format!("config: {error}"))) {
-        Ok(config) => config,
-        Err(message) => return fail(shared, message),
-    };
-    {
-        let mut inner = shared.borrow_mut();
-        inner.key = format!("leadscore:{}", config.site());
-        inner.engine = Some(Engine::new(Arc::new(config), State::new(&dom::new_visitor_id(), now())));
-    }
-    shared.borrow_mut().read_opt_out();
-    capture::install(shared);
-    let mut sources = consent::install(shared);
-    sources.extend(privacy::install(shared));
-    shared.borrow_mut().listeners.extend(sources);
-    let pending = std::mem::take(&mut shared.borrow_mut().pending);
-    let debug = capture::debug_requested();
-    capture::with(&std::rc::Rc::downgrade(shared), |inner| {
-        inner.started = true;
-        if inner.active() {
-            inner.load();
-            inner.page_view();
-            inner.arrival();
-            // Leads an earlier page left waiting go at once.
-            inner.send_waiting_now();
-        } else if inner.may_score() {
-            // In memory only, until consent.
-            inner.page_view();
-            inner.arrival();
+/// Makes the widget panic inside a listener (dispatch `leadscore:test-panic`
+/// on `window`) or a timer, to show that the page never sees it.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = testPanic)]
+#[allow(clippy::panic)]
+pub fn test_panic(place: &str) {
+    match place {
+        "listener" => {
+            if let Some(window) = dom::window() {
+                let listener = dom::Listener::new(&window, "leadscore:test-panic", false, true, |_| {
+                    panic!("a test panic in a listener")
+                });
+                std::mem::forget(listener);
+            }
         }
-        for call in pending {
-            apply(inner, call);
-        }
-        if debug {
-            inner.overlay = overlay::Overlay::open();
-        }
-    });
-}
-
-/// Applies one API call to a configured widget.
-fn apply(inner: &mut Inner, call: Call) {
-    match call {
-        Call::Track(name, props) => inner.signal(&name, None, &props, None),
-        Call::Identify(fields) => inner.identify(&fields),
-        Call::Consent(granted) => inner.change_basis(|inner| inner.consent = Some(granted)),
-        Call::Forget => inner.wipe(),
+        _ => std::mem::forget(dom::Timer::new(0, false, || panic!("a test panic in a timer"))),
     }
 }
 
-/// `{key: value}` as text pairs; strings, numbers and booleans only.
+/// `{key: value}` as text pairs, by own properties; strings, numbers and
+/// booleans only.
 fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
     if value.is_undefined() || value.is_null() {
         return Some(Vec::new());
     }
-    let Some(object) = value.dyn_ref::<Object>() else {
+    if !value.is_object() {
         warn(&format!("{what}: expected an object like {{\"kind\": \"trial\"}}"));
         return None;
-    };
+    }
     let mut pairs = Vec::new();
-    for entry in Object::entries(object).iter() {
-        let entry: js_sys::Array = entry.unchecked_into();
-        let key = entry.get(0).as_string().unwrap_or_default();
-        let value = entry.get(1);
+    for (key, value) in dom::own_entries(value) {
         let text = if let Some(text) = value.as_string() {
             text
         } else if let Some(number) = value.as_f64() {
@@ -277,80 +230,75 @@ fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
 
 #[wasm_bindgen]
 impl Widget {
-    /// Applies `call` now if configured, or queues it until then.
-    fn call(&self, call: Call) {
-        let queued = match self.shared.try_borrow_mut() {
-            Ok(mut inner) if inner.engine.is_none() && !inner.failed => {
-                // Bounded: a page that never configures the widget cannot grow it.
-                if inner.pending.len() < MAX_PENDING_CALLS {
-                    inner.pending.push(call);
-                }
-                return;
-            }
-            Ok(_) => call,
-            Err(_) => return warn("a leadscore call from inside a callback was ignored"),
-        };
-        capture::with(&std::rc::Rc::downgrade(&self.shared), |inner| apply(inner, queued));
-    }
-
     /// Counts a custom or built-in event: `track('webinar_join', {topic: 'pricing'})`.
     pub fn track(&self, name: JsValue, props: JsValue) {
         let Some(name) = name.as_string() else { return warn("track: the event name must be a string") };
         if let Some(props) = text_pairs(&props, "track props") {
-            self.call(Call::Track(name, props));
+            self.handle.signal(Signal::Track { name, props });
         }
     }
 
     /// Records identity fields: `identify({email: 'ann@acme.example', job_title: 'CTO'})`.
     pub fn identify(&self, fields: JsValue) {
         if let Some(fields) = text_pairs(&fields, "identify") {
-            self.call(Call::Identify(fields));
+            self.handle.signal(Signal::Identify(fields));
         }
     }
 
     /// Grants (`true`) or withdraws (`false`) consent.
     pub fn consent(&self, granted: JsValue) {
         match granted.as_bool() {
-            Some(granted) => self.call(Call::Consent(granted)),
+            Some(granted) => self.handle.push(inlet::Input::Consent(Source::Api, Verdict::from_bool(granted))),
             None => warn("consent: pass true or false"),
+        }
+    }
+
+    /// A `leadscore:consent` event the loader saw (`detail`: `true`,
+    /// `false` or `{granted: true | false}`), kept if it came early.
+    #[doc(hidden)]
+    pub fn consent_event(&self, detail: JsValue) {
+        let granted = detail.as_bool().or_else(|| dom::own(&detail, "granted").as_bool());
+        match granted {
+            Some(granted) => self.handle.push(inlet::Input::Consent(Source::Event, Verdict::from_bool(granted))),
+            None => warn("leadscore:consent: detail must be true, false or {granted: true|false}"),
+        }
+    }
+
+    /// A history navigation the loader saw, with the URL after it.
+    #[doc(hidden)]
+    pub fn navigated(&self, url: JsValue) {
+        if let Some(url) = url.as_string() {
+            self.handle.signal(Signal::Navigated { url });
         }
     }
 
     /// Wipes everything of ours: the stored key and the in-memory score; the
     /// visitor gets a new random id.
     pub fn forget(&self) {
-        self.call(Call::Forget);
+        self.handle.signal(Signal::Forget);
     }
 
     /// Calls `callback` on `"stage"` changes, `"score"` changes, when the
     /// visitor becomes an `"mql"`, and when a lead is `"sent"` or has
     /// `"failed"`.
     pub fn on(&self, kind: JsValue, callback: JsValue) {
-        match (kind.as_string(), callback.dyn_into::<Function>()) {
-            (Some(kind), Ok(callback)) => match self.shared.try_borrow_mut() {
-                Ok(mut inner) => inner.on(&kind, callback),
-                Err(_) => warn("on() from inside a callback was ignored"),
-            },
+        match (kind.as_string(), callback.dyn_into::<js_sys::Function>()) {
+            (Some(kind), Ok(callback)) => self.handle.on(&kind, callback),
             _ => warn("on: expected on('stage' | 'score' | 'mql' | 'sent' | 'failed', function)"),
         }
     }
 
     /// Applies a config given after start; ignored once configured.
     pub fn init(&self, config: JsValue) {
-        {
-            let Ok(mut inner) = self.shared.try_borrow_mut() else { return };
-            if inner.engine.is_some() {
-                return warn("init: already configured; the first config stays");
-            }
-            // A start without any config waits for this call.
-            inner.failed = false;
+        if self.handle.read(|session| session.is_configured()).unwrap_or(true) {
+            return warn("init: already configured; the first config stays");
         }
-        let options = Options::read(
-            &js_sys::Object::from_entries(&js_sys::Array::of1(&js_sys::Array::of2(&"config".into(), &config)))
-                .unwrap_or_default()
-                .into(),
-        );
-        configure(&self.shared, options.document(None));
+        let options = match js_data::json(&config) {
+            Ok(value) if config.is_object() => Options { config: Some(value), ..Options::default() },
+            Ok(_) => Options::default(),
+            Err(error) => return warn(&format!("init: the config is not plain JSON data: {error}")),
+        };
+        self.handle.configure(parse(options.document(None)));
     }
 
     /// The engagement score now, rounded to a tenth.
@@ -370,8 +318,11 @@ impl Widget {
 
     /// Everything the widget knows about this visitor, as plain objects.
     pub fn explain(&self) -> JsValue {
-        let Ok(inner) = self.shared.try_borrow() else { return JsValue::NULL };
-        let Some(engine) = inner.engine.as_ref() else { return JsValue::NULL };
+        self.handle.read(|session| self.explain_session(session)).unwrap_or(JsValue::NULL)
+    }
+
+    fn explain_session(&self, session: &crate::session::Session) -> JsValue {
+        let Some(engine) = session.engine() else { return JsValue::NULL };
         let at = now();
         let (score, stage) = engine.standing(at);
         let number = |value: f64| JsValue::from_f64(value);
@@ -389,7 +340,7 @@ impl Widget {
         let mut identity: Vec<(&str, String)> =
             engine.state().identity().iter().map(|(field, value)| (field.name(), value.to_string())).collect();
         crate::core::small_sort::sort_by(&mut identity, |a, b| a.0.cmp(b.0));
-        let warnings = engine.config().warnings().iter().cloned().chain(inner.storage_warning.clone());
+        let warnings = engine.config().warnings().iter().cloned().chain(session.storage_warning().map(str::to_string));
         let outbox = engine.state().outbox();
         js_data::object([
             ("site", JsValue::from(engine.config().site())),
@@ -397,9 +348,9 @@ impl Widget {
             ("stage", JsValue::from(stage.as_str())),
             ("grade", JsValue::from(engine.grade().as_str())),
             ("fit", number(engine.fit_points() as f64)),
-            ("consent", JsValue::from(inner.active())),
-            ("opt_out", inner.refusal().map_or(JsValue::NULL, JsValue::from)),
-            ("storage", JsValue::from(inner.store.kind())),
+            ("consent", JsValue::from(session.active())),
+            ("opt_out", session.refusal().map_or(JsValue::NULL, JsValue::from)),
+            ("storage", JsValue::from(self.handle.storage_kind())),
             ("visitor", JsValue::from(engine.state().visitor_id())),
             ("ledger", js_data::array(ledger)),
             ("identity", js_data::object(identity.into_iter().map(|(field, value)| (field, JsValue::from(value))))),
@@ -418,28 +369,15 @@ impl Widget {
 
     /// Shows (`true`) or hides the debug overlay.
     pub fn debug(&self, on: JsValue) {
-        let on = on.as_bool().unwrap_or(true);
-        let Ok(mut inner) = self.shared.try_borrow_mut() else { return };
-        match (on, inner.overlay.take()) {
-            (true, Some(overlay)) => inner.overlay = Some(overlay),
-            (true, None) => inner.overlay = overlay::Overlay::open(),
-            (false, Some(overlay)) => overlay.close(),
-            (false, None) => {}
-        }
-        if let Some(overlay) = &inner.overlay {
-            overlay.render(&inner);
-        }
+        self.handle.show_overlay(on.as_bool().unwrap_or(true));
     }
 
     /// Writes pending state to storage now (also done on page hide).
     pub fn flush(&self) {
-        if let Ok(mut inner) = self.shared.try_borrow_mut() {
-            inner.flush();
-        }
+        self.handle.signal(Signal::Flush);
     }
 
     fn read<T>(&self, read: impl FnOnce(&Engine) -> T) -> Option<T> {
-        let inner = self.shared.try_borrow().ok()?;
-        inner.engine.as_ref().map(read)
+        self.handle.read(|session| session.engine().map(read)).flatten()
     }
 }

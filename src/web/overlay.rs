@@ -5,8 +5,8 @@
 use wasm_bindgen::JsCast;
 
 use super::dom::document;
-use super::shell::Inner;
 use crate::core::Stage;
+use crate::session::Session;
 
 /// Reveals `[data-leadscore-show="STAGE"]` elements once the visitor is at
 /// that stage or beyond (the loader's stylesheet hides them until then).
@@ -62,8 +62,8 @@ impl Overlay {
     }
 
     /// Redraws the panel as plain text.
-    pub(crate) fn render(&self, inner: &Inner) {
-        let Some(engine) = inner.engine.as_ref() else { return };
+    pub(crate) fn render(&self, session: &Session, storage: &str) {
+        let Some(engine) = session.engine() else { return };
         let at = super::dom::now();
         let (score, stage) = engine.standing(at);
         let mut text = format!(
@@ -72,8 +72,8 @@ impl Overlay {
             score,
             stage,
             engine.grade(),
-            if inner.active() { "yes" } else { "no" },
-            inner.store.kind(),
+            if session.active() { "yes" } else { "no" },
+            storage,
         );
         for entry in engine.ledger(at) {
             text.push_str(&format!("  {:<20} {:>7.1}  ×{}\n", entry.rule_id, entry.points, entry.count));

@@ -4,51 +4,41 @@
 //! only, in a shadow root so the page's styles cannot garble it; an open
 //! one, since it holds nothing the page cannot already read with `explain()`.
 
-use gloo_events::{EventListener, EventListenerOptions, EventListenerPhase};
 use wasm_bindgen::JsCast;
 
-use super::capture::with;
-use super::dom::{closest, document, now};
-use super::shell::{Inner, Shared, WeakShared};
+use super::dom::{closest, document, now, Listener};
+use super::inlet::{Inlet, Input};
+use crate::session::Session;
 
 /// The attribute that opens the panel on click.
 const SELECTOR: &str = "[data-leadscore-privacy]";
 
-/// An open panel; dropping its listeners with it.
+/// An open panel; its listeners go with it.
 pub(crate) struct Panel {
     host: web_sys::Element,
     body: web_sys::Element,
     /// The visitor pressed "Erase my data".
-    erased: bool,
-    _listeners: Vec<EventListener>,
+    pub(crate) erased: bool,
+    _listeners: Vec<Listener>,
 }
 
 impl Panel {
-    fn close(self) {
+    pub(crate) fn close(self) {
         self.host.remove();
     }
 }
 
 /// Listens for clicks on `[data-leadscore-privacy]`. Not passive: the click
 /// opens the panel instead of following the link.
-pub(crate) fn install(shared: &Shared) -> Option<EventListener> {
+pub(crate) fn install(inlet: &Inlet) -> Option<Listener> {
     let document = document()?;
-    let weak = std::rc::Rc::downgrade(shared);
-    let options = EventListenerOptions { phase: EventListenerPhase::Capture, passive: false };
-    Some(EventListener::new_with_options(&document, "click", options, move |event| {
+    let inlet = inlet.clone();
+    Listener::new(&document, "click", true, false, move |event| {
         if closest(event.target(), SELECTOR).is_some() {
             event.prevent_default();
-            with(&weak, |inner| open(inner, &weak));
+            inlet.push(Input::OpenPanel);
         }
-    }))
-}
-
-fn open(inner: &mut Inner, weak: &WeakShared) {
-    if let Some(panel) = inner.privacy_panel.take() {
-        panel.close();
-    }
-    inner.privacy_panel = build(weak);
-    render(inner);
+    })
 }
 
 fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<web_sys::Element> {
@@ -57,7 +47,8 @@ fn element(document: &web_sys::Document, tag: &str, class: &str) -> Option<web_s
     Some(element)
 }
 
-fn build(weak: &WeakShared) -> Option<Panel> {
+/// Builds the panel (text only, in a shadow root); its buttons report to `inlet`.
+pub(crate) fn open(inlet: &Inlet) -> Option<Panel> {
     let document = document()?;
     let host = document.create_element("leadscore-privacy").ok()?;
     host.set_attribute("style", "all:initial;position:fixed;inset:0;z-index:2147483647").ok()?;
@@ -89,34 +80,18 @@ fn build(weak: &WeakShared) -> Option<Panel> {
     root.append_child(&style).ok()?;
     root.append_child(&shade).ok()?;
     document.body()?.append_child(&host).ok()?;
-    let (on_erase, on_close) = (weak.clone(), weak.clone());
+    let (on_erase, on_close) = (inlet.clone(), inlet.clone());
     let listeners = vec![
-        EventListener::new(&erase, "click", move |_| {
-            with(&on_erase, |inner| {
-                // The visitor's choice on this page: erase, and stop recording.
-                inner.change_basis(|inner| inner.consent = Some(false));
-                inner.wipe();
-                if let Some(panel) = inner.privacy_panel.as_mut() {
-                    panel.erased = true;
-                }
-                render(inner);
-            })
-        }),
-        EventListener::new(&close, "click", move |_| {
-            with(&on_close, |inner| {
-                if let Some(panel) = inner.privacy_panel.take() {
-                    panel.close();
-                }
-            })
-        }),
+        Listener::new(&erase, "click", false, true, move |_| on_erase.push(Input::ErasePanel))?,
+        Listener::new(&close, "click", false, true, move |_| on_close.push(Input::ClosePanel))?,
     ];
     let _ = dialog.dyn_ref::<web_sys::HtmlElement>().map(|dialog| dialog.focus());
     Some(Panel { host, body, erased: false, _listeners: listeners })
 }
 
-/// The panel's text, from what the widget holds now.
-fn render(inner: &Inner) {
-    let (Some(panel), Some(engine)) = (inner.privacy_panel.as_ref(), inner.engine.as_ref()) else { return };
+/// The panel's text, from what the session holds now.
+pub(crate) fn render(panel: &Panel, session: &Session) {
+    let Some(engine) = session.engine() else { return };
     let config = engine.config();
     let state = engine.state();
     let mut text = String::from(
@@ -126,11 +101,11 @@ fn render(inner: &Inner) {
     );
     if panel.erased {
         text.push_str("Erased. This browser holds nothing about you for this site any more");
-        if state.outbox().may_have_sent() || inner.erasure_requested {
+        if state.outbox().may_have_sent() || session.erasure_requested() {
             text.push_str(", and the site was asked to erase what it received");
         }
         text.push_str(".\n");
-    } else if inner.active() {
+    } else if session.active() {
         let (score, stage) = engine.standing(now());
         text.push_str(&format!(
             "Stored in this browser (local storage, key \"leadscore:{}\"):\n\
@@ -162,11 +137,11 @@ fn render(inner: &Inner) {
             );
         }
     } else {
-        let why = match inner.refusal() {
+        let why = match session.refusal() {
             Some("gpc") => "your browser's Global Privacy Control signal is on",
             Some("dnt") => "your browser's Do Not Track setting is on",
             Some(_) => "your consent choices say no",
-            None if inner.may_score() => "you have not given consent (this page is scored in memory only)",
+            None if session.may_score() => "you have not given consent (this page is scored in memory only)",
             None => "you have not given consent",
         };
         text.push_str(&format!("Nothing is stored in this browser and nothing is sent: {why}.\n"));

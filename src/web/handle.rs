@@ -1,0 +1,366 @@
+//! The one way into the widget's shared state: a [`Handle`] holds the
+//! session and the browser resources, feeds the session one input at a
+//! time, and carries out its effects. No borrow is held while page code
+//! runs (callbacks, DOM events we cause), and an input pushed meanwhile
+//! waits its turn, so nothing here can fail on a re-entrant borrow.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use js_sys::Function;
+
+use super::callbacks::{self, Callbacks};
+use super::capture::{self, Wanted};
+use super::consent::{self, Sources};
+use super::dom::{self, now, warn, Listener, Timer};
+use super::inlet::{Inlet, Input};
+use super::overlay::{self, Overlay};
+use super::privacy::{self, Panel};
+use super::storage::Record;
+use super::transport;
+use crate::core::{Config, Timestamp};
+use crate::session::{Answer, Effect, Landing, NoticeKind, Outgoing, Session, Signal, Source, Verdict};
+
+/// The browser resources the handle owns; each cleans up when dropped.
+struct Parts {
+    record: Record,
+    callbacks: Callbacks,
+    overlay: Option<Overlay>,
+    panel: Option<Panel>,
+    /// The session's deadline and the timer armed for it.
+    timer: Option<(Timestamp, Timer)>,
+    listeners: Vec<Listener>,
+    sources: Option<Sources>,
+    /// Whether an attempt holds (or waits for) the send lock, and the lead
+    /// to send once it is released.
+    sending: bool,
+    next: Option<Outgoing>,
+}
+
+struct Shared {
+    session: RefCell<Session>,
+    parts: RefCell<Parts>,
+    inbox: RefCell<VecDeque<(Timestamp, Input)>>,
+    draining: Cell<bool>,
+}
+
+/// The widget's state; [`super::Widget`] holds the only strong one.
+pub(crate) struct Handle(Rc<Shared>);
+
+/// What listeners, timers and requests hold: inert once the widget is gone.
+#[derive(Clone)]
+pub(crate) struct WeakHandle(Weak<Shared>);
+
+impl WeakHandle {
+    pub(crate) fn upgrade(&self) -> Option<Handle> {
+        self.0.upgrade().map(Handle)
+    }
+}
+
+impl Handle {
+    pub(crate) fn new(landing: Landing) -> Handle {
+        Handle(Rc::new(Shared {
+            session: RefCell::new(Session::new(dom::random_seed(), landing)),
+            parts: RefCell::new(Parts {
+                record: Record::Closed,
+                callbacks: Callbacks::default(),
+                overlay: None,
+                panel: None,
+                timer: None,
+                listeners: Vec::new(),
+                sources: None,
+                sending: false,
+                next: None,
+            }),
+            inbox: RefCell::new(VecDeque::new()),
+            draining: Cell::new(false),
+        }))
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakHandle {
+        WeakHandle(Rc::downgrade(&self.0))
+    }
+
+    /// Where browser resources send their inputs.
+    fn inlet(&self) -> Inlet {
+        let weak = self.downgrade();
+        Inlet::new(move |input| {
+            if let Some(handle) = weak.upgrade() {
+                handle.push(input);
+            }
+        })
+    }
+
+    /// Reads the session (`None` only if it is being changed right now).
+    pub(crate) fn read<T>(&self, read: impl FnOnce(&Session) -> T) -> Option<T> {
+        self.0.session.try_borrow().ok().map(|session| read(&session))
+    }
+
+    fn session<T>(&self, change: impl FnOnce(&mut Session) -> T) -> Option<T> {
+        self.0.session.try_borrow_mut().ok().map(|mut session| change(&mut session))
+    }
+
+    fn parts<T>(&self, change: impl FnOnce(&mut Parts) -> T) -> Option<T> {
+        self.0.parts.try_borrow_mut().ok().map(|mut parts| change(&mut parts))
+    }
+
+    /// Takes an input: now, or after the one being processed.
+    pub(crate) fn push(&self, input: Input) {
+        if let Ok(mut inbox) = self.0.inbox.try_borrow_mut() {
+            inbox.push_back((now(), input));
+        }
+        self.drain();
+    }
+
+    pub(crate) fn signal(&self, signal: Signal) {
+        self.push(Input::Signal(signal));
+    }
+
+    /// Processes inputs until none is left, each followed by its effects.
+    fn drain(&self) {
+        if self.0.draining.replace(true) {
+            return;
+        }
+        loop {
+            let next = self.0.inbox.try_borrow_mut().ok().and_then(|mut inbox| inbox.pop_front());
+            let Some((at, input)) = next else { break };
+            self.dispatch(at, input);
+            self.carry_out();
+        }
+        self.0.draining.set(false);
+        self.arm_timer();
+    }
+
+    fn dispatch(&self, at: Timestamp, input: Input) {
+        match input {
+            Input::Signal(signal) => {
+                self.session(|session| session.handle_signal(at, signal));
+            }
+            Input::Consent(source, verdict) => {
+                self.session(|session| session.handle_consent(at, source, verdict));
+            }
+            Input::Timeout => {
+                self.parts(|parts| parts.timer = None);
+                self.session(|session| session.handle_timeout(at));
+            }
+            Input::OpenPanel => {
+                let inlet = self.inlet();
+                let closed = self.parts(|parts| parts.panel.take()).flatten();
+                if let Some(panel) = closed {
+                    panel.close();
+                }
+                let panel = privacy::open(&inlet);
+                self.parts(|parts| parts.panel = panel);
+                self.redraw();
+            }
+            Input::ClosePanel => {
+                if let Some(panel) = self.parts(|parts| parts.panel.take()).flatten() {
+                    panel.close();
+                }
+            }
+            Input::ErasePanel => {
+                self.session(|session| session.handle_consent(at, Source::Panel, Verdict::Denied));
+                self.parts(|parts| {
+                    if let Some(panel) = parts.panel.as_mut() {
+                        panel.erased = true;
+                    }
+                });
+                self.redraw();
+            }
+        }
+    }
+
+    /// Carries out the session's effects, in order, with nothing borrowed
+    /// while page code may run.
+    fn carry_out(&self) {
+        while let Some(effect) = self.session(Session::poll_effect).flatten() {
+            self.effect(effect);
+        }
+    }
+
+    fn effect(&self, effect: Effect) {
+        let key = self.read(|session| session.key().to_string()).unwrap_or_default();
+        match effect {
+            Effect::ReadRecord => {
+                let text = self.parts(|parts| parts.record.read(&key)).flatten();
+                self.session(|session| session.handle_stored(now(), text.as_deref()));
+            }
+            Effect::WriteRecord(text) => {
+                self.parts(|parts| parts.record.write(&key, text));
+            }
+            Effect::RemoveRecord => {
+                self.parts(|parts| parts.record.remove(&key));
+            }
+            Effect::Send(outgoing) => self.send(outgoing),
+            Effect::Beacon(outgoing) => {
+                if transport::beacon(&outgoing) {
+                    self.session(|session| session.handle_answer(now(), &outgoing.lead_id, Answer::Beaconed));
+                }
+            }
+            Effect::RequestErasure { url, body } => transport::request_erasure(&url, &body),
+            Effect::Notify(notice) => {
+                let calls = self.parts(|parts| parts.callbacks.calls(&notice)).unwrap_or_default();
+                callbacks::run(calls);
+            }
+            Effect::Reveal(stage) => overlay::reveal(stage),
+            Effect::MeasureScroll => {
+                if let Some(percent) = capture::scroll_percent() {
+                    self.session(|session| session.handle_signal(now(), Signal::Scrolled(percent)));
+                }
+            }
+            Effect::Redraw => self.redraw(),
+            Effect::Warn(message) => warn(&message),
+        }
+    }
+
+    /// Redraws the open views from the session.
+    fn redraw(&self) {
+        let (Ok(session), Ok(parts)) = (self.0.session.try_borrow(), self.0.parts.try_borrow()) else { return };
+        if let Some(overlay) = &parts.overlay {
+            overlay.render(&session, parts.record.kind());
+        }
+        if let Some(panel) = &parts.panel {
+            privacy::render(panel, &session);
+        }
+    }
+
+    /// Keeps one timer armed at the session's next deadline.
+    fn arm_timer(&self) {
+        let Some(deadline) = self.read(Session::poll_timeout) else { return };
+        let armed = self.parts(|parts| parts.timer.as_ref().map(|(at, _)| *at)).flatten();
+        if deadline == armed {
+            return;
+        }
+        let timer = deadline.and_then(|at| {
+            let delay = at.millis_since(now()).min(u64::from(u32::MAX)) as u32;
+            let inlet = self.inlet();
+            Timer::new(delay, false, move || inlet.push(Input::Timeout)).map(|timer| (at, timer))
+        });
+        self.parts(|parts| parts.timer = timer);
+    }
+
+    /// Sends one lead under the send lock, one attempt at a time: the
+    /// stored record is merged first (another tab may have delivered it),
+    /// and the answer is stored before the lock is released.
+    fn send(&self, outgoing: Outgoing) {
+        let busy = self
+            .parts(|parts| {
+                if parts.sending {
+                    parts.next = Some(outgoing.clone());
+                }
+                std::mem::replace(&mut parts.sending, true)
+            })
+            .unwrap_or(true);
+        if busy {
+            return;
+        }
+        let weak = self.downgrade();
+        let lock = outgoing.lock.clone();
+        transport::with_lock(&lock, move |release| {
+            let Some(handle) = weak.upgrade() else { return };
+            let Some(release) = release else {
+                handle.answered(&outgoing.lead_id, Answer::Busy, None);
+                return;
+            };
+            let key = handle.read(|session| session.key().to_string()).unwrap_or_default();
+            let text = handle.parts(|parts| parts.record.read(&key)).flatten();
+            handle.session(|session| session.handle_stored(now(), text.as_deref()));
+            handle.carry_out();
+            if !handle.read(|session| session.is_pending(&outgoing.lead_id)).unwrap_or(false) {
+                handle.answered(&outgoing.lead_id, Answer::Finished, Some(release));
+                return;
+            }
+            let lead_id = outgoing.lead_id.clone();
+            transport::post(&outgoing, move |answer| {
+                if let Some(handle) = weak.upgrade() {
+                    handle.answered(&lead_id, answer, Some(release));
+                }
+            });
+        });
+    }
+
+    /// An attempt ended: the session records it (and stores it) while the
+    /// lock is still held; then the lock goes, and the next lead may start.
+    fn answered(&self, lead_id: &str, answer: Answer, release: Option<transport::Release>) {
+        self.session(|session| session.handle_answer(now(), lead_id, answer));
+        self.carry_out();
+        drop(release);
+        let next = self
+            .parts(|parts| {
+                parts.sending = false;
+                parts.next.take()
+            })
+            .flatten();
+        if let Some(next) = next {
+            self.send(next);
+        }
+        self.drain();
+    }
+
+    /// Takes the config (or why there is none): the first one wins. Starts
+    /// capture and the consent sources, then the session.
+    pub(crate) fn configure(&self, config: Result<Config, String>) {
+        if self.read(Session::is_configured).unwrap_or(true) {
+            return;
+        }
+        self.session(|session| session.handle_config(now(), config));
+        self.carry_out();
+        let wanted = self
+            .read(|session| {
+                let config = session.engine()?.config();
+                let wanted = Wanted {
+                    capture: config.capture(),
+                    identity_fields: config.identity_fields().to_vec(),
+                    key: session.key().to_string(),
+                };
+                Some((wanted, config.privacy().clone()))
+            })
+            .flatten();
+        let Some((wanted, privacy)) = wanted else { return };
+        let inlet = self.inlet();
+        let mut listeners = capture::install(wanted, &inlet);
+        listeners.extend(privacy::install(&inlet));
+        self.parts(|parts| parts.listeners = listeners);
+        // The sources' first reports only set the starting point.
+        let sources = consent::install(&privacy, &inlet);
+        self.parts(|parts| parts.sources = Some(sources));
+        self.session(|session| session.handle_ready(now()));
+        self.carry_out();
+        if self.read(Session::debug_requested).unwrap_or(false) {
+            self.show_overlay(true);
+        }
+        self.drain();
+    }
+
+    /// Registers an `on()` callback.
+    pub(crate) fn on(&self, kind: &str, callback: Function) {
+        match NoticeKind::parse(kind) {
+            Some(kind) => {
+                self.parts(|parts| parts.callbacks.add(kind, callback));
+            }
+            None => warn(&format!(
+                "on(\"{kind}\"): unknown event; use \"stage\", \"score\", \"mql\", \"sent\" or \"failed\""
+            )),
+        }
+    }
+
+    /// Shows or hides the debug overlay.
+    pub(crate) fn show_overlay(&self, show: bool) {
+        let open = self.parts(|parts| parts.overlay.is_some()).unwrap_or(false);
+        if show && !open {
+            let overlay = Overlay::open();
+            self.parts(|parts| parts.overlay = overlay);
+        } else if !show {
+            if let Some(overlay) = self.parts(|parts| parts.overlay.take()).flatten() {
+                overlay.close();
+            }
+        }
+        self.redraw();
+    }
+
+    /// The kind of store in use, for `explain()`.
+    pub(crate) fn storage_kind(&self) -> &'static str {
+        self.0.parts.try_borrow().map_or("memory", |parts| parts.record.kind())
+    }
+}

@@ -1,0 +1,43 @@
+//! The one way from a browser resource back into the widget: listeners,
+//! consent sources and views hold an [`Inlet`] and push [`Input`]s through
+//! it; they never see the session or each other. The handle behind it
+//! processes inputs one at a time, so an input pushed from inside a
+//! callback waits its turn instead of re-entering.
+
+use std::rc::Rc;
+
+use crate::session::{Signal, Source, Verdict};
+
+/// What a browser resource reports.
+pub(crate) enum Input {
+    /// Something the visitor or the page did.
+    Signal(Signal),
+    /// A consent source spoke.
+    Consent(Source, Verdict),
+    /// A `[data-leadscore-privacy]` element was clicked.
+    OpenPanel,
+    /// The privacy panel's Close button.
+    ClosePanel,
+    /// The privacy panel's "Erase my data" button.
+    ErasePanel,
+    /// The session's deadline passed.
+    Timeout,
+}
+
+/// Where inputs go; cheap to clone, and inert once the widget is gone.
+#[derive(Clone)]
+pub(crate) struct Inlet(Rc<dyn Fn(Input)>);
+
+impl Inlet {
+    pub(crate) fn new(sink: impl Fn(Input) + 'static) -> Inlet {
+        Inlet(Rc::new(sink))
+    }
+
+    pub(crate) fn push(&self, input: Input) {
+        (self.0)(input);
+    }
+
+    pub(crate) fn signal(&self, signal: Signal) {
+        self.push(Input::Signal(signal));
+    }
+}
