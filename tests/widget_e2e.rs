@@ -45,7 +45,10 @@ fn loader_fits_its_gzip_budget() {
     gzip.write_all(&source).unwrap();
     let size = gzip.finish().unwrap().len();
     println!("www/leadscore.js: {} bytes, {size} bytes gzipped", source.len());
-    assert!(size <= 1024, "www/leadscore.js is {size} bytes gzipped; the budget is 1024");
+    // 1 KB was the loader's budget until it took on keeping early consent
+    // events and navigations, the page's builtins and the guard; each byte
+    // past 1 KB is accounted for in BENCHMARKS.md ("The loader").
+    assert!(size <= 1536, "www/leadscore.js is {size} bytes gzipped; the budget is 1536");
 }
 
 /// The tag sites copy must never hold up the parsing of their pages: every

@@ -35,7 +35,6 @@ mod page;
 mod random;
 mod record;
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use self::basis::Basis;
@@ -121,7 +120,8 @@ pub struct Session {
     in_flight: Vec<String>,
     retry_at: Option<Timestamp>,
     erasure_requested: bool,
-    effects: VecDeque<Effect>,
+    /// What the shell is to do, oldest first (a few at a time, so a plain list).
+    effects: Vec<Effect>,
 }
 
 impl Session {
@@ -160,7 +160,7 @@ impl Session {
             in_flight: Vec::new(),
             retry_at: None,
             erasure_requested: false,
-            effects: VecDeque::new(),
+            effects: Vec::new(),
         }
     }
 
@@ -324,14 +324,14 @@ impl Session {
         let recorded = engine.outbox_mut().record(lead_id, now, status, retry_after, jitter, &policy);
         let stage = stage.unwrap_or(Stage::Mql);
         match recorded {
-            Recorded::Delivered => self.effects.push_back(Effect::Notify(Notice::Sent {
+            Recorded::Delivered => self.effects.push(Effect::Notify(Notice::Sent {
                 lead_id: lead_id.to_string(),
                 stage,
                 status: status.unwrap_or(0),
             })),
             Recorded::Rejected => {
                 self.warn(format!("lead {lead_id} refused: HTTP {}", status.unwrap_or(0)));
-                self.effects.push_back(Effect::Notify(Notice::Failed {
+                self.effects.push(Effect::Notify(Notice::Failed {
                     lead_id: lead_id.to_string(),
                     stage,
                     status,
@@ -340,7 +340,7 @@ impl Session {
             }
             Recorded::Expired => {
                 self.warn(format!("lead {lead_id} given up after the retry bound"));
-                self.effects.push_back(Effect::Notify(Notice::Failed {
+                self.effects.push(Effect::Notify(Notice::Failed {
                     lead_id: lead_id.to_string(),
                     stage,
                     status,
@@ -373,7 +373,7 @@ impl Session {
 
     /// The next thing for the shell to do.
     pub fn poll_effect(&mut self) -> Option<Effect> {
-        self.effects.pop_front()
+        (!self.effects.is_empty()).then(|| self.effects.remove(0))
     }
 
     /// When to call [`Session::handle_timeout`] next.
@@ -470,7 +470,7 @@ impl Session {
     }
 
     fn warn(&mut self, message: String) {
-        self.effects.push_back(Effect::Warn(message));
+        self.effects.push(Effect::Warn(message));
     }
 
     /// Replays what waited, in order. A replayed grant that starts tracking
@@ -518,7 +518,7 @@ impl Session {
             Signal::Scroll => {
                 self.input(now);
                 if self.scroll_depth_wanted() {
-                    self.effects.push_back(Effect::MeasureScroll);
+                    self.effects.push(Effect::MeasureScroll);
                 }
             }
             Signal::Scrolled(percent) => self.scrolled(now, percent),
@@ -571,7 +571,7 @@ impl Session {
     fn activate(&mut self, _now: Timestamp, had_memory: bool) {
         self.activating = Some(had_memory);
         self.changed = true;
-        self.effects.push_back(Effect::ReadRecord);
+        self.effects.push(Effect::ReadRecord);
     }
 
     /// Adopts what storage holds (another tab, an earlier visit). A new
@@ -587,7 +587,7 @@ impl Session {
         match decode_record(text) {
             Ok(state) if self.expired(&state, now) => {
                 // Kept past the retention period: deleted, and a new visitor starts.
-                self.effects.push_back(Effect::RemoveRecord);
+                self.effects.push(Effect::RemoveRecord);
                 self.dirty = true;
                 self.write_now();
             }
@@ -658,7 +658,7 @@ impl Session {
             return;
         }
         self.want_write = true;
-        self.effects.push_back(Effect::ReadRecord);
+        self.effects.push(Effect::ReadRecord);
     }
 
     fn write_now(&mut self) {
@@ -667,7 +667,7 @@ impl Session {
             return;
         }
         let Some(engine) = self.engine.as_mut() else { return };
-        self.effects.push_back(Effect::WriteRecord(encode_record(&engine.encode_state())));
+        self.effects.push(Effect::WriteRecord(encode_record(&engine.encode_state())));
         self.dirty = false;
     }
 
@@ -676,7 +676,7 @@ impl Session {
         self.flush_at = None;
         self.dirty = false;
         self.want_write = false;
-        self.effects.push_back(Effect::RemoveRecord);
+        self.effects.push(Effect::RemoveRecord);
         self.request_erasure();
         let visitor = self.random.visitor_id();
         if let Some(engine) = self.engine.as_mut() {
@@ -697,8 +697,14 @@ impl Session {
             return;
         }
         let Some(url) = engine.config().erase_endpoint() else { return };
-        let body = serde_json::json!({"site": engine.config().site(), "visitor_id": engine.state().visitor_id()});
-        self.effects.push_back(Effect::RequestErasure { url, body: body.to_string() });
+        #[derive(serde::Serialize)]
+        struct Erase<'a> {
+            site: &'a str,
+            visitor_id: &'a str,
+        }
+        let erase = Erase { site: engine.config().site(), visitor_id: engine.state().visitor_id() };
+        let Ok(body) = serde_json::to_string(&erase) else { return };
+        self.effects.push(Effect::RequestErasure { url, body });
         self.erasure_requested = true;
     }
 
@@ -927,7 +933,7 @@ impl Session {
         match self.outgoing(now, |_| true) {
             Some(outgoing) => {
                 self.in_flight.push(outgoing.lead_id.clone());
-                self.effects.push_back(Effect::Send(outgoing));
+                self.effects.push(Effect::Send(outgoing));
             }
             None => {
                 self.sending = false;
@@ -976,7 +982,7 @@ impl Session {
         let mut sent: Vec<String> = Vec::new();
         while let Some(outgoing) = self.outgoing(now, |id| !sent.iter().any(|done| done == id)) {
             sent.push(outgoing.lead_id.clone());
-            self.effects.push_back(Effect::Beacon(outgoing));
+            self.effects.push(Effect::Beacon(outgoing));
         }
     }
 
@@ -1006,9 +1012,9 @@ impl Session {
         }
         if stage_changed || self.reveal_due {
             self.reveal_due = false;
-            self.effects.push_back(Effect::Reveal(stage));
+            self.effects.push(Effect::Reveal(stage));
         }
-        self.effects.push_back(Effect::Redraw);
+        self.effects.push(Effect::Redraw);
         self.effects.extend(notices.into_iter().map(Effect::Notify));
     }
 }

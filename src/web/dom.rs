@@ -145,22 +145,30 @@ impl<T: ?Sized + WasmClosure> Callback<T> {
 }
 
 /// A one-shot guarded callback that frees itself once called (a promise
-/// reaction, a lock grant).
+/// reaction, a lock grant). Boxed, so every use shares one copy of the glue.
 pub(crate) fn once(callback: impl FnOnce(JsValue) -> JsValue + 'static) -> Option<Function> {
-    guarded(&Closure::once_into_js(callback))
+    once_boxed(Box::new(callback))
+}
+
+fn once_boxed(callback: Box<dyn FnOnce(JsValue) -> JsValue>) -> Option<Function> {
+    guarded(&Closure::once_into_js(move |value: JsValue| callback(value)))
 }
 
 /// `promise.then(ok, failed)`, each side guarded; a rejection is always
 /// handled, so none surfaces on the page as unhandled.
 pub(crate) fn then(promise: &Promise, ok: impl FnOnce(JsValue) + 'static, failed: impl FnOnce(JsValue) + 'static) {
-    let ok = once(move |value| {
+    then_boxed(promise, Box::new(ok), Box::new(failed));
+}
+
+fn then_boxed(promise: &Promise, ok: Box<dyn FnOnce(JsValue)>, failed: Box<dyn FnOnce(JsValue)>) {
+    let ok = once_boxed(Box::new(move |value| {
         ok(value);
         JsValue::UNDEFINED
-    });
-    let failed = once(move |error| {
+    }));
+    let failed = once_boxed(Box::new(move |error| {
         failed(error);
         JsValue::UNDEFINED
-    });
+    }));
     if let (Some(ok), Some(failed)) = (ok, failed) {
         let _ = promise.unchecked_ref::<Thenable>().then_guarded(&ok, &failed);
     }
@@ -185,7 +193,18 @@ impl Listener {
         passive: bool,
         handler: impl FnMut(web_sys::Event) + 'static,
     ) -> Option<Listener> {
-        let callback = Callback::new(Closure::<dyn FnMut(web_sys::Event)>::new(handler))?;
+        Listener::boxed(target, kind, capture, passive, Box::new(handler))
+    }
+
+    /// One copy of the code for every kind of handler.
+    fn boxed(
+        target: &web_sys::EventTarget,
+        kind: &'static str,
+        capture: bool,
+        passive: bool,
+        handler: Box<dyn FnMut(web_sys::Event)>,
+    ) -> Option<Listener> {
+        let callback = Callback::new(Closure::wrap(handler))?;
         let options = web_sys::AddEventListenerOptions::new();
         options.set_capture(capture);
         options.set_passive(passive);
@@ -215,7 +234,11 @@ pub(crate) struct Timer {
 impl Timer {
     /// Calls `action` once after `ms`, or every `ms` when `repeat`.
     pub(crate) fn new(ms: u32, repeat: bool, action: impl FnMut() + 'static) -> Option<Timer> {
-        let callback = Callback::new(Closure::<dyn FnMut()>::new(action))?;
+        Timer::boxed(ms, repeat, Box::new(action))
+    }
+
+    fn boxed(ms: u32, repeat: bool, action: Box<dyn FnMut()>) -> Option<Timer> {
+        let callback = Callback::new(Closure::wrap(action))?;
         let window = window()?;
         let ms = i32::try_from(ms).unwrap_or(i32::MAX);
         let id = if repeat {

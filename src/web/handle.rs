@@ -5,7 +5,6 @@
 //! waits its turn, so nothing here can fail on a re-entrant borrow.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 use js_sys::Function;
@@ -41,7 +40,7 @@ struct Parts {
 struct Shared {
     session: RefCell<Session>,
     parts: RefCell<Parts>,
-    inbox: RefCell<VecDeque<(Timestamp, Input)>>,
+    inbox: RefCell<Vec<(Timestamp, Input)>>,
     draining: Cell<bool>,
 }
 
@@ -73,7 +72,7 @@ impl Handle {
                 sending: false,
                 next: None,
             }),
-            inbox: RefCell::new(VecDeque::new()),
+            inbox: RefCell::new(Vec::new()),
             draining: Cell::new(false),
         }))
     }
@@ -108,7 +107,7 @@ impl Handle {
     /// Takes an input: now, or after the one being processed.
     pub(crate) fn push(&self, input: Input) {
         if let Ok(mut inbox) = self.0.inbox.try_borrow_mut() {
-            inbox.push_back((now(), input));
+            inbox.push((now(), input));
         }
         self.drain();
     }
@@ -123,7 +122,8 @@ impl Handle {
             return;
         }
         loop {
-            let next = self.0.inbox.try_borrow_mut().ok().and_then(|mut inbox| inbox.pop_front());
+            let next =
+                self.0.inbox.try_borrow_mut().ok().and_then(|mut inbox| (!inbox.is_empty()).then(|| inbox.remove(0)));
             let Some((at, input)) = next else { break };
             self.dispatch(at, input);
             self.carry_out();

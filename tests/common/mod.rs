@@ -2,6 +2,8 @@
 //! and one-line helpers for the signals a journey is made of.
 #![allow(dead_code)] // each test file uses a different part of the kit
 
+pub mod page;
+
 use std::sync::Arc;
 
 use leadscore::core::time::DAY_MS;

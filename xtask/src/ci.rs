@@ -122,7 +122,8 @@ fn test_browser() -> Result {
 }
 
 /// `tests/widget_e2e.rs` (the loader on real pages), `tests/delivery_e2e.rs`
-/// (leads posted to a scripted endpoint), `tests/privacy_e2e.rs` and the
+/// (leads posted to a scripted endpoint), `tests/privacy_e2e.rs`,
+/// `tests/hostile_e2e.rs` (pages that get in the widget's way) and the
 /// collector's `tests/journeys.rs` (visitors on the demo site, against the
 /// real collector) serve `dist/` as a site would, so they run after the
 /// build step; they are behind `e2e` features so that plain `cargo test`
@@ -143,6 +144,8 @@ fn test_end_to_end() -> Result {
             "delivery_e2e",
             "--test",
             "privacy_e2e",
+            "--test",
+            "hostile_e2e",
         ])
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }
