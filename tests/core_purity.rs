@@ -1,6 +1,9 @@
-//! Keeps `src/core` pure: no web crates, no clock, no files, no network.
-//! The collector compiles the same engine natively, so anything the browser
-//! shell needs stays in `src/web`.
+//! Keeps `src/core` and `src/session` pure: no web crates, no clock, no
+//! files, no network. The collector compiles the same engine natively and
+//! the session's rules are tested natively, so anything the browser shell
+//! needs stays in `src/web`. Also keeps `src/web`'s layering: feature
+//! modules reach the widget only through the inlet, and the browser path
+//! denies `unwrap`, `expect` and `panic!`.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::fs;
@@ -30,11 +33,13 @@ fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn core_imports_nothing_impure() {
-    let core = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/core");
+fn core_and_session_import_nothing_impure() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    rust_files(&core, &mut files);
-    assert!(files.len() > 5, "found only {files:?}");
+    rust_files(&root.join("src/core"), &mut files);
+    let core_files = files.len();
+    rust_files(&root.join("src/session"), &mut files);
+    assert!(core_files > 5 && files.len() > core_files + 3, "found only {files:?}");
     let mut violations = Vec::new();
     for file in &files {
         let text = fs::read_to_string(file).unwrap();
@@ -50,7 +55,60 @@ fn core_imports_nothing_impure() {
             }
         }
     }
-    assert!(violations.is_empty(), "src/core must stay pure:\n{}", violations.join("\n"));
+    assert!(violations.is_empty(), "src/core and src/session must stay pure:\n{}", violations.join("\n"));
+}
+
+/// The browser shell's feature modules (capture, consent, privacy, overlay,
+/// storage, transport, callbacks, js_data) import only the browser helpers
+/// and the inlet: never the handle, the exports or each other.
+#[test]
+fn web_feature_modules_import_neither_the_shell_nor_each_other() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+    let shell = ["handle.rs", "mod.rs"];
+    let allowed = ["dom", "inlet"];
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for entry in fs::read_dir(&web).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if shell.contains(&name.as_str()) {
+            continue;
+        }
+        checked += 1;
+        let text = fs::read_to_string(&path).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            for (index, _) in line.match_indices("super::") {
+                let module: String =
+                    line[index + 7..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                if !allowed.contains(&module.as_str()) {
+                    violations.push(format!("src/web/{name}:{}: {}", number + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(checked >= 8, "found only {checked} feature modules");
+    assert!(
+        violations.is_empty(),
+        "feature modules reach the widget only through the inlet:\n{}",
+        violations.join("\n")
+    );
+}
+
+/// Everything that runs in the visitor's browser denies the panicking
+/// shortcuts, so clippy (native and wasm32) keeps them out.
+#[test]
+fn the_browser_path_denies_panics() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for module in ["src/core/mod.rs", "src/session/mod.rs", "src/web/mod.rs"] {
+        let text = fs::read_to_string(root.join(module)).unwrap();
+        let denied = text
+            .lines()
+            .find(|line| line.starts_with("#![deny(") && line.contains("clippy::unwrap_used"))
+            .unwrap_or_else(|| panic!("{module} does not deny clippy::unwrap_used"));
+        for lint in ["clippy::expect_used", "clippy::panic", "clippy::unreachable"] {
+            assert!(denied.contains(lint), "{module} does not deny {lint}: {denied}");
+        }
+    }
 }
 
 #[test]

@@ -255,7 +255,10 @@ async fn a_panic_in_a_listener_or_a_timer_never_reaches_the_page() {
             h.eval("window.dispatchEvent(new Event('leadscore:test-panic'))").await;
         }
         let line = h.wait_for_one_line().await;
-        assert!(line.starts_with("leadscore: disabled: ") && line.contains(&format!("a test panic in a {place}")), "{line}");
+        assert!(
+            line.starts_with("leadscore: disabled: ") && line.contains(&format!("a test panic in a {place}")),
+            "{line}"
+        );
         assert_eq!(h.errors().await, Vec::<String>::new(), "{place}: nothing reached the page");
         assert_eq!(h.eval("[leadscore.stage(), leadscore.explain()]").await, json!([null, null]), "{place}: off");
         h.eval("leadscore.track('x'), window.dispatchEvent(new Event('leadscore:test-panic'))").await;

@@ -21,6 +21,9 @@ fn implied(extra: &str) -> String {
     config_json("t", &format!(r#""consent":"implied",{extra}"rules":[{{"id":"x","on":"x","points":5}}]"#))
 }
 
+/// What the sources said, in order.
+type Reports = &'static [(Source, Verdict)];
+
 /// After `reports`, whether tracking is on and which source refuses.
 fn after(config: &str, reports: &[(Source, Verdict)]) -> (bool, Option<&'static str>, bool) {
     let mut tab = Tab::open(config);
@@ -34,7 +37,7 @@ fn after(config: &str, reports: &[(Source, Verdict)]) -> (bool, Option<&'static 
 
 #[test]
 fn each_source_grants_or_refuses() {
-    let cases: &[(&str, String, &[(Source, Verdict)], bool, Option<&str>)] = &[
+    let cases: &[(&str, String, Reports, bool, Option<&str>)] = &[
         ("required, nothing said", required(""), &[], false, None),
         ("required, consent()", required(""), &[(Api, Granted)], true, None),
         ("required, the consent event", required(""), &[(Event, Granted)], true, None),
@@ -73,7 +76,7 @@ fn each_source_grants_or_refuses() {
 /// whenever it came.
 #[test]
 fn the_order_of_reports_does_not_matter() {
-    let sets: &[(&[(Source, Verdict)], bool, Option<&str>)] = &[
+    let sets: &[(Reports, bool, Option<&str>)] = &[
         (&[(Api, Granted), (Tcf, Denied), (ConsentMode, Granted)], false, Some("tcf")),
         (&[(Event, Granted), (ConsentMode, Granted), (Dnt, Granted)], true, None),
         (&[(Tcf, Granted), (ConsentMode, Denied), (Gpc, Granted)], false, Some("consent_mode")),

@@ -26,7 +26,7 @@
 //! while session.poll_effect().is_some() {}
 //! assert_eq!(session.engine().map(|engine| engine.score(at).round()), Some(5.0));
 //! ```
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
 mod basis;
 mod effect;
@@ -988,7 +988,8 @@ impl Session {
 
     /// After any change: callbacks, reveals, the views.
     fn changes(&mut self, now: Timestamp) {
-        if !self.changed {
+        // While the stored record is read, the standing is not known yet.
+        if !self.changed || self.activating.is_some() {
             return;
         }
         self.changed = false;

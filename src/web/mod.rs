@@ -10,7 +10,7 @@
 //! console line and ignored, and every callback runs inside the loader's
 //! guard, so even an internal failure ends as one line and a widget that
 //! is off.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
 mod callbacks;
 mod capture;

@@ -602,7 +602,11 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
                     FitCondition::Present
                 }
             }
-            _ => unreachable!("FIT_CONDITIONS lists only the names matched above"),
+            // FIT_CONDITIONS lists only the names matched above; an error,
+            // not a panic, in case the two lists ever drift apart.
+            other => {
+                return Err(ConfigError::new(Kind::Invalid, path, format!("unknown fit condition {other}")));
+            }
         }
     };
     Ok(FitRule { id: id.map(str::to_string), field, condition, points })
