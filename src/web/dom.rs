@@ -67,7 +67,11 @@ pub(crate) fn set_builtins(value: JsValue) -> bool {
             .is_ok_and(|descriptor| !descriptor.is_undefined())
     });
     if usable && value.is_object() {
-        BUILTINS.with(|slot| slot.replace(Some(value.unchecked_into())));
+        BUILTINS.with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = Some(value.unchecked_into());
+            }
+        });
     }
     usable
 }

@@ -188,6 +188,8 @@ mod tests {
         let text = fs::read_to_string(root().join(BUDGET_FILE)).unwrap();
         let budget = parse(&text).unwrap();
         let loader = budget.files.iter().find(|(name, _)| name == "leadscore.js").map(|(_, limit)| *limit);
-        assert!(loader.is_some_and(|limit| limit <= 1024), "the loader's limit is its 1 KB goal at most: {loader:?}");
+        // 1 KB, raised to at most 1.5 KB for the loader's early-event
+        // guarantees (BENCHMARKS.md accounts for each byte over 1 KB).
+        assert!(loader.is_some_and(|limit| limit <= 1536), "the loader's limit is 1.5 KB at most: {loader:?}");
     }
 }
