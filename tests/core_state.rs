@@ -193,3 +193,22 @@ fn a_page_scored_in_memory_is_absorbed_into_the_stored_visitor() {
     stored.absorb(page.state());
     assert_eq!(stored.score(now), before, "absorbing twice counts nothing twice");
 }
+
+/// A record stored by the release before the state's maps became sorted
+/// lists (a B2B preset visitor with identity answers, property-carrying
+/// evidence and folded summaries): read, scored and written back byte for
+/// byte the same.
+#[test]
+fn a_record_written_by_the_previous_release_reads_back_the_same() {
+    let hex = include_str!("fixtures/state-v1-b2b.hex").trim();
+    let bytes: Vec<u8> =
+        (0..hex.len()).step_by(2).map(|at| u8::from_str_radix(&hex[at..at + 2], 16).unwrap()).collect();
+    let state = State::decode(&bytes).expect("the stored record is read");
+    assert_eq!(state.encode(), bytes, "and written back unchanged");
+    assert_eq!(state.identity().get(leadscore::core::Field::Email), Some("morgan@enterprise.example"));
+    let config = Arc::new(Config::preset(Preset::B2bSaas, "test-site").unwrap());
+    let engine = Engine::new(config, state);
+    // The score the previous release computed for this record, when it was written.
+    let now = Timestamp(T0 + 3_456_160_000);
+    assert_close(engine.score(now), 103.29640462707096);
+}

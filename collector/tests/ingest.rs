@@ -128,7 +128,7 @@ async fn claimed_scores_are_verified_and_forgeries_flagged() {
         let response = collector.post(&lead.to_json()).await;
         assert_eq!(response.status(), 201, "a flagged lead is still stored");
         let answer: Value = response.json().await.unwrap();
-        assert_eq!(answer["verdict"], verdict, "{}", lead.identity["email"]);
+        assert_eq!(answer["verdict"], verdict, "{:?}", lead.identity.get("email"));
     }
 
     let row = collector.admin_get(&format!("/v1/admin/leads/{}", honest.lead_id)).await;

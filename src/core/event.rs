@@ -1,6 +1,6 @@
 //! Signals: what a visitor did, as the shells hand it to the engine.
 
-use std::collections::BTreeMap;
+use super::sorted_map::SortedMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -62,7 +62,7 @@ pub struct Event {
     /// and `scroll_depth`, the file for `download`.
     pub url: Option<String>,
     /// String properties, e.g. `kind = trial` on a download.
-    pub props: BTreeMap<String, String>,
+    pub props: SortedMap<String, String>,
     /// The measured amount for measurement events: seconds for
     /// `engaged_time`, percent for `scroll_depth`.
     pub value: Option<u32>,
@@ -90,7 +90,7 @@ impl Event {
     /// A new event with no url, properties or value.
     pub fn new(id: EventId, at: Timestamp, name: &str) -> Result<Event, EventError> {
         check_name(name).map_err(|message| EventError { message: format!("event name {message}") })?;
-        Ok(Event { at, id, name: name.to_string(), url: None, props: BTreeMap::new(), value: None, page_view: None })
+        Ok(Event { at, id, name: name.to_string(), url: None, props: SortedMap::new(), value: None, page_view: None })
     }
 
     /// Sets the path the event is about, cut to [`MAX_URL_CHARS`].

@@ -1,7 +1,7 @@
 //! Who the visitor says they are: identity fields captured from forms or
 //! `identify()`, the only input to fit scoring.
 
-use std::collections::BTreeMap;
+use super::sorted_map::SortedMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -124,7 +124,7 @@ pub struct Answer {
 /// The visitor's identity fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
-    answers: BTreeMap<Field, Answer>,
+    answers: SortedMap<Field, Answer>,
 }
 
 impl Identity {
@@ -204,8 +204,7 @@ pub(crate) fn email_domain(email: &str) -> Option<String> {
 /// itself: it links core's decimal-to-float tables (over 10 KB of wasm) for
 /// the one caller here. Up to 15 significant digits and 22 decimal places
 /// one correctly rounded multiply or divide is exact (Clinger's fast path);
-/// longer answers go through serde_json's correctly rounding parser, which
-/// the config already links.
+/// longer answers go through the core's exact JSON number reader.
 pub(crate) fn decimal(digits: &str) -> Option<f64> {
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
@@ -237,7 +236,7 @@ pub(crate) fn decimal(digits: &str) -> Option<f64> {
     };
     // The text is a valid JSON number, so the only error is overflow, which
     // `parse` reads as infinity.
-    Some(serde_json::from_str::<f64>(&json).unwrap_or(f64::INFINITY))
+    Some(super::json::parse_number(&json).unwrap_or(f64::INFINITY))
 }
 
 /// Reads a size or money answer as an inclusive range: `75` → 75..=75,

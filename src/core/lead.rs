@@ -3,7 +3,7 @@
 //! they cannot drift apart. Documented in `docs/lead.md` and
 //! `docs/lead.schema.json`.
 
-use std::collections::BTreeMap;
+use super::sorted_map::SortedMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -54,7 +54,7 @@ pub struct Lead {
     /// The fit grade.
     pub grade: Grade,
     /// The identity fields the visitor gave.
-    pub identity: BTreeMap<String, String>,
+    pub identity: SortedMap<String, String>,
     /// Per-rule explanation of the score.
     pub ledger: Vec<LedgerEntry>,
     /// The scored events kept as evidence (at most the state's bound), from
@@ -148,7 +148,7 @@ impl Lead {
             grade: engine.grade(),
             // Inserted one by one: `collect()` into a map sorts through std's
             // driftsort, a few KB of wasm for input that is already sorted.
-            identity: state.identity().iter().fold(BTreeMap::new(), |mut identity, (field, value)| {
+            identity: state.identity().iter().fold(SortedMap::new(), |mut identity, (field, value)| {
                 identity.insert(field.name().to_string(), value.to_string());
                 identity
             }),

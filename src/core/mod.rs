@@ -37,6 +37,7 @@ pub mod delivery;
 pub mod event;
 pub mod fit;
 pub mod identity;
+pub mod json;
 pub mod lead;
 pub mod outbox;
 pub mod presets;
@@ -49,6 +50,7 @@ mod fnv;
 mod glob;
 mod hint;
 pub(crate) mod small_sort;
+pub mod sorted_map;
 mod stage;
 mod tally;
 

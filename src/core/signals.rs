@@ -301,19 +301,23 @@ pub fn strip_query(query: &str) -> String {
 /// Parses `data-leadscore-props`: a flat JSON object whose values are
 /// strings, numbers or booleans, returned as text pairs.
 pub fn parse_props(json: &str) -> Result<Vec<(String, String)>, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|error| format!("data-leadscore-props is not JSON: {error}"))?;
-    let serde_json::Value::Object(map) = value else {
+    use super::json::Json;
+    let value = super::json::parse(json).map_err(|error| format!("data-leadscore-props is not JSON: {error}"))?;
+    let Json::Object(map) = value else {
         return Err("data-leadscore-props must be a JSON object like {\"kind\":\"trial\"}".into());
     };
-    map.into_iter()
+    // By key, as before: the order a page wrote them in says nothing.
+    let mut pairs = map
+        .iter()
         .map(|(key, value)| match value {
-            serde_json::Value::String(text) => Ok((key, text)),
-            serde_json::Value::Bool(flag) => Ok((key, flag.to_string())),
-            serde_json::Value::Number(number) => {
-                Ok((key, number.as_f64().map_or_else(|| number.to_string(), super::event::number_text)))
+            Json::String(text) => Ok((key.clone(), text.clone())),
+            Json::Bool(flag) => Ok((key.clone(), flag.to_string())),
+            Json::Number(number) => {
+                Ok((key.clone(), number.as_f64().map_or_else(|| number.to_string(), super::event::number_text)))
             }
             _ => Err(format!("data-leadscore-props.{key} must be a string, number or boolean")),
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    super::small_sort::sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
+    Ok(pairs)
 }

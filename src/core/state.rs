@@ -9,7 +9,7 @@
 //! evidence is a set union above it, so merging is commutative, associative
 //! and idempotent, and no event is ever in both halves.
 
-use std::collections::BTreeMap;
+use super::sorted_map::SortedMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -46,7 +46,7 @@ pub struct State {
     pub(crate) visitor_id: String,
     pub(crate) created: Timestamp,
     pub(crate) horizon: Option<Key>,
-    pub(crate) summary: BTreeMap<String, Tally>,
+    pub(crate) summary: SortedMap<String, Tally>,
     /// Events folded into `summary`; travels with it in merges.
     pub(crate) folded: u32,
     pub(crate) evidence: Vec<Event>,
@@ -86,7 +86,7 @@ impl State {
             visitor_id: super::event::truncate(visitor_id, MAX_VISITOR_ID_CHARS),
             created,
             horizon: None,
-            summary: BTreeMap::new(),
+            summary: SortedMap::new(),
             folded: 0,
             evidence: Vec::new(),
             identity: Identity::default(),
@@ -296,7 +296,7 @@ impl State {
     }
 }
 
-fn summary_bytes(summary: &BTreeMap<String, Tally>) -> Vec<u8> {
+fn summary_bytes(summary: &SortedMap<String, Tally>) -> Vec<u8> {
     postcard::to_allocvec(summary).unwrap_or_default()
 }
 

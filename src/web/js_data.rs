@@ -6,8 +6,8 @@
 //! builtins) and written by plain assignment, so a page that replaced
 //! `Object.entries` or `Reflect.set` changes nothing.
 
+use crate::core::json::{Json as Value, Number as JsonNumber, Object as JsonObject};
 use js_sys::{Array, ArrayBuffer, Map, Number, Object, Symbol, Uint8Array};
-use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Deeper nesting than any config needs; a cyclic object ends here instead
@@ -35,15 +35,20 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
     }
     if value.is_bigint() {
         return i64::try_from(value.clone())
-            .map(Value::from)
-            .or_else(|value| u64::try_from(value).map(Value::from))
+            .map(|number| Value::Number(JsonNumber::from_parts(number as f64, number.to_string())))
+            .or_else(|value| {
+                u64::try_from(value)
+                    .map(|number| Value::Number(JsonNumber::from_parts(number as f64, number.to_string())))
+            })
             .map_err(|_| "a BigInt outside the 64-bit range".to_string());
     }
     if let Some(number) = value.as_f64() {
         return Ok(if Number::is_safe_integer(value) {
-            Value::from(number as i64)
+            Value::Number(JsonNumber::from_i64(number as i64))
+        } else if number.is_finite() {
+            Value::Number(JsonNumber::from_parts(number, number.to_string()))
         } else {
-            serde_json::Number::from_f64(number).map_or(Value::Null, Value::Number)
+            Value::Null
         });
     }
     if let Some(text) = value.as_string() {
@@ -60,7 +65,7 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
     if !value.is_object() || (!is_map && Symbol::iterator().js_in(value)) {
         return Err(format!("{} is not JSON data", value.js_typeof().as_string().unwrap_or_default()));
     }
-    let mut object = serde_json::Map::new();
+    let mut object = JsonObject::new();
     if is_map {
         for entry in Array::from(value).iter() {
             let entry = entry.unchecked_into::<Array>();

@@ -29,6 +29,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use self::dom::{now, warn};
 use self::handle::Handle;
+use crate::core::json::{self, Json, Object as JsonObject};
 use crate::core::{Config, Engine};
 use crate::session::{Landing, Signal, Source, Verdict};
 
@@ -56,7 +57,7 @@ struct Options {
     preset: Option<String>,
     config_url: Option<String>,
     inline_config: Option<String>,
-    config: Option<serde_json::Value>,
+    config: Option<Json>,
     /// The page's URL when the loader ran: the landing page view's.
     url: Option<String>,
 }
@@ -93,21 +94,21 @@ impl Options {
 
     /// The config document: the richest source, with attributes filling gaps.
     fn document(&self, fetched: Option<&str>) -> Result<String, String> {
-        let base: Option<serde_json::Value> = match (&self.config, self.inline_config.as_deref(), fetched) {
+        let base: Option<Json> = match (&self.config, self.inline_config.as_deref(), fetched) {
             (Some(config), _, _) => Some(config.clone()),
             (None, Some(text), _) | (None, None, Some(text)) => {
-                Some(serde_json::from_str(text).map_err(|error| format!("config: not valid JSON: {error}"))?)
+                Some(json::parse(text).map_err(|error| format!("config: not valid JSON: {error}"))?)
             }
             _ => None,
         };
         let mut document = match base {
-            Some(serde_json::Value::Object(map)) => map,
+            Some(Json::Object(map)) => map,
             Some(_) => return Err("config: expected a JSON object".into()),
-            None => serde_json::Map::new(),
+            None => JsonObject::new(),
         };
         for (key, value) in [("site", &self.site), ("endpoint", &self.endpoint), ("preset", &self.preset)] {
             if let (Some(value), false) = (value, document.contains_key(key)) {
-                document.insert(key.into(), serde_json::Value::String(value.clone()));
+                document.insert(key.into(), Json::String(value.clone()));
             }
         }
         if document.is_empty() {
@@ -115,7 +116,7 @@ impl Options {
                         <script type=\"application/json\" id=\"leadscore-config\">, or leadscore('init', {...})"
                 .into());
         }
-        Ok(serde_json::Value::Object(document).to_string())
+        Ok(Json::Object(document).to_string())
     }
 }
 

@@ -1,11 +1,11 @@
 //! From JSON text to a checked [`Config`]: the only place config input is judged.
 //!
-//! The document is first read into a `serde_json::Value` (serde_json bounds
-//! nesting depth, so deep input is an error, not a stack overflow), then walked
-//! by hand. Walking by hand is what lets every error carry its exact path and
+//! The document is first read into a [`Json`](super::super::json::Json) value
+//! by the core's own reader (which bounds nesting depth, so deep input is an
+//! error, not a stack overflow), then walked by hand. Walking by hand is what lets every error carry its exact path and
 //! a did-you-mean hint for misspelt fields.
 
-use serde_json::{Map, Value};
+use super::super::json::{self, Json as Value, Object as Map};
 
 use super::super::delivery::RetryPolicy;
 use super::super::event::{check_name, number_text, preview, BUILT_IN_EVENTS, SALES_INTENT_EVENTS};
@@ -111,8 +111,10 @@ pub(super) fn parse_document(json: &str) -> Result<Config, ConfigError> {
 }
 
 pub(super) fn preset_for_site(preset: Preset, site: &str) -> Result<Config, ConfigError> {
-    let document = serde_json::json!({ "site": site, "preset": preset.name() });
-    parse_document(&document.to_string())
+    let mut document = Map::new();
+    document.insert("site".into(), Value::string(site));
+    document.insert("preset".into(), Value::string(preset.name()));
+    parse_document(&Value::Object(document).to_string())
 }
 
 fn preset_broken(preset: Preset, error: ConfigError) -> ConfigError {
@@ -128,8 +130,8 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
             format!("document is {} bytes; the limit is {MAX_CONFIG_BYTES}", json.len()),
         ));
     }
-    let document: Value = serde_json::from_str(json)
-        .map_err(|error| ConfigError::new(Kind::Syntax, "", format!("not valid JSON: {error}")))?;
+    let document: Value =
+        json::parse(json).map_err(|error| ConfigError::new(Kind::Syntax, "", format!("not valid JSON: {error}")))?;
     let top = Fields::open(&document, "", TOP_FIELDS)?;
 
     let mut warnings = Vec::new();
@@ -792,7 +794,7 @@ fn endpoint(value: &Value, path: &str) -> Result<String, ConfigError> {
 /// A JSON object being read field by field, with the path it sits at.
 struct Fields<'a> {
     at: &'a str,
-    map: &'a Map<String, Value>,
+    map: &'a Map,
 }
 
 impl<'a> Fields<'a> {
@@ -982,7 +984,7 @@ fn hash_value(value: &Value, hash: u64) -> u64 {
             let hash = fnv(fnv(hash, b"{"), &(keys.len() as u64).to_le_bytes());
             keys.into_iter().fold(hash, |hash, key| {
                 let hash = fnv(fnv(hash, &(key.len() as u64).to_le_bytes()), key.as_bytes());
-                hash_value(&map[key], hash)
+                map.get(key).map_or(hash, |value| hash_value(value, hash))
             })
         }
     }
