@@ -146,3 +146,56 @@ fn numbers_keep_their_text() {
         assert_eq!(number.to_string(), text);
     }
 }
+
+/// Numbers are written as Rust writes them (`{}` and `{:.N}`), without its
+/// float formatting code.
+#[test]
+fn numbers_are_written_as_rust_writes_them() {
+    let mut values = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.1,
+        0.2,
+        0.3,
+        2.5,
+        -2.5,
+        1e21,
+        1e22,
+        1e-7,
+        123.456,
+        1e300,
+        5e-324,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        0.125,
+        0.25,
+        0.35,
+        1.05,
+        2.675,
+        9.995,
+        99.95,
+        0.5,
+        1.5,
+        -0.05,
+        103.29640462707096,
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..5_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let value = f64::from_bits(seed);
+        if value.is_finite() && value.abs() < 1e30 && value.abs() > 1e-30 {
+            values.push(value);
+        }
+        values.push((seed % 1_000_000) as f64 / 1000.0 - 500.0);
+    }
+    for value in values {
+        assert_eq!(json::format_number(value), format!("{value}"), "{value:e}");
+        for decimals in [0, 1, 2] {
+            assert_eq!(json::format_fixed(value, decimals), format!("{value:.decimals$}"), "{value:e} to {decimals}");
+        }
+    }
+}

@@ -153,7 +153,7 @@ pub fn number_text(number: f64) -> String {
     if number.fract() == 0.0 && number.abs() < 1e15 {
         format!("{}", number as i64)
     } else {
-        number.to_string()
+        super::json::format_number(number)
     }
 }
 

@@ -595,8 +595,155 @@ fn compare(exact: &Big, exponent: i64, n: u64, power: i64) -> std::cmp::Ordering
     left.cmp(&right)
 }
 
+/// `value` as the shortest decimal that reads back as the same `f64`, in
+/// positional notation: the text `format!("{value}")` gives, without core's
+/// float formatting (Grisu and Dragon, about 14 KB of wasm).
+pub fn format_number(value: f64) -> String {
+    if !value.is_finite() {
+        return if value.is_nan() {
+            "NaN".into()
+        } else if value > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    let magnitude = value.abs();
+    if magnitude == 0.0 {
+        return format!("{sign}0");
+    }
+    let (digits, exponent) = exact_decimal(magnitude);
+    for precision in 1..=17 {
+        // Ties away from zero here, as Rust's shortest mode does.
+        let (rounded, rounded_exponent) = round_digits(&digits, exponent, precision, true);
+        if decimal_to_f64(rounded.iter().map(|digit| b'0' + digit), rounded_exponent) == magnitude {
+            return format!("{sign}{}", positional(&rounded, rounded_exponent));
+        }
+    }
+    format!("{sign}{}", positional(&digits, exponent))
+}
+
+/// `value` with exactly `decimals` digits after the point, rounded half to
+/// even on its exact value: the text `format!("{value:.decimals$}")` gives.
+pub fn format_fixed(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return format_number(value);
+    }
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    let magnitude = value.abs();
+    let (digits, exponent) = if magnitude == 0.0 { (vec![0], 0) } else { exact_decimal(magnitude) };
+    // The digits that stand before the cut at 10^-decimals.
+    let kept = (digits.len() as i64 + exponent + decimals as i64).max(0) as usize;
+    let (mut rounded, rounded_exponent) = if kept >= digits.len() {
+        (digits.clone(), exponent)
+    } else if kept == 0 {
+        // Everything is cut: 0, or 1 at the last place when above half.
+        let half_or_more =
+            digits.first().is_some_and(|&digit| digit >= 5) && (digits.len() as i64 + exponent + decimals as i64) == 0;
+        let above_half = half_or_more && (digits[0] > 5 || digits[1..].iter().any(|&digit| digit != 0));
+        (vec![u8::from(above_half)], -(decimals as i64))
+    } else {
+        round_digits(&digits, exponent, kept, false)
+    };
+    // As an integer count of 10^-decimals.
+    let shift = rounded_exponent + decimals as i64;
+    rounded.extend(std::iter::repeat_n(0, shift.max(0) as usize));
+    let mut text: Vec<u8> = rounded.iter().map(|digit| b'0' + digit).collect();
+    while text.len() <= decimals {
+        text.insert(0, b'0');
+    }
+    let point = text.len() - decimals;
+    let (whole, fraction) = text.split_at(point);
+    let (whole, fraction) = (String::from_utf8_lossy(whole), String::from_utf8_lossy(fraction));
+    if decimals == 0 {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    }
+}
+
+/// The exact decimal expansion of a positive finite `f64`: digits (no
+/// leading zeros) and the power of ten of the last one.
+fn exact_decimal(value: f64) -> (Vec<u8>, i64) {
+    let bits = value.to_bits();
+    let (stored_exponent, fraction) = ((bits >> 52) as i64, bits & ((1 << 52) - 1));
+    let (k, e) = if stored_exponent == 0 { (fraction, -1074) } else { (fraction | 1 << 52, stored_exponent - 1075) };
+    let mut number = Big::from_u64(k);
+    let exponent = if e >= 0 {
+        number.shl(e as u32);
+        0
+    } else {
+        // k / 2^-e = k·5^-e / 10^-e
+        number.mul_pow5((-e) as u32);
+        e
+    };
+    let mut digits = number.to_decimal();
+    let mut exponent = exponent;
+    while digits.len() > 1 && digits.last() == Some(&0) {
+        digits.pop();
+        exponent += 1;
+    }
+    (digits, exponent)
+}
+
+/// `digits × 10^exponent` rounded to `precision` significant digits: half to
+/// even, or half away from zero with `ties_up`.
+fn round_digits(digits: &[u8], exponent: i64, precision: usize, ties_up: bool) -> (Vec<u8>, i64) {
+    if digits.len() <= precision {
+        return (digits.to_vec(), exponent);
+    }
+    let mut kept = digits[..precision].to_vec();
+    let rest = &digits[precision..];
+    let first = rest[0];
+    let round_up = first > 5
+        || (first == 5
+            && (ties_up
+                || rest[1..].iter().any(|&digit| digit != 0)
+                || kept.last().is_some_and(|digit| digit % 2 == 1)));
+    let mut exponent = exponent + rest.len() as i64;
+    if round_up {
+        let mut index = kept.len();
+        loop {
+            if index == 0 {
+                kept.insert(0, 1);
+                break;
+            }
+            index -= 1;
+            if kept[index] == 9 {
+                kept[index] = 0;
+            } else {
+                kept[index] += 1;
+                break;
+            }
+        }
+    }
+    while kept.len() > 1 && kept.last() == Some(&0) {
+        kept.pop();
+        exponent += 1;
+    }
+    (kept, exponent)
+}
+
+/// Digits and exponent in positional notation, as Rust's `Display` writes floats.
+fn positional(digits: &[u8], exponent: i64) -> String {
+    let text: String = digits.iter().map(|digit| char::from(b'0' + digit)).collect();
+    if exponent >= 0 {
+        let mut text = text;
+        text.extend(std::iter::repeat_n('0', exponent as usize));
+        return text;
+    }
+    let point = digits.len() as i64 + exponent;
+    if point > 0 {
+        let (whole, fraction) = text.split_at(point as usize);
+        format!("{whole}.{fraction}")
+    } else {
+        format!("0.{}{text}", "0".repeat((-point) as usize))
+    }
+}
+
 /// A natural number as little-endian 32-bit limbs, just big enough for
-/// [`decimal_to_f64`]'s comparisons.
+/// [`decimal_to_f64`]'s comparisons and [`format_number`]'s expansions.
 #[derive(Clone)]
 struct Big(Vec<u32>);
 
@@ -677,6 +824,40 @@ impl Big {
         if limbs > 0 && !self.0.is_empty() {
             self.0.splice(0..0, std::iter::repeat_n(0, limbs));
         }
+    }
+
+    /// Divides by `divisor` in place; the remainder.
+    fn div_small(&mut self, divisor: u32) -> u32 {
+        let mut remainder = 0u64;
+        for limb in self.0.iter_mut().rev() {
+            let current = (remainder << 32) | u64::from(*limb);
+            *limb = (current / u64::from(divisor)) as u32;
+            remainder = current % u64::from(divisor);
+        }
+        self.trim();
+        remainder as u32
+    }
+
+    /// The decimal digits, most significant first.
+    fn to_decimal(&self) -> Vec<u8> {
+        let mut number = self.clone();
+        number.trim();
+        let mut chunks = Vec::new();
+        while !number.0.is_empty() {
+            chunks.push(number.div_small(1_000_000_000));
+        }
+        let mut digits = Vec::new();
+        for (index, chunk) in chunks.iter().rev().enumerate() {
+            let text = chunk.to_string();
+            if index > 0 {
+                digits.extend(std::iter::repeat_n(0, 9 - text.len()));
+            }
+            digits.extend(text.bytes().map(|byte| byte - b'0'));
+        }
+        if digits.is_empty() {
+            digits.push(0);
+        }
+        digits
     }
 
     fn cmp(&self, other: &Big) -> std::cmp::Ordering {

@@ -21,6 +21,9 @@ use super::transport;
 use crate::core::{Config, Timestamp};
 use crate::session::{Answer, Effect, Landing, NoticeKind, Outgoing, Session, Signal, Source, Verdict};
 
+/// How long the send lock is kept after an answer is stored.
+const HANDOFF_MS: u32 = 100;
+
 /// The browser resources the handle owns; each cleans up when dropped.
 struct Parts {
     record: Record,
@@ -35,6 +38,8 @@ struct Parts {
     /// to send once it is released.
     sending: bool,
     next: Option<Outgoing>,
+    /// The send lock, held a little after an answer is stored.
+    handoff: Option<Timer>,
 }
 
 struct Shared {
@@ -71,6 +76,7 @@ impl Handle {
                 sources: None,
                 sending: false,
                 next: None,
+                handoff: None,
             }),
             inbox: RefCell::new(Vec::new()),
             draining: Cell::new(false),
@@ -281,11 +287,19 @@ impl Handle {
     }
 
     /// An attempt ended: the session records it (and stores it) while the
-    /// lock is still held; then the lock goes, and the next lead may start.
+    /// lock is still held; the lock goes a moment later, once the write has
+    /// reached the other tabs (Chromium hands `localStorage` writes to other
+    /// windows asynchronously, so a tab taking a just-released lock could
+    /// otherwise read the outbox from before the answer); then the next lead
+    /// may start.
     fn answered(&self, lead_id: &str, answer: Answer, release: Option<transport::Release>) {
         self.session(|session| session.handle_answer(now(), lead_id, answer));
         self.carry_out();
-        drop(release);
+        if let Some(release) = release {
+            let mut held = Some(release);
+            let timer = Timer::new(HANDOFF_MS, false, move || drop(held.take()));
+            self.parts(|parts| parts.handoff = timer);
+        }
         let next = self
             .parts(|parts| {
                 parts.sending = false;

@@ -46,7 +46,7 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
         return Ok(if Number::is_safe_integer(value) {
             Value::Number(JsonNumber::from_i64(number as i64))
         } else if number.is_finite() {
-            Value::Number(JsonNumber::from_parts(number, number.to_string()))
+            Value::Number(JsonNumber::from_parts(number, crate::core::json::format_number(number)))
         } else {
             Value::Null
         });

@@ -5,6 +5,7 @@
 use wasm_bindgen::JsCast;
 
 use super::dom::document;
+use crate::core::json::format_fixed;
 use crate::core::Stage;
 use crate::session::Session;
 
@@ -67,16 +68,16 @@ impl Overlay {
         let at = super::dom::now();
         let (score, stage) = engine.standing(at);
         let mut text = format!(
-            "leadscore · {}\nscore {:.1} · stage {} · grade {}\nconsent {} · storage {}\n",
+            "leadscore · {}\nscore {} · stage {} · grade {}\nconsent {} · storage {}\n",
             engine.config().site(),
-            score,
+            format_fixed(score, 1),
             stage,
             engine.grade(),
             if session.active() { "yes" } else { "no" },
             storage,
         );
         for entry in engine.ledger(at) {
-            text.push_str(&format!("  {:<20} {:>7.1}  ×{}\n", entry.rule_id, entry.points, entry.count));
+            text.push_str(&format!("  {:<20} {:>7}  ×{}\n", entry.rule_id, format_fixed(entry.points, 1), entry.count));
         }
         let outbox = engine.state().outbox();
         text.push_str(&format!(

@@ -111,11 +111,11 @@ pub(crate) fn render(panel: &Panel, session: &Session) {
             "Stored in this browser (local storage, key \"leadscore:{}\"):\n\
              • a random visitor id: {}\n\
              • {} recorded actions, and a summary of older ones\n\
-             • your interest score: {:.0} ({})\n",
+             • your interest score: {} ({})\n",
             config.site(),
             state.visitor_id(),
             state.evidence().len(),
-            score,
+            crate::core::json::format_fixed(score, 0),
             stage_words(stage),
         ));
         for (field, value) in state.identity().iter() {

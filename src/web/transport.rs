@@ -116,7 +116,7 @@ fn with_lease(name: &str, granted: Slot<impl FnOnce(Option<Release>) + 'static>)
         return granted(None);
     };
     let lease_key = format!("{name}:lease");
-    let me = format!("{}", js_sys::Math::random());
+    let me = ((js_sys::Math::random() * 9_007_199_254_740_992.0) as u64).to_string();
     let at = now().as_millis();
     // Any unexpired lease is another tab's: ours is made fresh per attempt.
     let held_by_other = storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| {

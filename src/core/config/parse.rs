@@ -570,7 +570,11 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
                 return Err(ConfigError::new(
                     Kind::OutOfRange,
                     &fields.path("at_most"),
-                    format!("must be at least \"at_least\" ({low}), got {high}"),
+                    format!(
+                        "must be at least \"at_least\" ({}), got {}",
+                        json::format_number(low),
+                        json::format_number(high)
+                    ),
                 ));
             }
         }
@@ -696,8 +700,8 @@ fn delivery(value: &Value, path: &str) -> Result<Delivery, ConfigError> {
             &fields.path("retry_cap_seconds"),
             format!(
                 "must be at least retry_base_seconds ({}), got {}",
-                base_ms as f64 / 1000.0,
-                cap_ms as f64 / 1000.0
+                json::format_number(base_ms as f64 / 1000.0),
+                json::format_number(cap_ms as f64 / 1000.0)
             ),
         ));
     }
@@ -740,7 +744,11 @@ fn thresholds(value: &Value, path: &str) -> Result<Thresholds, ConfigError> {
             return Err(ConfigError::new(
                 Kind::OutOfRange,
                 &fields.path(higher),
-                format!("must be greater than {path}.{lower} ({lower_value}), got {higher_value}"),
+                format!(
+                    "must be greater than {path}.{lower} ({}), got {}",
+                    json::format_number(lower_value),
+                    json::format_number(higher_value)
+                ),
             ));
         }
     }
@@ -894,7 +902,16 @@ fn number(value: &Value, path: &str, min: f64, max: f64) -> Result<f64, ConfigEr
         return Err(wrong_type(path, "a number", value));
     };
     if !(min..=max).contains(&number) {
-        return Err(ConfigError::new(Kind::OutOfRange, path, format!("must be between {min} and {max}, got {number}")));
+        return Err(ConfigError::new(
+            Kind::OutOfRange,
+            path,
+            format!(
+                "must be between {} and {}, got {}",
+                json::format_number(min),
+                json::format_number(max),
+                json::format_number(number)
+            ),
+        ));
     }
     Ok(number)
 }
@@ -922,7 +939,11 @@ fn days(value: &Value, path: &str) -> Result<u64, ConfigError> {
         return Err(ConfigError::new(Kind::OutOfRange, path, format!("must be > 0, got {value}")));
     }
     if days > MAX_DAYS {
-        return Err(ConfigError::new(Kind::OutOfRange, path, format!("must be at most {MAX_DAYS} days, got {value}")));
+        return Err(ConfigError::new(
+            Kind::OutOfRange,
+            path,
+            format!("must be at most {} days, got {value}", json::format_number(MAX_DAYS)),
+        ));
     }
     Ok(days_to_millis(days).max(1))
 }
