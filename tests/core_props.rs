@@ -190,6 +190,12 @@ proptest! {
         engine.identify(Timestamp(T0), [("email", email.as_str()), ("company", company.as_str())]).unwrap();
         let state = engine.state();
         prop_assert_eq!(&State::decode(&state.encode()).unwrap(), state);
+        // The hand-written body is the serde + postcard encoding earlier
+        // releases stored, byte for byte, both ways.
+        let bytes = state.encode();
+        let serde_body = postcard::to_allocvec(state).unwrap();
+        prop_assert_eq!(&bytes[3..], serde_body.as_slice());
+        prop_assert_eq!(&postcard::from_bytes::<State>(&bytes[3..]).unwrap(), state);
     }
 
     #[test]

@@ -128,6 +128,16 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The answers, by field (for the state codec).
+    pub(crate) fn answers(&self) -> &SortedMap<Field, Answer> {
+        &self.answers
+    }
+
+    /// An identity from stored answers (for the state codec).
+    pub(crate) fn from_answers(answers: SortedMap<Field, Answer>) -> Identity {
+        Identity { answers }
+    }
+
     /// Records `value` for `field` at `at`. Empty values are ignored (a blank
     /// optional form field says nothing); emails must look like emails.
     pub fn set(&mut self, at: Timestamp, field: Field, value: &str) -> Result<(), IdentityError> {

@@ -45,6 +45,7 @@ pub mod signals;
 pub mod state;
 pub mod time;
 
+mod codec;
 mod engine;
 mod fnv;
 mod glob;

@@ -90,11 +90,11 @@ pub enum Finish {
 /// The outbox and its counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outbox {
-    pending: Vec<Pending>,
-    finished: Vec<(String, Finish)>,
-    dropped: u32,
-    expired: u32,
-    rejected: u32,
+    pub(crate) pending: Vec<Pending>,
+    pub(crate) finished: Vec<(String, Finish)>,
+    pub(crate) dropped: u32,
+    pub(crate) expired: u32,
+    pub(crate) rejected: u32,
 }
 
 /// What recording an attempt's result did.

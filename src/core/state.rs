@@ -213,9 +213,7 @@ impl State {
         let mut bytes = Vec::with_capacity(512);
         bytes.extend_from_slice(&MAGIC);
         bytes.push(STATE_VERSION);
-        // Serialising plain owned data into a Vec cannot fail.
-        let body = postcard::to_allocvec(self).unwrap_or_default();
-        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(&super::codec::write_state(self));
         bytes
     }
 
@@ -235,8 +233,10 @@ impl State {
             Some(version) => return Err(DecodeError::new(format!("unsupported version v{version}"))),
             None => return Err(DecodeError::new("truncated before the version")),
         }
-        let (state, rest): (State, &[u8]) = postcard::take_from_bytes(&body[1..])
+        let mut reader = super::codec::Reader::new(&body[1..]);
+        let state = super::codec::read_state(&mut reader)
             .map_err(|error| DecodeError::new(format!("corrupt body ({error})")))?;
+        let rest = reader.rest();
         if !rest.is_empty() {
             return Err(DecodeError::new(format!("{} unexpected bytes after the state", rest.len())));
         }
@@ -297,7 +297,7 @@ impl State {
 }
 
 fn summary_bytes(summary: &SortedMap<String, Tally>) -> Vec<u8> {
-    postcard::to_allocvec(summary).unwrap_or_default()
+    super::codec::write_summary(summary)
 }
 
 #[cfg(test)]
