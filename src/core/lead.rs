@@ -182,9 +182,81 @@ impl Lead {
         body
     }
 
-    /// The body to post: compact JSON.
+    /// The body to post: compact JSON, written by the core's own writer
+    /// (the wasm carries no serde serializer); the collector reads it with
+    /// [`Lead::from_json`].
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::with_capacity(1024);
+        let mut w = JsonOut(&mut out);
+        w.open('{');
+        w.key("v").uint(u64::from(self.v));
+        w.key("lead_id").text(&self.lead_id);
+        w.key("site").text(&self.site);
+        w.key("visitor_id").text(&self.visitor_id);
+        w.key("stage").text(self.stage.as_str());
+        w.key("score").float(self.score);
+        w.key("grade").text(self.grade.as_str());
+        w.key("identity").open('{');
+        for (field, value) in self.identity.iter() {
+            w.key(field).text(value);
+        }
+        w.close('}');
+        w.key("ledger").open('[');
+        for entry in &self.ledger {
+            w.item().open('{');
+            w.key("rule_id").text(&entry.rule_id);
+            w.key("points").float(entry.points);
+            w.key("count").uint(u64::from(entry.count));
+            w.key("awards").uint(u64::from(entry.awards));
+            w.key("first").uint(entry.first.0);
+            w.key("last").uint(entry.last.0);
+            w.close('}');
+        }
+        w.close(']');
+        w.key("evidence").open('[');
+        for event in &self.evidence {
+            w.item().open('{');
+            w.key("at").uint(event.at.0);
+            w.key("id").uint(event.id.0);
+            w.key("name").text(&event.name);
+            w.key("url").option(event.url.as_deref(), |w, url| w.text(url));
+            w.key("props").open('{');
+            for (key, value) in event.props.iter() {
+                w.key(key).text(value);
+            }
+            w.close('}');
+            w.key("value").option(event.value, |w, value| w.uint(u64::from(value)));
+            w.key("page_view").option(event.page_view, |w, id| w.uint(id.0));
+            w.close('}');
+        }
+        w.close(']');
+        w.key("summarised").uint(u64::from(self.summarised));
+        w.key("touch").open('{');
+        for (name, touch) in [("first", &self.touch.first), ("last", &self.touch.last)] {
+            w.key(name).option(touch.as_ref(), |w, touch| {
+                w.open('{');
+                w.key("at").uint(touch.at.0);
+                let parts = [
+                    ("source", &touch.source),
+                    ("medium", &touch.medium),
+                    ("campaign", &touch.campaign),
+                    ("term", &touch.term),
+                    ("content", &touch.content),
+                    ("click_id", &touch.click_id),
+                ];
+                for (key, part) in parts {
+                    w.key(key).option(part.as_deref(), |w, text| w.text(text));
+                }
+                w.close('}');
+            });
+        }
+        w.close('}');
+        w.key("config_hash").text(&self.config_hash);
+        w.key("page").text(&self.page);
+        w.key("created_at").uint(self.created_at.0);
+        w.key("sent_at").option(self.sent_at, |w, at| w.uint(at.0));
+        w.close('}');
+        out
     }
 
     /// Reads and checks a posted body. Errors name the field.
@@ -229,5 +301,64 @@ impl Lead {
             );
         }
         Ok(())
+    }
+}
+
+/// A compact JSON writer for the lead: commas placed by nesting level.
+struct JsonOut<'a>(&'a mut String);
+
+impl JsonOut<'_> {
+    fn comma(&mut self) {
+        if !matches!(self.0.chars().last(), Some('{' | '[' | ':') | None) {
+            self.0.push(',');
+        }
+    }
+
+    fn open(&mut self, bracket: char) -> &mut Self {
+        self.0.push(bracket);
+        self
+    }
+
+    fn close(&mut self, bracket: char) -> &mut Self {
+        self.0.push(bracket);
+        self
+    }
+
+    /// Before an array item.
+    fn item(&mut self) -> &mut Self {
+        self.comma();
+        self
+    }
+
+    fn key(&mut self, key: &str) -> &mut Self {
+        self.comma();
+        let _ = super::json::write_string(self.0, key);
+        self.0.push(':');
+        self
+    }
+
+    fn text(&mut self, text: &str) {
+        let _ = super::json::write_string(self.0, text);
+    }
+
+    fn uint(&mut self, value: u64) {
+        self.0.push_str(&value.to_string());
+    }
+
+    /// A finite number as its shortest decimal; anything else as `null`, as
+    /// JSON has no infinities.
+    fn float(&mut self, value: f64) {
+        if value.is_finite() {
+            self.0.push_str(&super::json::format_number(value));
+        } else {
+            self.0.push_str("null");
+        }
+    }
+
+    fn option<T>(&mut self, value: Option<T>, write: impl FnOnce(&mut Self, T)) {
+        match value {
+            Some(value) => write(self, value),
+            None => self.0.push_str("null"),
+        }
     }
 }

@@ -46,6 +46,7 @@ pub use self::page::{page_path, page_query};
 use self::random::Random;
 pub use self::record::{decode_record, encode_record};
 use crate::core::delivery::parse_retry_after;
+use crate::core::json::Json;
 use crate::core::lead::Lead;
 use crate::core::outbox::Recorded;
 use crate::core::signals::{query_pairs, Touch};
@@ -697,14 +698,10 @@ impl Session {
             return;
         }
         let Some(url) = engine.config().erase_endpoint() else { return };
-        #[derive(serde::Serialize)]
-        struct Erase<'a> {
-            site: &'a str,
-            visitor_id: &'a str,
-        }
-        let erase = Erase { site: engine.config().site(), visitor_id: engine.state().visitor_id() };
-        let Ok(body) = serde_json::to_string(&erase) else { return };
-        self.effects.push(Effect::RequestErasure { url, body });
+        let mut body = crate::core::json::Object::new();
+        body.insert("site".into(), Json::string(engine.config().site()));
+        body.insert("visitor_id".into(), Json::string(engine.state().visitor_id()));
+        self.effects.push(Effect::RequestErasure { url, body: Json::Object(body).to_string() });
         self.erasure_requested = true;
     }
 
