@@ -186,16 +186,19 @@ impl Handle {
     }
 
     fn effect(&self, effect: Effect) {
-        let key = self.read(|session| session.key().to_string()).unwrap_or_default();
+        let key = || self.read(|session| session.key().to_string()).unwrap_or_default();
         match effect {
             Effect::ReadRecord => {
+                let key = key();
                 let text = self.parts(|parts| parts.record.read(&key)).flatten();
                 self.session(|session| session.handle_stored(now(), text.as_deref()));
             }
             Effect::WriteRecord(text) => {
+                let key = key();
                 self.parts(|parts| parts.record.write(&key, text));
             }
             Effect::RemoveRecord => {
+                let key = key();
                 self.parts(|parts| parts.record.remove(&key));
             }
             Effect::Send(outgoing) => self.send(outgoing),
