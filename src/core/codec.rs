@@ -13,7 +13,7 @@ use super::outbox::{Finish, Outbox, Pending};
 use super::signals::Touch;
 use super::sorted_map::SortedMap;
 use super::stage::Stage;
-use super::state::State;
+use super::state::{DecodeError, State, MAGIC, STATE_VERSION};
 use super::tally::Tally;
 use super::time::Timestamp;
 
@@ -167,8 +167,54 @@ impl<'a> Reader<'a> {
     }
 }
 
+// Encoding lives here, beside the layout, so the state itself never
+// imports its codec.
+impl State {
+    /// The state as bytes for storage: a magic, a version, then a compact
+    /// binary body.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(512);
+        bytes.extend_from_slice(&MAGIC);
+        bytes.push(STATE_VERSION);
+        bytes.extend_from_slice(&write_state(self));
+        bytes
+    }
+
+    /// Restores a state from [`State::encode`]'s bytes, checking every
+    /// invariant; foreign, corrupt or future-version bytes are an error.
+    pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
+        let Some(body) = bytes.strip_prefix(&MAGIC) else {
+            return Err(DecodeError::new("not a leadscore state (unknown format)"));
+        };
+        match body.first() {
+            Some(&STATE_VERSION) => {}
+            Some(&version) if version > STATE_VERSION => {
+                return Err(DecodeError::new(format!(
+                    "written by a newer version (v{version}, this is v{STATE_VERSION})"
+                )))
+            }
+            Some(version) => return Err(DecodeError::new(format!("unsupported version v{version}"))),
+            None => return Err(DecodeError::new("truncated before the version")),
+        }
+        let mut reader = Reader::new(&body[1..]);
+        let state = read_state(&mut reader).map_err(|error| DecodeError::new(format!("corrupt body ({error})")))?;
+        let rest = reader.rest();
+        if !rest.is_empty() {
+            return Err(DecodeError::new(format!("{} unexpected bytes after the state", rest.len())));
+        }
+        state.check().map_err(DecodeError::new)?;
+        Ok(state)
+    }
+
+    /// The bytes of a summary alone, as the body holds it: merges compare
+    /// them to break ties the same way in every tab.
+    pub(crate) fn summary_bytes(summary: &SortedMap<String, Tally>) -> Vec<u8> {
+        write_summary(summary)
+    }
+}
+
 /// The body of `state`.
-pub(crate) fn write_state(state: &State) -> Vec<u8> {
+fn write_state(state: &State) -> Vec<u8> {
     let mut w = Writer::default();
     w.string(&state.visitor_id);
     w.time(state.created);
@@ -197,7 +243,7 @@ pub(crate) fn write_state(state: &State) -> Vec<u8> {
 }
 
 /// The bytes of a summary alone, as the body holds it (merges compare them).
-pub(crate) fn write_summary(summary: &SortedMap<String, Tally>) -> Vec<u8> {
+fn write_summary(summary: &SortedMap<String, Tally>) -> Vec<u8> {
     let mut w = Writer::default();
     write_summary_into(&mut w, summary);
     w.bytes
@@ -274,7 +320,7 @@ fn write_outbox(w: &mut Writer, outbox: &Outbox) {
 }
 
 /// A state from its body (the invariants are checked by the caller).
-pub(crate) fn read_state(r: &mut Reader<'_>) -> Result<State, Error> {
+fn read_state(r: &mut Reader<'_>) -> Result<State, Error> {
     let visitor_id = r.string()?;
     let created = r.time()?;
     let horizon = r.option(|r| Ok((r.time()?, EventId(r.u64()?))))?;

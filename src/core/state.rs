@@ -34,7 +34,7 @@ pub const MAX_VISITOR_ID_CHARS: usize = 64;
 /// A visit ends after this long without activity.
 pub const VISIT_TIMEOUT_MS: u64 = 30 * 60 * 1000;
 
-const MAGIC: [u8; 2] = *b"LS";
+pub(crate) const MAGIC: [u8; 2] = *b"LS";
 
 /// The events at or below this key are in the summary.
 pub(crate) type Key = (Timestamp, EventId);
@@ -65,7 +65,7 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn new(reason: impl Into<String>) -> DecodeError {
+    pub(crate) fn new(reason: impl Into<String>) -> DecodeError {
         DecodeError { reason: reason.into() }
     }
 }
@@ -185,7 +185,8 @@ impl State {
             // Same horizon, different summaries: tabs compacted different
             // histories. Any fixed choice keeps merging order-independent.
             std::cmp::Ordering::Equal => {
-                (summary_bytes(&other.summary), other.folded) > (summary_bytes(&self.summary), self.folded)
+                (State::summary_bytes(&other.summary), other.folded)
+                    > (State::summary_bytes(&self.summary), self.folded)
             }
         };
         if take_other_summary {
@@ -207,43 +208,6 @@ impl State {
         self.outbox.merge(&other.outbox);
     }
 
-    /// The state as bytes for storage: a magic, a version, then a compact
-    /// binary body.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(512);
-        bytes.extend_from_slice(&MAGIC);
-        bytes.push(STATE_VERSION);
-        bytes.extend_from_slice(&super::codec::write_state(self));
-        bytes
-    }
-
-    /// Restores a state from [`State::encode`]'s bytes, checking every
-    /// invariant; foreign, corrupt or future-version bytes are an error.
-    pub fn decode(bytes: &[u8]) -> Result<State, DecodeError> {
-        let Some(body) = bytes.strip_prefix(&MAGIC) else {
-            return Err(DecodeError::new("not a leadscore state (unknown format)"));
-        };
-        match body.first() {
-            Some(&STATE_VERSION) => {}
-            Some(&version) if version > STATE_VERSION => {
-                return Err(DecodeError::new(format!(
-                    "written by a newer version (v{version}, this is v{STATE_VERSION})"
-                )))
-            }
-            Some(version) => return Err(DecodeError::new(format!("unsupported version v{version}"))),
-            None => return Err(DecodeError::new("truncated before the version")),
-        }
-        let mut reader = super::codec::Reader::new(&body[1..]);
-        let state = super::codec::read_state(&mut reader)
-            .map_err(|error| DecodeError::new(format!("corrupt body ({error})")))?;
-        let rest = reader.rest();
-        if !rest.is_empty() {
-            return Err(DecodeError::new(format!("{} unexpected bytes after the state", rest.len())));
-        }
-        state.check().map_err(DecodeError::new)?;
-        Ok(state)
-    }
-
     /// Decodes `bytes`, or starts a fresh state and says why.
     pub fn decode_or_fresh(bytes: &[u8], visitor_id: &str, now: Timestamp) -> (State, Option<DecodeError>) {
         match State::decode(bytes) {
@@ -254,7 +218,7 @@ impl State {
 
     /// The invariants [`State::decode`] relies on; bytes from storage are
     /// untrusted (another script can write our key).
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if self.visitor_id.is_empty() || self.visitor_id.chars().count() > MAX_VISITOR_ID_CHARS {
             return Err("visitor id missing or too long".into());
         }
@@ -294,10 +258,6 @@ impl State {
         }
         Ok(())
     }
-}
-
-fn summary_bytes(summary: &SortedMap<String, Tally>) -> Vec<u8> {
-    super::codec::write_summary(summary)
 }
 
 #[cfg(test)]
