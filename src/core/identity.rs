@@ -210,43 +210,17 @@ pub(crate) fn email_domain(email: &str) -> Option<String> {
 }
 
 /// `digits` (ASCII digits, at most one `.`, starting with a digit) as the
-/// nearest `f64`, exactly as `str::parse::<f64>` reads it. Not `parse`
-/// itself: it links core's decimal-to-float tables (over 10 KB of wasm) for
-/// the one caller here. Up to 15 significant digits and 22 decimal places
-/// one correctly rounded multiply or divide is exact (Clinger's fast path);
-/// longer answers go through the core's exact JSON number reader.
+/// nearest `f64`, exactly as `str::parse::<f64>` reads it, through the
+/// core's exact decimal reader (`str::parse` would link core's
+/// decimal-to-float tables, over 10 KB of wasm). Too large is infinite.
 pub(crate) fn decimal(digits: &str) -> Option<f64> {
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
     let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
     if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
         return None;
     }
-    let significant = format!("{whole}{fraction}");
-    let significant = significant.trim_start_matches('0');
-    let trimmed = significant.trim_end_matches('0');
-    // value = trimmed × 10^exponent
-    let exponent = (significant.len() - trimmed.len()) as i32 - fraction.len() as i32;
-    if trimmed.is_empty() {
-        return Some(0.0);
-    }
-    if trimmed.len() <= 15 && exponent.abs() <= 22 {
-        const POWERS: [f64; 23] = [
-            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-            1e19, 1e20, 1e21, 1e22,
-        ];
-        let mantissa = trimmed.parse::<u64>().ok()? as f64;
-        let scale = POWERS[exponent.unsigned_abs() as usize];
-        return Some(if exponent < 0 { mantissa / scale } else { mantissa * scale });
-    }
-    let whole = whole.trim_start_matches('0');
-    let json = match (whole.is_empty(), fraction.is_empty()) {
-        (true, _) => format!("0.{fraction}"),
-        (false, true) => whole.to_string(),
-        (false, false) => format!("{whole}.{fraction}"),
-    };
-    // The text is a valid JSON number, so the only error is overflow, which
-    // `parse` reads as infinity.
-    Some(super::json::parse_number(&json).unwrap_or(f64::INFINITY))
+    let exponent = -(fraction.len() as i64);
+    Some(super::json::decimal_to_f64(whole.bytes().chain(fraction.bytes()), exponent))
 }
 
 /// Reads a size or money answer as an inclusive range: `75` → 75..=75,
