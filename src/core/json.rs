@@ -633,19 +633,11 @@ pub fn format_fixed(value: f64, decimals: usize) -> String {
     let sign = if value.is_sign_negative() { "-" } else { "" };
     let magnitude = value.abs();
     let (digits, exponent) = if magnitude == 0.0 { (vec![0], 0) } else { exact_decimal(magnitude) };
-    // The digits that stand before the cut at 10^-decimals.
-    let kept = (digits.len() as i64 + exponent + decimals as i64).max(0) as usize;
-    let (mut rounded, rounded_exponent) = if kept >= digits.len() {
-        (digits.clone(), exponent)
-    } else if kept == 0 {
-        // Everything is cut: 0, or 1 at the last place when above half.
-        let half_or_more =
-            digits.first().is_some_and(|&digit| digit >= 5) && (digits.len() as i64 + exponent + decimals as i64) == 0;
-        let above_half = half_or_more && (digits[0] > 5 || digits[1..].iter().any(|&digit| digit != 0));
-        (vec![u8::from(above_half)], -(decimals as i64))
-    } else {
-        round_digits(&digits, exponent, kept, false)
-    };
+    // How many digits stand before the cut at 10^-decimals; none at all
+    // (a value below a tenth of the last place) rounds to zero.
+    let cut = digits.len() as i64 + exponent + decimals as i64;
+    let (mut rounded, rounded_exponent) =
+        if cut < 0 { (Vec::new(), -(decimals as i64)) } else { round_digits(&digits, exponent, cut as usize, false) };
     // As an integer count of 10^-decimals.
     let shift = rounded_exponent + decimals as i64;
     rounded.extend(std::iter::repeat_n(0, shift.max(0) as usize));

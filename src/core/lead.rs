@@ -188,7 +188,7 @@ impl Lead {
     pub fn to_json(&self) -> String {
         let mut out = String::with_capacity(1024);
         let mut w = JsonOut(&mut out);
-        w.open('{');
+        w.punct('{');
         w.key("v").uint(u64::from(self.v));
         w.key("lead_id").text(&self.lead_id);
         w.key("site").text(&self.site);
@@ -196,45 +196,45 @@ impl Lead {
         w.key("stage").text(self.stage.as_str());
         w.key("score").float(self.score);
         w.key("grade").text(self.grade.as_str());
-        w.key("identity").open('{');
+        w.key("identity").punct('{');
         for (field, value) in self.identity.iter() {
             w.key(field).text(value);
         }
-        w.close('}');
-        w.key("ledger").open('[');
+        w.punct('}');
+        w.key("ledger").punct('[');
         for entry in &self.ledger {
-            w.item().open('{');
+            w.item().punct('{');
             w.key("rule_id").text(&entry.rule_id);
             w.key("points").float(entry.points);
             w.key("count").uint(u64::from(entry.count));
             w.key("awards").uint(u64::from(entry.awards));
             w.key("first").uint(entry.first.0);
             w.key("last").uint(entry.last.0);
-            w.close('}');
+            w.punct('}');
         }
-        w.close(']');
-        w.key("evidence").open('[');
+        w.punct(']');
+        w.key("evidence").punct('[');
         for event in &self.evidence {
-            w.item().open('{');
+            w.item().punct('{');
             w.key("at").uint(event.at.0);
             w.key("id").uint(event.id.0);
             w.key("name").text(&event.name);
             w.key("url").option(event.url.as_deref(), |w, url| w.text(url));
-            w.key("props").open('{');
+            w.key("props").punct('{');
             for (key, value) in event.props.iter() {
                 w.key(key).text(value);
             }
-            w.close('}');
+            w.punct('}');
             w.key("value").option(event.value, |w, value| w.uint(u64::from(value)));
             w.key("page_view").option(event.page_view, |w, id| w.uint(id.0));
-            w.close('}');
+            w.punct('}');
         }
-        w.close(']');
+        w.punct(']');
         w.key("summarised").uint(u64::from(self.summarised));
-        w.key("touch").open('{');
+        w.key("touch").punct('{');
         for (name, touch) in [("first", &self.touch.first), ("last", &self.touch.last)] {
             w.key(name).option(touch.as_ref(), |w, touch| {
-                w.open('{');
+                w.punct('{');
                 w.key("at").uint(touch.at.0);
                 let parts = [
                     ("source", &touch.source),
@@ -247,15 +247,15 @@ impl Lead {
                 for (key, part) in parts {
                     w.key(key).option(part.as_deref(), |w, text| w.text(text));
                 }
-                w.close('}');
+                w.punct('}');
             });
         }
-        w.close('}');
+        w.punct('}');
         w.key("config_hash").text(&self.config_hash);
         w.key("page").text(&self.page);
         w.key("created_at").uint(self.created_at.0);
         w.key("sent_at").option(self.sent_at, |w, at| w.uint(at.0));
-        w.close('}');
+        w.punct('}');
         out
     }
 
@@ -314,12 +314,8 @@ impl JsonOut<'_> {
         }
     }
 
-    fn open(&mut self, bracket: char) -> &mut Self {
-        self.0.push(bracket);
-        self
-    }
-
-    fn close(&mut self, bracket: char) -> &mut Self {
+    /// `{`, `}`, `[` or `]`.
+    fn punct(&mut self, bracket: char) -> &mut Self {
         self.0.push(bracket);
         self
     }
