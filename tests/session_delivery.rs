@@ -29,6 +29,14 @@ fn with_endpoint() -> String {
     site(r#""endpoint":"https://collect.example/v1/leads","#)
 }
 
+/// A page whose visitor just qualified, and the lead it is sending.
+fn qualified() -> (Tab, String) {
+    let mut tab = Tab::open(&with_endpoint());
+    tab.track("x").track("x");
+    let lead_id = tab.sent[0].lead_id.clone();
+    (tab, lead_id)
+}
+
 fn ok() -> Answer {
     Answer::Status { status: 201, retry_after: None }
 }
@@ -88,9 +96,7 @@ fn each_answer_decides_what_follows() {
         ("offline", Answer::NetworkError, None, true),
     ];
     for (name, answer, failed, retried) in cases {
-        let mut tab = Tab::open(&with_endpoint());
-        tab.track("x").track("x");
-        let lead_id = tab.sent[0].lead_id.clone();
+        let (mut tab, lead_id) = qualified();
         tab.answer(&lead_id, answer.clone());
         let reason = tab.notices.iter().find_map(|notice| match notice {
             Notice::Failed { reason, .. } => Some(*reason),
@@ -105,9 +111,7 @@ fn each_answer_decides_what_follows() {
 
 #[test]
 fn retry_after_is_a_minimum() {
-    let mut tab = Tab::open(&with_endpoint());
-    tab.track("x").track("x");
-    let lead_id = tab.sent[0].lead_id.clone();
+    let (mut tab, lead_id) = qualified();
     tab.answer(&lead_id, Answer::Status { status: 429, retry_after: Some("120".into()) });
     tab.advance(119_000);
     assert_eq!(tab.sent.len(), 1, "not before Retry-After");
@@ -119,9 +123,7 @@ fn retry_after_is_a_minimum() {
 
 #[test]
 fn another_tabs_turn_and_another_tabs_delivery() {
-    let mut tab = Tab::open(&with_endpoint());
-    tab.track("x").track("x");
-    let lead_id = tab.sent[0].lead_id.clone();
+    let (mut tab, lead_id) = qualified();
     tab.answer(&lead_id, Answer::Busy);
     let deadline = tab.session.poll_timeout().map(|at| at.millis_since(tab.now));
     assert_eq!(deadline, Some(BUSY_RETRY_MS), "another tab held the lock: look again shortly");
@@ -146,9 +148,7 @@ fn another_tabs_turn_and_another_tabs_delivery() {
 
 #[test]
 fn leaving_hands_due_leads_to_the_beacon() {
-    let mut tab = Tab::open(&with_endpoint());
-    tab.track("x").track("x");
-    let lead_id = tab.sent[0].lead_id.clone();
+    let (mut tab, lead_id) = qualified();
     tab.answer(&lead_id, Answer::NetworkError);
     tab.signal(Signal::Leaving);
     assert!(tab.beacons.is_empty(), "not due yet: nothing to beacon");
@@ -162,9 +162,7 @@ fn leaving_hands_due_leads_to_the_beacon() {
 
 #[test]
 fn back_online_sends_what_waited_at_once() {
-    let mut tab = Tab::open(&with_endpoint());
-    tab.track("x").track("x");
-    let lead_id = tab.sent[0].lead_id.clone();
+    let (mut tab, lead_id) = qualified();
     tab.answer(&lead_id, Answer::NetworkError);
     tab.signal(Signal::Online);
     assert_eq!(tab.sent.len(), 2, "no waiting for the backoff");
