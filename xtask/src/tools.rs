@@ -16,6 +16,10 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// moves when our code does, not when the optimizer changes.
 const BINARYEN_VERSION: &str = "132";
 
+/// esbuild release that minifies the generated glue. Pinned for the same
+/// reason as binaryen.
+const ESBUILD_VERSION: &str = "0.28.2";
+
 /// Where Debian's `chromium` and `chromium-driver` packages put their binaries.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -169,6 +173,40 @@ fn check_wasm_opt(wasm_opt: &Path) -> Result {
         Ok(())
     } else {
         Err(format!("{} reports `{}`, expected version {BINARYEN_VERSION}", wasm_opt.display(), reported.trim()))
+    }
+}
+
+/// Makes sure the pinned `esbuild` is installed under `.tools/esbuild` and
+/// returns its path. Its own prefix: `npm install --no-save` into a prefix
+/// prunes the packages an earlier `--no-save` install put there.
+pub fn ensure_esbuild() -> Result<PathBuf> {
+    let prefix = root().join(".tools/esbuild");
+    let esbuild = prefix.join("node_modules/.bin/esbuild");
+    let why = match check_esbuild(&esbuild) {
+        Ok(()) => return Ok(esbuild),
+        Err(why) => why,
+    };
+    println!("xtask: {why}");
+    println!("xtask: installing esbuild@{ESBUILD_VERSION} from npm into .tools/esbuild");
+    run(cmd("npm")
+        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("esbuild@{ESBUILD_VERSION}")))
+    .map_err(|err| format!("{err}\n  the glue is minified by the npm package esbuild@{ESBUILD_VERSION}; it needs node and npm on PATH"))?;
+    check_esbuild(&esbuild).map_err(|why| format!("installed esbuild@{ESBUILD_VERSION}, but {why}"))?;
+    Ok(esbuild)
+}
+
+fn check_esbuild(esbuild: &Path) -> Result {
+    if !esbuild.is_file() {
+        return Err(format!("{} is not installed", esbuild.display()));
+    }
+    // Prints e.g. "0.28.2".
+    let reported = output(cmd(esbuild).arg("--version"))?;
+    if reported.trim() == ESBUILD_VERSION {
+        Ok(())
+    } else {
+        Err(format!("{} reports `{}`, expected version {ESBUILD_VERSION}", esbuild.display(), reported.trim()))
     }
 }
 
