@@ -178,6 +178,26 @@ fn init_objects_are_read_as_json_data() {
     }
 }
 
+/// A config error is one short console line in the browser: where it is
+/// and what kind of mistake, pointing to `collector check` for the fix.
+#[wasm_bindgen_test]
+fn a_config_error_is_one_short_line_naming_the_place() {
+    js_sys::eval("window.__lines = []").unwrap();
+    let builtins = builtins();
+    let log = js_sys::eval("(function (m) { window.__lines.push(m); })").unwrap();
+    Reflect::set(&builtins, &"log".into(), &log).unwrap();
+    let options = js_sys::Object::new();
+    let config = r#"{"site":"t-short","consent":"implied","rules":[{"id":"x","on":"x","points":1,"withn_days":3}]}"#;
+    Reflect::set(&options, &"config".into(), &JSON::parse(config).unwrap()).unwrap();
+    let widget = start(options.into(), builtins);
+    assert!(widget.explain().is_null());
+    let lines: Vec<String> = js_sys::Array::from(&js_sys::eval("window.__lines").unwrap())
+        .iter()
+        .filter_map(|line| line.as_string())
+        .collect();
+    assert_eq!(lines, ["config: rules[0].withn_days: unknown field (`collector check` explains it)"], "{lines:?}");
+}
+
 /// Every listener the widget adds is passive, so scrolling and touches
 /// never wait for it; the one exception is the privacy link's click, which
 /// must cancel the link to open the panel instead.

@@ -3,11 +3,12 @@
 //! flight before it exits.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use leadscore::core::Config;
 use leadscore_collector::settings::{Overrides, Settings};
 use leadscore_collector::store::SqliteStore;
 use leadscore_collector::{start, Clock};
@@ -77,6 +78,20 @@ struct Cli {
     /// Accept leads for the site in this rule set file, from any origin (repeatable).
     #[arg(long = "site", value_name = "CONFIG_JSON")]
     sites: Vec<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Checks rule set files (a site's config JSON) and exits non-zero if one
+    /// has an error: the full message with its did-you-mean hint, which the
+    /// widget keeps short in the browser, and every warning.
+    Check {
+        /// The rule set files.
+        #[arg(required = true, value_name = "CONFIG_JSON")]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn init_logs() {
@@ -92,6 +107,9 @@ fn init_logs() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Check { files }) = &cli.command {
+        return check(files);
+    }
     init_logs();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,6 +118,39 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `collector check FILE...`: one line per file (and one per warning).
+fn check(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        match check_file(file) {
+            Ok(lines) => lines.iter().for_each(|line| println!("{line}")),
+            Err(line) => {
+                failed = true;
+                println!("{line}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn check_file(file: &Path) -> Result<Vec<String>, String> {
+    let name = file.display();
+    let text = std::fs::read_to_string(file).map_err(|err| format!("{name}: cannot read: {err}"))?;
+    let config = Config::parse(&text).map_err(|err| format!("{name}: {err}"))?;
+    let mut lines = vec![format!(
+        "{name}: ok: site \"{}\", {} rules, {} fit rules",
+        config.site(),
+        config.rules().len(),
+        config.fit_rules().len()
+    )];
+    lines.extend(config.warnings().iter().map(|warning| format!("{name}: warning: {warning}")));
+    Ok(lines)
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

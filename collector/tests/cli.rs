@@ -57,3 +57,35 @@ fn bad_settings_stop_the_collector_with_the_key_named() {
     assert!(!output.status.success());
     assert!(String::from_utf8(output.stderr).unwrap().contains("admin_token: must be at least 16 characters"));
 }
+
+#[test]
+fn check_gives_the_full_message_and_fails_on_a_bad_rule_set() {
+    let dir = std::env::temp_dir().join(format!("leadscore-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.json");
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &good,
+        r#"{"site": "acme", "preset": "b2b-saas", "rules": [{"id": "x", "on": "page_veiw", "points": 1}]}"#,
+    )
+    .unwrap();
+    std::fs::write(&bad, r#"{"site": "acme", "rules": [{"id": "x", "on": "visit", "points": 1, "withn_days": 3}]}"#)
+        .unwrap();
+
+    let output = collector().arg("check").arg(&good).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("good.json: ok: site \"acme\", 20 rules"), "{stdout}");
+    assert!(stdout.contains("good.json: warning: rules[0].on: \"page_veiw\" is a custom event; did you mean the built-in \"page_view\"?"), "{stdout}");
+
+    let output = collector().arg("check").arg(&good).arg(&bad).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stdout.contains("good.json: ok"), "{stdout}");
+    assert!(stdout.contains("bad.json: rules[0].withn_days: unknown field; did you mean \"within_days\"?"), "{stdout}");
+
+    let output = collector().arg("check").arg(dir.join("missing.json")).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stdout).unwrap().contains("missing.json: cannot read"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -169,7 +169,11 @@ pub fn start(options: JsValue, builtins: JsValue) -> Widget {
 }
 
 fn parse(document: Result<String, String>) -> Result<Config, String> {
-    document.and_then(|json| Config::parse(&json).map_err(|error| format!("config: {error}")))
+    // The browser's messages are short (path and reason); `collector check`
+    // prints the full one with its did-you-mean hint.
+    document.and_then(|json| {
+        Config::parse(&json).map_err(|error| format!("config: {error} (`collector check` explains it)"))
+    })
 }
 
 fn install_panic_hook() {

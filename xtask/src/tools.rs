@@ -192,7 +192,11 @@ pub fn ensure_esbuild() -> Result<PathBuf> {
         .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
         .arg(&prefix)
         .arg(format!("esbuild@{ESBUILD_VERSION}")))
-    .map_err(|err| format!("{err}\n  the glue is minified by the npm package esbuild@{ESBUILD_VERSION}; it needs node and npm on PATH"))?;
+    .map_err(|err| {
+        format!(
+            "{err}\n  the glue is minified by the npm package esbuild@{ESBUILD_VERSION}; it needs node and npm on PATH"
+        )
+    })?;
     check_esbuild(&esbuild).map_err(|why| format!("installed esbuild@{ESBUILD_VERSION}, but {why}"))?;
     Ok(esbuild)
 }

@@ -2,6 +2,27 @@
 
 use std::fmt;
 
+/// The message of a config error. Natively (the collector, `cargo test`,
+/// every tool a site owner checks a config with) it is the full text with
+/// its did-you-mean hint; in the browser it is left out, and the error says
+/// its kind's short reason after the path instead (`rules[3].within_days:
+/// out of range`): the texts and the code that formats them were about
+/// 3 KB gzip of the widget (BENCHMARKS.md, "Toward 20 KB").
+macro_rules! why {
+    ($($message:tt)*) => {{
+        #[cfg(not(target_arch = "wasm32"))]
+        let message = format!($($message)*);
+        // Never called: it only keeps the message's arguments used.
+        #[cfg(target_arch = "wasm32")]
+        let message = {
+            let _ = || format!($($message)*);
+            String::new()
+        };
+        message
+    }};
+}
+pub(super) use why;
+
 /// What kind of problem a [`ConfigError`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -51,15 +72,36 @@ impl ConfigError {
         &self.path
     }
 
-    /// What is wrong and how to fix it, without the path.
+    /// What is wrong and how to fix it, without the path (in the browser,
+    /// for most errors, only the kind's short reason).
     pub fn message(&self) -> &str {
-        &self.message
+        if self.message.is_empty() {
+            self.kind.reason()
+        } else {
+            &self.message
+        }
+    }
+}
+
+impl ConfigErrorKind {
+    /// The kind in a few words, for messages kept short.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ConfigErrorKind::Syntax => "not valid JSON",
+            ConfigErrorKind::TooLarge => "over its size limit",
+            ConfigErrorKind::WrongType => "of the wrong type",
+            ConfigErrorKind::UnknownField => "unknown field",
+            ConfigErrorKind::Missing => "required",
+            ConfigErrorKind::OutOfRange => "out of range",
+            ConfigErrorKind::Invalid => "not accepted",
+            ConfigErrorKind::Duplicate => "used twice",
+        }
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
+        write!(f, "{}: {}", self.path, self.message())
     }
 }
 

@@ -15,7 +15,7 @@ use super::super::hint::{did_you_mean, hint_suffix};
 use super::super::identity::Field;
 use super::super::presets::Preset;
 use super::super::time::days_to_millis;
-use super::error::{ConfigError, ConfigErrorKind as Kind};
+use super::error::{why, ConfigError, ConfigErrorKind as Kind};
 use super::*;
 
 const TOP_FIELDS: &[&str] = &[
@@ -119,7 +119,7 @@ pub(super) fn preset_for_site(preset: Preset, site: &str) -> Result<Config, Conf
 
 fn preset_broken(preset: Preset, error: ConfigError) -> ConfigError {
     // Presets ship with the crate and are tested; this only fires if one is edited badly.
-    ConfigError::new(error.kind(), "preset", format!("built-in preset \"{}\" is invalid at {error}", preset.name()))
+    ConfigError::new(error.kind(), "preset", why!("built-in preset \"{}\" is invalid at {error}", preset.name()))
 }
 
 fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
@@ -127,11 +127,11 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
         return Err(ConfigError::new(
             Kind::TooLarge,
             "",
-            format!("document is {} bytes; the limit is {MAX_CONFIG_BYTES}", json.len()),
+            why!("document is {} bytes; the limit is {MAX_CONFIG_BYTES}", json.len()),
         ));
     }
     let document: Value =
-        json::parse(json).map_err(|error| ConfigError::new(Kind::Syntax, "", format!("not valid JSON: {error}")))?;
+        json::parse(json).map_err(|error| ConfigError::new(Kind::Syntax, "", why!("not valid JSON: {error}")))?;
     let top = Fields::open(&document, "", TOP_FIELDS)?;
 
     let mut warnings = Vec::new();
@@ -141,7 +141,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
             return Err(ConfigError::new(
                 Kind::Missing,
                 "site",
-                "required: the name leads are filed under, like \"acme\"",
+                why!("required: the name leads are filed under, like \"acme\""),
             ))
         }
         None => None,
@@ -149,7 +149,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
     let endpoint = top.get("endpoint").map(|value| endpoint(value, "endpoint")).transpose()?;
     let preset = match top.get("preset") {
         Some(_) if origin == Origin::Preset => {
-            return Err(ConfigError::new(Kind::Invalid, "preset", "a preset cannot build on another preset"))
+            return Err(ConfigError::new(Kind::Invalid, "preset", why!("a preset cannot build on another preset")))
         }
         Some(value) => {
             let name = string(value, "preset", MAX_ID_CHARS)?;
@@ -157,7 +157,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
                 ConfigError::new(
                     Kind::Invalid,
                     "preset",
-                    format!(
+                    why!(
                         "unknown preset \"{}\"{}; built-in presets: {}",
                         preview(name),
                         hint_suffix(name, Preset::ALL.iter().map(|p| p.name())),
@@ -176,7 +176,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
             other => Err(ConfigError::new(
                 Kind::Invalid,
                 "consent",
-                format!("must be \"required\" or \"implied\", got \"{}\"", preview(other)),
+                why!("must be \"required\" or \"implied\", got \"{}\"", preview(other)),
             )),
         })
         .transpose()?;
@@ -207,7 +207,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
                     return Err(ConfigError::new(
                         Kind::Duplicate,
                         &format!("{path}.id"),
-                        format!("\"{}\" is already the id of rules[{first}]; rule ids must be unique", rule.id),
+                        why!("\"{}\" is already the id of rules[{first}]; rule ids must be unique", rule.id),
                     ));
                 }
                 rules.push(rule);
@@ -228,7 +228,7 @@ fn read_draft(json: &str, origin: Origin) -> Result<Draft, ConfigError> {
                         return Err(ConfigError::new(
                             Kind::Duplicate,
                             &format!("{path}.id"),
-                            format!("\"{id}\" is already the id of fit[{first}]; fit rule ids must be unique"),
+                            why!("\"{id}\" is already the id of fit[{first}]; fit rule ids must be unique"),
                         ));
                     }
                 }
@@ -296,21 +296,21 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
         return Err(ConfigError::new(
             Kind::Missing,
             "rules",
-            "no rules: add at least one rule, or set \"preset\" to one of b2b-saas, ecommerce, content",
+            why!("no rules: add at least one rule, or set \"preset\" to one of b2b-saas, ecommerce, content"),
         ));
     }
     if rules.len() > MAX_RULES {
         return Err(ConfigError::new(
             Kind::TooLarge,
             "rules",
-            format!("the preset and this config have {} rules together; the limit is {MAX_RULES}", rules.len()),
+            why!("the preset and this config have {} rules together; the limit is {MAX_RULES}", rules.len()),
         ));
     }
     if fit.len() > MAX_FIT_RULES {
         return Err(ConfigError::new(
             Kind::TooLarge,
             "fit",
-            format!("the preset and this config have {} fit rules together; the limit is {MAX_FIT_RULES}", fit.len()),
+            why!("the preset and this config have {} fit rules together; the limit is {MAX_FIT_RULES}", fit.len()),
         ));
     }
     let half_life_ms = match draft.half_life.or(half_life) {
@@ -383,7 +383,7 @@ fn rule(value: &Value, path: &str, warnings: &mut Vec<String>) -> Result<Rule, C
                 return Err(ConfigError::new(
                     Kind::Invalid,
                     &path,
-                    format!(
+                    why!(
                         "url globs match the page path and start with '/' or '*', like \"/pricing*\"; got \"{}\"",
                         preview(glob)
                     ),
@@ -407,7 +407,7 @@ fn rule(value: &Value, path: &str, warnings: &mut Vec<String>) -> Result<Rule, C
         return Err(ConfigError::new(
             Kind::Invalid,
             &fields.path("once_every_days"),
-            "\"once\" already allows a single award ever; remove one of \"once\" and \"once_every_days\"",
+            why!("\"once\" already allows a single award ever; remove one of \"once\" and \"once_every_days\""),
         ));
     }
     let min_count = fields
@@ -420,7 +420,7 @@ fn rule(value: &Value, path: &str, warnings: &mut Vec<String>) -> Result<Rule, C
         return Err(ConfigError::new(
             Kind::Invalid,
             &fields.path("within_days"),
-            "a window only matters with \"min_count\" of 2 or more; set \"min_count\" or remove \"within_days\"",
+            why!("a window only matters with \"min_count\" of 2 or more; set \"min_count\" or remove \"within_days\""),
         ));
     }
     let min_seconds =
@@ -436,35 +436,35 @@ fn rule(value: &Value, path: &str, warnings: &mut Vec<String>) -> Result<Rule, C
             return Err(ConfigError::new(
                 Kind::Invalid,
                 &fields.path(field),
-                format!("only applies to \"{applies_to}\" rules, and this rule is on \"{on}\""),
+                why!("only applies to \"{applies_to}\" rules, and this rule is on \"{on}\""),
             ));
         }
         ("engaged_time", None, _) => {
             return Err(ConfigError::new(
                 Kind::Missing,
                 &fields.path("min_seconds"),
-                "required for engaged_time rules: the engaged seconds on one page that count, like 120",
+                why!("required for engaged_time rules: the engaged seconds on one page that count, like 120"),
             ))
         }
         ("scroll_depth", _, None) => {
             return Err(ConfigError::new(
                 Kind::Missing,
                 &fields.path("min_percent"),
-                "required for scroll_depth rules: the page depth in percent that counts, like 75",
+                why!("required for scroll_depth rules: the page depth in percent that counts, like 75"),
             ))
         }
         (_, Some(_), _) => {
             return Err(ConfigError::new(
                 Kind::Invalid,
                 &fields.path("min_seconds"),
-                format!("only applies to \"engaged_time\" rules, and this rule is on \"{on}\""),
+                why!("only applies to \"engaged_time\" rules, and this rule is on \"{on}\""),
             ))
         }
         (_, _, Some(_)) => {
             return Err(ConfigError::new(
                 Kind::Invalid,
                 &fields.path("min_percent"),
-                format!("only applies to \"scroll_depth\" rules, and this rule is on \"{on}\""),
+                why!("only applies to \"scroll_depth\" rules, and this rule is on \"{on}\""),
             ))
         }
         _ => None,
@@ -501,7 +501,7 @@ fn props(value: &Value, path: &str) -> Result<Vec<(String, Vec<String>)>, Config
         return Err(ConfigError::new(
             Kind::TooLarge,
             path,
-            format!("has {} conditions; the limit is {MAX_PROP_CONDITIONS}", map.len()),
+            why!("has {} conditions; the limit is {MAX_PROP_CONDITIONS}", map.len()),
         ));
     }
     let mut conditions = Vec::with_capacity(map.len());
@@ -511,7 +511,7 @@ fn props(value: &Value, path: &str) -> Result<Vec<(String, Vec<String>)>, Config
             return Err(ConfigError::new(
                 Kind::Invalid,
                 &key_path,
-                format!("property names are 1 to {MAX_ID_CHARS} characters"),
+                why!("property names are 1 to {MAX_ID_CHARS} characters"),
             ));
         }
         let alternatives = match expected {
@@ -520,7 +520,7 @@ fn props(value: &Value, path: &str) -> Result<Vec<(String, Vec<String>)>, Config
                     return Err(ConfigError::new(
                         Kind::OutOfRange,
                         &key_path,
-                        format!("must list 1 to {MAX_LIST_ITEMS} accepted values, got {}", items.len()),
+                        why!("must list 1 to {MAX_LIST_ITEMS} accepted values, got {}", items.len()),
                     ));
                 }
                 items
@@ -556,7 +556,7 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
         return Err(ConfigError::new(
             Kind::Invalid,
             path,
-            format!(
+            why!(
                 "a fit rule needs exactly one condition of contains_any, in, not_in, at_least/at_most, free_mail, present; got {}",
                 if given.is_empty() { "none".to_string() } else { given.join(", ") }
             ),
@@ -570,7 +570,7 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
                 return Err(ConfigError::new(
                     Kind::OutOfRange,
                     &fields.path("at_most"),
-                    format!(
+                    why!(
                         "must be at least \"at_least\" ({}), got {}",
                         json::format_number(low),
                         json::format_number(high)
@@ -592,14 +592,14 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
                     return Err(ConfigError::new(
                         Kind::Invalid,
                         &condition_path,
-                        format!("only `true` is meaningful; remove the rule to stop scoring {name}"),
+                        why!("only `true` is meaningful; remove the rule to stop scoring {name}"),
                     ));
                 }
                 if name == "free_mail" && field != Field::Email {
                     return Err(ConfigError::new(
                         Kind::Invalid,
                         &condition_path,
-                        format!("free_mail reads the email domain, so it needs \"field\": \"email\", not \"{field}\""),
+                        why!("free_mail reads the email domain, so it needs \"field\": \"email\", not \"{field}\""),
                     ));
                 }
                 if name == "free_mail" {
@@ -611,7 +611,7 @@ fn fit_rule(value: &Value, path: &str) -> Result<FitRule, ConfigError> {
             // FIT_CONDITIONS lists only the names matched above; an error,
             // not a panic, in case the two lists ever drift apart.
             other => {
-                return Err(ConfigError::new(Kind::Invalid, path, format!("unknown fit condition {other}")));
+                return Err(ConfigError::new(Kind::Invalid, path, why!("unknown fit condition {other}")));
             }
         }
     };
@@ -678,7 +678,7 @@ fn delivery(value: &Value, path: &str) -> Result<Delivery, ConfigError> {
                 return Err(ConfigError::new(
                     Kind::Invalid,
                     &fields.path("content_type"),
-                    format!(
+                    why!(
                         "must be \"text/plain\" (no CORS preflight) or \"application/json\", got \"{}\"",
                         preview(other)
                     ),
@@ -698,7 +698,7 @@ fn delivery(value: &Value, path: &str) -> Result<Delivery, ConfigError> {
         return Err(ConfigError::new(
             Kind::OutOfRange,
             &fields.path("retry_cap_seconds"),
-            format!(
+            why!(
                 "must be at least retry_base_seconds ({}), got {}",
                 json::format_number(base_ms as f64 / 1000.0),
                 json::format_number(cap_ms as f64 / 1000.0)
@@ -744,7 +744,7 @@ fn thresholds(value: &Value, path: &str) -> Result<Thresholds, ConfigError> {
             return Err(ConfigError::new(
                 Kind::OutOfRange,
                 &fields.path(higher),
-                format!(
+                why!(
                     "must be greater than {path}.{lower} ({}), got {}",
                     json::format_number(lower_value),
                     json::format_number(higher_value)
@@ -766,7 +766,7 @@ fn grades(value: &Value, path: &str) -> Result<GradeThresholds, ConfigError> {
             return Err(ConfigError::new(
                 Kind::OutOfRange,
                 &fields.path(higher),
-                format!("must be greater than {path}.{lower} ({lower_value}), got {higher_value}"),
+                why!("must be greater than {path}.{lower} ({lower_value}), got {higher_value}"),
             ));
         }
     }
@@ -779,7 +779,7 @@ fn half_life(value: &Value, path: &str) -> Result<Decay, ConfigError> {
         Value::String(text) => Err(ConfigError::new(
             Kind::Invalid,
             path,
-            format!("must be a number of days or \"never\", got \"{}\"", preview(text)),
+            why!("must be a number of days or \"never\", got \"{}\"", preview(text)),
         )),
         other => Ok(Decay::HalfLife(days(other, path)?)),
     }
@@ -793,7 +793,7 @@ fn endpoint(value: &Value, path: &str) -> Result<String, ConfigError> {
         return Err(ConfigError::new(
             Kind::Invalid,
             path,
-            format!("must be an http(s) URL or a path on this site such as \"/v1/leads\", got \"{}\"", preview(url)),
+            why!("must be an http(s) URL or a path on this site such as \"/v1/leads\", got \"{}\"", preview(url)),
         ));
     }
     Ok(url.to_string())
@@ -817,7 +817,7 @@ impl<'a> Fields<'a> {
             return Err(ConfigError::new(
                 Kind::UnknownField,
                 &fields.path(unknown),
-                format!("unknown field{}; known fields here: {known}", hint_suffix(unknown, allowed.iter().copied())),
+                why!("unknown field{}; known fields here: {known}", hint_suffix(unknown, allowed.iter().copied())),
             ));
         }
         Ok(Fields { at, map })
@@ -834,7 +834,7 @@ impl<'a> Fields<'a> {
     }
 
     fn require(&self, name: &str, what: &str) -> Result<&'a Value, ConfigError> {
-        self.get(name).ok_or_else(|| ConfigError::new(Kind::Missing, &self.path(name), format!("required: {what}")))
+        self.get(name).ok_or_else(|| ConfigError::new(Kind::Missing, &self.path(name), why!("required: {what}")))
     }
 
     fn path(&self, name: &str) -> String {
@@ -858,7 +858,7 @@ fn describe(value: &Value) -> String {
 }
 
 fn wrong_type(path: &str, expected: &str, got: &Value) -> ConfigError {
-    ConfigError::new(Kind::WrongType, path, format!("expected {expected}, got {}", describe(got)))
+    ConfigError::new(Kind::WrongType, path, why!("expected {expected}, got {}", describe(got)))
 }
 
 fn string<'a>(value: &'a Value, path: &str, max_chars: usize) -> Result<&'a str, ConfigError> {
@@ -870,11 +870,11 @@ fn string<'a>(value: &'a Value, path: &str, max_chars: usize) -> Result<&'a str,
         return Err(ConfigError::new(
             Kind::TooLarge,
             path,
-            format!("is {chars} characters long; the limit is {max_chars}"),
+            why!("is {chars} characters long; the limit is {max_chars}"),
         ));
     }
     if text.is_empty() {
-        return Err(ConfigError::new(Kind::Invalid, path, "must not be empty"));
+        return Err(ConfigError::new(Kind::Invalid, path, why!("must not be empty")));
     }
     Ok(text)
 }
@@ -887,7 +887,7 @@ fn identifier<'a>(value: &'a Value, path: &str, what: &str) -> Result<&'a str, C
         return Err(ConfigError::new(
             Kind::Invalid,
             path,
-            format!("{what} use lowercase letters, digits, '-' and '_' only; found {bad:?} in \"{}\"", preview(text)),
+            why!("{what} use lowercase letters, digits, '-' and '_' only; found {bad:?} in \"{}\"", preview(text)),
         ));
     }
     Ok(text)
@@ -905,7 +905,7 @@ fn number(value: &Value, path: &str, min: f64, max: f64) -> Result<f64, ConfigEr
         return Err(ConfigError::new(
             Kind::OutOfRange,
             path,
-            format!(
+            why!(
                 "must be between {} and {}, got {}",
                 json::format_number(min),
                 json::format_number(max),
@@ -924,7 +924,7 @@ fn integer(value: &Value, path: &str, min: i64, max: i64) -> Result<i64, ConfigE
         return Err(ConfigError::new(
             Kind::OutOfRange,
             path,
-            format!("must be a whole number from {min} to {max}, got {value}"),
+            why!("must be a whole number from {min} to {max}, got {value}"),
         ));
     }
     Ok(number as i64)
@@ -936,13 +936,13 @@ fn days(value: &Value, path: &str) -> Result<u64, ConfigError> {
         return Err(wrong_type(path, "a number of days", value));
     };
     if days <= 0.0 {
-        return Err(ConfigError::new(Kind::OutOfRange, path, format!("must be > 0, got {value}")));
+        return Err(ConfigError::new(Kind::OutOfRange, path, why!("must be > 0, got {value}")));
     }
     if days > MAX_DAYS {
         return Err(ConfigError::new(
             Kind::OutOfRange,
             path,
-            format!("must be at most {} days, got {value}", json::format_number(MAX_DAYS)),
+            why!("must be at most {} days, got {value}", json::format_number(MAX_DAYS)),
         ));
     }
     Ok(days_to_millis(days).max(1))
@@ -953,7 +953,7 @@ fn list<'a>(value: &'a Value, path: &str, max: usize) -> Result<&'a [Value], Con
         return Err(wrong_type(path, "an array", value));
     };
     if items.len() > max {
-        return Err(ConfigError::new(Kind::TooLarge, path, format!("has {} entries; the limit is {max}", items.len())));
+        return Err(ConfigError::new(Kind::TooLarge, path, why!("has {} entries; the limit is {max}", items.len())));
     }
     Ok(items)
 }
@@ -962,7 +962,7 @@ fn list<'a>(value: &'a Value, path: &str, max: usize) -> Result<&'a [Value], Con
 fn text_list(value: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
     let items = list(value, path, MAX_LIST_ITEMS)?;
     if items.is_empty() {
-        return Err(ConfigError::new(Kind::Invalid, path, "must list at least one value"));
+        return Err(ConfigError::new(Kind::Invalid, path, why!("must list at least one value")));
     }
     items.iter().enumerate().map(|(index, item)| trimmed_text(item, &format!("{path}[{index}]"))).collect()
 }
@@ -971,7 +971,7 @@ fn text_list(value: &Value, path: &str) -> Result<Vec<String>, ConfigError> {
 fn trimmed_text(value: &Value, path: &str) -> Result<String, ConfigError> {
     let text = string(value, path, MAX_TEXT_CHARS)?.trim();
     if text.is_empty() {
-        return Err(ConfigError::new(Kind::Invalid, path, "must not be blank"));
+        return Err(ConfigError::new(Kind::Invalid, path, why!("must not be blank")));
     }
     Ok(text.to_lowercase())
 }
