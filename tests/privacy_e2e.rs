@@ -294,9 +294,12 @@ async fn the_privacy_panel_tells_the_visitor_and_erases_on_request() {
     h.eval("leadscore.track('x'), leadscore.identify({email: 'ann@priv.example'})").await;
     wait_for_key(&h).await;
     let visitor = h.eval("leadscore.explain().visitor").await;
+    let fetched = "performance.getEntriesByType('resource').some(function (e) { return /leadscore_privacy\\.js$/.test(e.name); })";
+    assert_eq!(h.eval(fetched).await, false, "the panel is loaded only when it is opened");
     h.eval("document.querySelector('[data-leadscore-privacy]').click()").await;
     h.wait_for("the panel", "!!document.querySelector('leadscore-privacy')").await;
     assert!(h.eval("location.pathname").await == "/page", "the link did not navigate");
+    assert_eq!(h.eval(fetched).await, true);
     let text = h.eval("document.querySelector('leadscore-privacy').shadowRoot.textContent").await;
     let text = text.as_str().unwrap();
     for expected in [visitor.as_str().unwrap(), "ann@priv.example", "Sent to the site: nothing", "180 days", KEY] {

@@ -1,6 +1,6 @@
 //! The browser shell in a real headless Chromium (wasm-bindgen-test):
 //! capture paths, the JS API, consent gating of storage, storage fallbacks,
-//! in-page actions, the overlay and bad input. Run by `cargo xtask test`.
+//! in-page actions and bad input (the overlay and the panel, loaded on demand, are tested end to end). Run by `cargo xtask test`.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::{Function, Reflect, JSON};
@@ -431,17 +431,6 @@ fn forget_wipes_our_key_and_the_visitor() {
 }
 
 #[wasm_bindgen_test]
-fn the_debug_overlay_opens_and_closes() {
-    let widget = widget(&implied("t-debug", r#"{"id":"x","on":"x","points":5}"#));
-    widget.debug(true.into());
-    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 1);
-    widget.debug(true.into());
-    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 1, "one panel");
-    widget.debug(false.into());
-    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 0);
-}
-
-#[wasm_bindgen_test]
 fn a_bad_config_leaves_an_inert_widget() {
     let widget = widget(r#"{"site":"t-inert","rules":[{"id":"x","on":"x","points":5,"withn_days":3}]}"#);
     widget.track("x".into(), JsValue::UNDEFINED);
@@ -537,18 +526,6 @@ fn calls_before_a_late_init_are_kept() {
     widget.init(JSON::parse(&implied("t-late-2", r#"{"id":"x","on":"x","points":50}"#)).unwrap());
     widget.track("x".into(), JsValue::UNDEFINED);
     assert_eq!(widget.score(), 10.0, "the first config stays");
-}
-
-#[wasm_bindgen_test]
-fn the_debug_query_parameter_opens_the_overlay() {
-    let history = window().history().unwrap();
-    let original = window().location().pathname().unwrap();
-    history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{original}?leadscore-debug"))).unwrap();
-    let widget = widget(&implied("t-debug-query", r#"{"id":"x","on":"x","points":5}"#));
-    history.replace_state_with_url(&JsValue::NULL, "", Some(&original)).unwrap();
-    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 1);
-    widget.debug(false.into());
-    assert_eq!(document().get_elements_by_tag_name("leadscore-debug").length(), 0);
 }
 
 /// A promise resolved with the first value `on(kind, …)` reports.

@@ -97,6 +97,55 @@ async fn wasm_is_fetched_after_the_page_has_loaded() {
     h.finish().await;
 }
 
+/// The debug overlay is not part of the first load: its module is fetched
+/// the first time it is shown, by `debug(true)` or `?leadscore-debug`, and
+/// it draws `explain()`'s model as text in a closed shadow root (read here
+/// through the page's own `attachShadow`, wrapped before the loader runs).
+#[tokio::test]
+async fn the_debug_overlay_is_loaded_when_first_shown() {
+    let h = Harness::start().await;
+    let roots = "<script>window.__roots = []; var attach = Element.prototype.attachShadow;
+        Element.prototype.attachShadow = function (o) { var r = attach.call(this, o); __roots.push(r); return r; };</script>";
+    let head = format!(r#"{roots}<script async src="{LOADER}"></script>"#);
+    h.server.page("/", &page(&head, &format!("<p>content</p>{}", inline_config())));
+    let fetched = "performance.getEntriesByType('resource').map(function (e) { return e.name.split('/').pop(); })
+        .filter(function (n) { return /^leadscore_(debug|privacy)/.test(n); })";
+    h.open("/").await;
+    h.wait_ready().await;
+    h.eval("leadscore.track('x')").await;
+    h.settle().await;
+    assert_eq!(h.eval(fetched).await, json!([]), "no view is fetched before it is used");
+
+    h.eval("leadscore.debug(true), leadscore.debug(true)").await;
+    h.wait_for("the overlay", "document.getElementsByTagName('leadscore-debug').length === 1").await;
+    h.wait_for("its text", "__roots.length === 1 && /score /.test(__roots[0].textContent)").await;
+    let text = h.eval("__roots[0].textContent").await;
+    let text = text.as_str().unwrap();
+    for expected in ["leadscore · e2e", "stage warm", "consent yes · storage local", "x-rule", "×1", "outbox 0 waiting"]
+    {
+        assert!(text.contains(expected), "the overlay does not say `{expected}`: {text}");
+    }
+    h.eval("leadscore.track('x')").await;
+    h.wait_for("the overlay redrawn", "/×2/.test(__roots[0].textContent)").await;
+    assert_eq!(h.eval("document.getElementsByTagName('leadscore-debug').length").await, 1, "one overlay");
+    assert_eq!(h.eval(fetched).await, json!(["leadscore_debug.js"]));
+    h.eval("leadscore.debug(false)").await;
+    h.wait_for("the overlay closed", "document.getElementsByTagName('leadscore-debug').length === 0").await;
+
+    // Shown and hidden before its module arrives: it never appears.
+    h.open("/?other").await;
+    h.wait_ready().await;
+    h.eval("leadscore.debug(true), leadscore.debug(false)").await;
+    h.settle().await;
+    assert_eq!(h.eval("document.getElementsByTagName('leadscore-debug').length").await, 0);
+
+    h.open("/?leadscore-debug").await;
+    h.wait_ready().await;
+    h.wait_for("the overlay from the query", "document.getElementsByTagName('leadscore-debug').length === 1").await;
+    h.assert_clean().await;
+    h.finish().await;
+}
+
 /// Serves one page with the given head and body and checks the widget works.
 async fn placement_works(head: &str, body: &str) {
     let h = Harness::start().await;

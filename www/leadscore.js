@@ -26,7 +26,7 @@ try{(g('head')||d.documentElement).appendChild(D.createElement.call(d,'style')).
 function z(){import(B+'.js').then(function(m){
 return m.default({module_or_path:F(B+'_bg.wasm',{integrity:a('integrity')||''})}).then(function(){
 if(C)P.config=C;if(t=D.getElementById.call(d,'leadscore-config'))P.inlineConfig=t.textContent;
-W=m.start(P,{keys:Y,get:O,fetch:F,beacon:S,log:L,guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q)})}).catch(function(e){L(e);X=1})}
+W=m.start(P,{keys:Y,get:O,fetch:F,beacon:S,log:L,view:function(n){return import(B.slice(0,-4)+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q)})}).catch(function(e){L(e);X=1})}
 function y(){(w.requestIdleCallback||setTimeout)(z,{timeout:3e3})}
 g('readyState')=='complete'?y():w.addEventListener('load',y)
 }(window,document);

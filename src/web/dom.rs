@@ -31,6 +31,9 @@ extern "C" {
     /// The browser's `navigator.sendBeacon`, as it was when the loader ran.
     #[wasm_bindgen(method, structural, catch)]
     fn beacon(this: &Builtins, url: &str, body: &str) -> Result<JsValue, JsValue>;
+    /// `import()` of an on-demand part beside the loader, `leadscore_NAME.js`.
+    #[wasm_bindgen(method, structural, catch)]
+    fn view(this: &Builtins, name: &str) -> Result<Promise, JsValue>;
     /// One console line; never throws.
     #[wasm_bindgen(method, structural)]
     fn log(this: &Builtins, message: &str);
@@ -119,6 +122,12 @@ pub(crate) fn fetch(url: &str, init: &JsValue) -> Option<Promise> {
 /// `navigator.sendBeacon(url, body)` through the browser's own; whether it took it.
 pub(crate) fn send_beacon(url: &str, body: &str) -> bool {
     with_builtins(false, |builtins| builtins.beacon(url, body).is_ok_and(|taken| taken.is_truthy()))
+}
+
+/// Starts importing the on-demand part `leadscore_NAME.js` (`None` when the
+/// loader gave no way to: a test page, a copy of the glue used alone).
+pub(crate) fn load_part(name: &str) -> Option<Promise> {
+    with_builtins(None, |builtins| builtins.view(name).ok())
 }
 
 /// One console line, prefixed so site owners can filter for it.

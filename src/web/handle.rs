@@ -13,11 +13,13 @@ use super::callbacks::{self, Callbacks};
 use super::capture::{self, Wanted};
 use super::consent::{self, Sources};
 use super::dom::{self, now, warn, Listener, Timer};
-use super::inlet::{Inlet, Input};
-use super::overlay::{self, Overlay};
-use super::privacy::{self, Panel};
+use super::inlet::{Inlet, Input, Part};
+use super::model;
+use super::privacy;
+use super::reveal::reveal;
 use super::storage::Record;
 use super::transport;
+use super::views::{self, View};
 use crate::core::{Config, Timestamp};
 use crate::session::{Answer, Effect, Landing, NoticeKind, Outgoing, Session, Signal, Source, Verdict};
 
@@ -28,8 +30,10 @@ const HANDOFF_MS: u32 = 100;
 struct Parts {
     record: Record,
     callbacks: Callbacks,
-    overlay: Option<Overlay>,
-    panel: Option<Panel>,
+    overlay: View,
+    panel: View,
+    /// The visitor pressed the panel's "Erase my data".
+    erased: bool,
     /// The session's deadline and the timer armed for it.
     timer: Option<(Timestamp, Timer)>,
     listeners: Vec<Listener>,
@@ -40,6 +44,15 @@ struct Parts {
     next: Option<Outgoing>,
     /// The send lock, held a little after an answer is stored.
     handoff: Option<Timer>,
+}
+
+impl Parts {
+    fn view(&mut self, part: Part) -> &mut View {
+        match part {
+            Part::Overlay => &mut self.overlay,
+            Part::Panel => &mut self.panel,
+        }
+    }
 }
 
 struct Shared {
@@ -69,8 +82,9 @@ impl Handle {
             parts: RefCell::new(Parts {
                 record: Record::Closed,
                 callbacks: Callbacks::default(),
-                overlay: None,
-                panel: None,
+                overlay: View::Closed,
+                panel: View::Closed,
+                erased: false,
                 timer: None,
                 listeners: Vec::new(),
                 sources: None,
@@ -151,28 +165,27 @@ impl Handle {
                 self.session(|session| session.handle_timeout(at));
             }
             Input::OpenPanel => {
-                let inlet = self.inlet();
-                let closed = self.parts(|parts| parts.panel.take()).flatten();
-                if let Some(panel) = closed {
-                    panel.close();
-                }
-                let panel = privacy::open(&inlet);
-                self.parts(|parts| parts.panel = panel);
-                self.redraw();
+                // A second click opens it afresh.
+                self.close(Part::Panel);
+                let panel = views::load(Part::Panel, &self.inlet());
+                self.parts(|parts| {
+                    parts.panel = panel;
+                    parts.erased = false;
+                });
             }
-            Input::ClosePanel => {
-                if let Some(panel) = self.parts(|parts| parts.panel.take()).flatten() {
-                    panel.close();
-                }
-            }
+            Input::ClosePanel => self.close(Part::Panel),
             Input::ErasePanel => {
                 self.session(|session| session.handle_consent(at, Source::Panel, Verdict::Denied));
-                self.parts(|parts| {
-                    if let Some(panel) = parts.panel.as_mut() {
-                        panel.erased = true;
-                    }
-                });
+                self.parts(|parts| parts.erased = true);
                 self.redraw();
+            }
+            Input::Loaded(part, module) => {
+                let waited = self.parts(|parts| matches!(parts.view(part), View::Loading)).unwrap_or(false);
+                if waited {
+                    let view = views::open(part, &module, &self.inlet()).map_or(View::Closed, View::Open);
+                    self.parts(|parts| *parts.view(part) = view);
+                    self.redraw();
+                }
             }
         }
     }
@@ -212,7 +225,7 @@ impl Handle {
                 let calls = self.parts(|parts| parts.callbacks.calls(&notice)).unwrap_or_default();
                 callbacks::run(calls);
             }
-            Effect::Reveal(stage) => overlay::reveal(stage),
+            Effect::Reveal(stage) => reveal(stage),
             Effect::MeasureScroll => {
                 if let Some(percent) = capture::scroll_percent() {
                     self.session(|session| session.handle_signal(now(), Signal::Scrolled(percent)));
@@ -223,14 +236,34 @@ impl Handle {
         }
     }
 
-    /// Redraws the open views from the session.
+    /// Redraws the open views from the session: the models are built
+    /// first, and drawn with nothing borrowed.
     fn redraw(&self) {
-        let (Ok(session), Ok(parts)) = (self.0.session.try_borrow(), self.0.parts.try_borrow()) else { return };
-        if let Some(overlay) = &parts.overlay {
-            overlay.render(&session, parts.record.kind());
+        let models = {
+            let (Ok(session), Ok(parts)) = (self.0.session.try_borrow(), self.0.parts.try_borrow()) else { return };
+            let storage = parts.record.kind();
+            let open = |view: &View| matches!(view, View::Open(_));
+            [
+                open(&parts.overlay).then(|| (Part::Overlay, model::explain(&session, storage))),
+                open(&parts.panel).then(|| (Part::Panel, model::panel(&session, storage, parts.erased))),
+            ]
+        };
+        for (part, model) in models.into_iter().flatten() {
+            let drawn = self.parts(|parts| match parts.view(part) {
+                View::Open(shown) => Some(shown.drawn()),
+                _ => None,
+            });
+            if let Some(drawn) = drawn.flatten() {
+                views::draw(&drawn, &model);
+            }
         }
-        if let Some(panel) = &parts.panel {
-            privacy::render(panel, &session);
+    }
+
+    /// Closes a view, or forgets its module on the way.
+    fn close(&self, part: Part) {
+        let view = self.parts(|parts| std::mem::take(parts.view(part)));
+        if let Some(View::Open(shown)) = view {
+            shown.close();
         }
     }
 
@@ -362,18 +395,15 @@ impl Handle {
         }
     }
 
-    /// Shows or hides the debug overlay.
+    /// Shows or hides the debug overlay (loaded the first time).
     pub(crate) fn show_overlay(&self, show: bool) {
-        let open = self.parts(|parts| parts.overlay.is_some()).unwrap_or(false);
-        if show && !open {
-            let overlay = Overlay::open();
+        let closed = self.parts(|parts| matches!(parts.overlay, View::Closed)).unwrap_or(false);
+        if show && closed {
+            let overlay = views::load(Part::Overlay, &self.inlet());
             self.parts(|parts| parts.overlay = overlay);
         } else if !show {
-            if let Some(overlay) = self.parts(|parts| parts.overlay.take()).flatten() {
-                overlay.close();
-            }
+            self.close(Part::Overlay);
         }
-        self.redraw();
     }
 
     /// The kind of store in use, for `explain()`.

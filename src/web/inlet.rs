@@ -6,7 +6,18 @@
 
 use std::rc::Rc;
 
+use wasm_bindgen::JsValue;
+
 use crate::session::{Signal, Source, Verdict};
+
+/// The views loaded on demand.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The debug overlay (`www/leadscore_debug.js`).
+    Overlay,
+    /// The visitor's privacy panel (`www/leadscore_privacy.js`).
+    Panel,
+}
 
 /// What a browser resource reports.
 pub(crate) enum Input {
@@ -20,6 +31,8 @@ pub(crate) enum Input {
     ClosePanel,
     /// The privacy panel's "Erase my data" button.
     ErasePanel,
+    /// A view's module arrived (`null` when it could not be loaded).
+    Loaded(Part, JsValue),
     /// The session's deadline passed.
     Timeout,
 }

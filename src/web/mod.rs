@@ -19,10 +19,12 @@ mod dom;
 mod handle;
 mod inlet;
 mod js_data;
-mod overlay;
+mod model;
 mod privacy;
+mod reveal;
 mod storage;
 mod transport;
+mod views;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -323,53 +325,8 @@ impl Widget {
 
     /// Everything the widget knows about this visitor, as plain objects.
     pub fn explain(&self) -> JsValue {
-        self.handle.read(|session| self.explain_session(session)).unwrap_or(JsValue::NULL)
-    }
-
-    fn explain_session(&self, session: &crate::session::Session) -> JsValue {
-        let Some(engine) = session.engine() else { return JsValue::NULL };
-        let at = now();
-        let (score, stage) = engine.standing(at);
-        let number = |value: f64| JsValue::from_f64(value);
-        let ledger = engine.ledger(at).into_iter().map(|entry| {
-            js_data::object([
-                ("rule", JsValue::from(entry.rule_id)),
-                ("points", number(entry.points)),
-                ("count", number(entry.count.into())),
-                ("first", number(entry.first.as_millis() as f64)),
-                ("last", number(entry.last.as_millis() as f64)),
-            ])
-        });
-        // By field name; a list sorted in place, not a map: each map type
-        // costs the wasm its own copy of the B-tree code.
-        let mut identity: Vec<(&str, String)> =
-            engine.state().identity().iter().map(|(field, value)| (field.name(), value.to_string())).collect();
-        crate::core::small_sort::sort_by(&mut identity, |a, b| a.0.cmp(b.0));
-        let warnings = engine.config().warnings().iter().cloned().chain(session.storage_warning().map(str::to_string));
-        let outbox = engine.state().outbox();
-        js_data::object([
-            ("site", JsValue::from(engine.config().site())),
-            ("score", number(score)),
-            ("stage", JsValue::from(stage.as_str())),
-            ("grade", JsValue::from(engine.grade().as_str())),
-            ("fit", number(engine.fit_points() as f64)),
-            ("consent", JsValue::from(session.active())),
-            ("opt_out", session.refusal().map_or(JsValue::NULL, JsValue::from)),
-            ("storage", JsValue::from(self.handle.storage_kind())),
-            ("visitor", JsValue::from(engine.state().visitor_id())),
-            ("ledger", js_data::array(ledger)),
-            ("identity", js_data::object(identity.into_iter().map(|(field, value)| (field, JsValue::from(value))))),
-            ("warnings", js_data::array(warnings.map(JsValue::from))),
-            (
-                "outbox",
-                js_data::object([
-                    ("pending", number(outbox.pending().len() as f64)),
-                    ("dropped", number(outbox.dropped().into())),
-                    ("expired", number(outbox.expired().into())),
-                    ("rejected", number(outbox.rejected().into())),
-                ]),
-            ),
-        ])
+        let storage = self.handle.storage_kind();
+        self.handle.read(|session| model::explain(session, storage)).unwrap_or(JsValue::NULL)
     }
 
     /// Shows (`true`) or hides the debug overlay.

@@ -1,7 +1,11 @@
 //! The size budget: `size-budget.toml` at the repository root caps the gzip
-//! size of each file in `dist/` and of their total, and `cargo xtask test`
-//! fails when the build grows past a cap. Hand-parsed: the file is a flat
-//! list of `name = bytes` lines under `[gzip]`, not worth a TOML dependency.
+//! size of each file in `dist/` and of the first load's total, and `cargo
+//! xtask test` fails when the build grows past a cap. Files under `[gzip]`
+//! are the first load; files under `[on_demand]` are loaded only when used
+//! (the debug overlay, the privacy panel): each has its own limit, at most
+//! 6 KB, and none counts toward `total`. Hand-parsed: the file is a flat
+//! list of `name = bytes` lines under the two tables, not worth a TOML
+//! dependency.
 
 use std::fs;
 
@@ -11,14 +15,27 @@ use crate::sh::{root, Result};
 
 pub const BUDGET_FILE: &str = "size-budget.toml";
 
-/// The key that caps the sum of all files rather than one of them.
+/// The key that caps the sum of the first load's files rather than one of them.
 const TOTAL: &str = "total";
 
-/// Gzip limits in bytes, per file name (relative to `dist/`) and in total.
+/// The most an on-demand part may take.
+pub const ON_DEMAND_MAX: u64 = 6 * 1024;
+
+/// Gzip limits in bytes, per file name (relative to `dist/`) and for the
+/// first load in total.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Budget {
     files: Vec<(String, u64)>,
+    /// Files loaded only when used: not in `total`.
+    on_demand: Vec<(String, u64)>,
     total: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Table {
+    None,
+    Gzip,
+    OnDemand,
 }
 
 /// `cargo xtask test`'s step after the build: measures `dist/` and checks it
@@ -35,8 +52,9 @@ pub fn check_dist() -> Result {
 
 /// Reads the budget; errors name the line and what was expected there.
 pub fn parse(text: &str) -> Result<Budget> {
-    let mut in_gzip = false;
+    let mut table = Table::None;
     let mut files: Vec<(String, u64)> = Vec::new();
+    let mut on_demand: Vec<(String, u64)> = Vec::new();
     let mut total = None;
     for (index, line) in text.lines().enumerate() {
         let at = format!("{BUDGET_FILE}:{}", index + 1);
@@ -44,14 +62,19 @@ pub fn parse(text: &str) -> Result<Budget> {
         if line.is_empty() {
             continue;
         }
-        if let Some(table) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
-            if table.trim() != "gzip" {
-                return Err(format!("{at}: unknown table `[{table}]`; the limits go under `[gzip]`"));
-            }
-            in_gzip = true;
+        if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            table = match name.trim() {
+                "gzip" => Table::Gzip,
+                "on_demand" => Table::OnDemand,
+                _ => {
+                    return Err(format!(
+                        "{at}: unknown table `[{name}]`; the limits go under `[gzip]` or `[on_demand]`"
+                    ))
+                }
+            };
             continue;
         }
-        if !in_gzip {
+        if table == Table::None {
             return Err(format!("{at}: `{line}` comes before `[gzip]`; put the limits under it"));
         }
         let Some((key, value)) = line.split_once('=') else {
@@ -67,18 +90,27 @@ pub fn parse(text: &str) -> Result<Budget> {
             value.parse().ok().filter(|bytes| *bytes > 0).ok_or_else(|| {
                 format!("{at}: the limit for `{name}` must be a positive number of bytes, not `{value}`")
             })?;
-        if name == TOTAL {
-            if total.replace(bytes).is_some() {
-                return Err(format!("{at}: `{TOTAL}` is given twice"));
-            }
-        } else if files.iter().any(|(known, _)| known == name) {
+        if files.iter().chain(&on_demand).any(|(known, _)| known == name) {
             return Err(format!("{at}: `{name}` is given twice"));
-        } else {
-            files.push((name.to_string(), bytes));
+        }
+        match table {
+            Table::Gzip if name == TOTAL => {
+                if total.replace(bytes).is_some() {
+                    return Err(format!("{at}: `{TOTAL}` is given twice"));
+                }
+            }
+            Table::OnDemand if name == TOTAL => {
+                return Err(format!("{at}: on-demand parts have no `{TOTAL}`; each has its own limit"));
+            }
+            Table::OnDemand if bytes > ON_DEMAND_MAX => {
+                return Err(format!("{at}: an on-demand part may take at most {ON_DEMAND_MAX} bytes, not {bytes}"));
+            }
+            Table::OnDemand => on_demand.push((name.to_string(), bytes)),
+            _ => files.push((name.to_string(), bytes)),
         }
     }
     let total = total.ok_or_else(|| format!("{BUDGET_FILE}: no `{TOTAL} = bytes` under `[gzip]`"))?;
-    Ok(Budget { files, total })
+    Ok(Budget { files, on_demand, total })
 }
 
 /// Every file must have a limit (a new file is a decision, not an accident)
@@ -88,15 +120,23 @@ pub fn parse(text: &str) -> Result<Budget> {
 pub fn check(budget: &Budget, rows: &[Row]) -> Result<String> {
     let mut breaches = Vec::new();
     let mut measured = Vec::new();
+    let mut first_load = 0;
     for row in rows {
-        match budget.files.iter().find(|(name, _)| *name == row.name) {
-            Some((_, limit)) => measured.push((row.name.as_str(), row.gzip, *limit)),
-            None => {
-                breaches.push(format!("dist/{} has no limit; add `\"{}\" = bytes` under `[gzip]`", row.name, row.name))
+        let first = budget.files.iter().find(|(name, _)| *name == row.name);
+        let later = budget.on_demand.iter().find(|(name, _)| *name == row.name);
+        match (first, later) {
+            (Some((_, limit)), _) => {
+                first_load += row.gzip;
+                measured.push((row.name.as_str(), row.gzip, *limit));
             }
+            (None, Some((_, limit))) => measured.push((row.name.as_str(), row.gzip, *limit)),
+            (None, None) => breaches.push(format!(
+                "dist/{} has no limit; add `\"{}\" = bytes` under `[gzip]` (first load) or `[on_demand]`",
+                row.name, row.name
+            )),
         }
     }
-    measured.push((TOTAL, rows.iter().map(|row| row.gzip).sum(), budget.total));
+    measured.push((TOTAL, first_load, budget.total));
     let mut report = String::new();
     for (name, gzip, limit) in measured {
         report.push_str(&format!("{name}: {gzip} bytes gzip, limit {limit} ({} left)\n", limit as i64 - gzip as i64));
@@ -104,7 +144,7 @@ pub fn check(budget: &Budget, rows: &[Row]) -> Result<String> {
             breaches.push(format!("{name} is {gzip} bytes gzip, over its limit of {limit} by {}", gzip - limit));
         }
     }
-    for (name, _) in &budget.files {
+    for (name, _) in budget.files.iter().chain(&budget.on_demand) {
         if !rows.iter().any(|row| row.name == *name) {
             breaches.push(format!("`{name}` has a limit but dist/ has no such file; remove the line"));
         }
@@ -134,6 +174,22 @@ mod tests {
         let budget = parse(BUDGET).unwrap();
         assert_eq!(budget.files, [("a.js".to_string(), 1000), ("b.wasm".to_string(), 5000)]);
         assert_eq!(budget.total, 5800);
+    }
+
+    #[test]
+    fn on_demand_parts_have_their_own_limits_outside_the_total() {
+        let budget = parse(&format!("{BUDGET}[on_demand]\npanel.js = 2000\n")).unwrap();
+        assert_eq!(budget.on_demand, [("panel.js".to_string(), 2000)]);
+        let rows = [row("a.js", 900), row("b.wasm", 4000), row("panel.js", 1500)];
+        let report = check(&budget, &rows).unwrap();
+        assert!(report.contains("panel.js: 1500 bytes gzip, limit 2000 (500 left)"), "{report}");
+        assert!(report.contains("total: 4900 bytes gzip"), "on-demand parts are not in the first load: {report}");
+        let err = check(&budget, &[row("a.js", 900), row("b.wasm", 4000), row("panel.js", 2001)]).unwrap_err();
+        assert!(err.contains("panel.js is 2001 bytes gzip, over its limit of 2000 by 1"), "{err}");
+        let err = parse(&format!("{BUDGET}[on_demand]\npanel.js = 7000\n")).unwrap_err();
+        assert!(err.contains("size-budget.toml:7: an on-demand part may take at most 6144 bytes, not 7000"), "{err}");
+        let err = parse(&format!("{BUDGET}[on_demand]\na.js = 100\n")).unwrap_err();
+        assert!(err.contains("`a.js` is given twice"), "{err}");
     }
 
     #[test]

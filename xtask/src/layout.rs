@@ -13,6 +13,10 @@ use crate::sh::root;
 /// which in turn fetches `leadscore_wasm_bg.wasm`.
 pub const OUT_NAME: &str = "leadscore_wasm";
 
+/// The parts of `dist/` the widget imports only when they are used (the
+/// debug overlay, the privacy panel): not part of a visitor's first load.
+pub const ON_DEMAND: [&str; 2] = ["leadscore_debug.js", "leadscore_privacy.js"];
+
 /// The files a site embeds, written by `cargo xtask build`.
 pub fn dist_dir() -> PathBuf {
     root().join("dist")

@@ -13,7 +13,7 @@ use std::path::Path;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
-use crate::layout::named_module;
+use crate::layout::{named_module, ON_DEMAND};
 use crate::sh::Result;
 
 /// The machine-readable copy of the report; not itself measured.
@@ -106,17 +106,26 @@ fn measure(name: String, data: &[u8]) -> Result<Row> {
 }
 
 fn total(rows: &[Row]) -> Row {
+    sum("total", rows.iter())
+}
+
+/// What a visitor downloads before anything is used: all but the on-demand parts.
+fn first_load(rows: &[Row]) -> Row {
+    sum("first load", rows.iter().filter(|row| !ON_DEMAND.contains(&row.name.as_str())))
+}
+
+fn sum<'a>(name: &str, rows: impl Iterator<Item = &'a Row> + Clone) -> Row {
     Row {
-        name: "total".to_string(),
-        raw: rows.iter().map(|row| row.raw).sum(),
-        gzip: rows.iter().map(|row| row.gzip).sum(),
-        brotli: rows.iter().map(|row| row.brotli).sum(),
+        name: name.to_string(),
+        raw: rows.clone().map(|row| row.raw).sum(),
+        gzip: rows.clone().map(|row| row.gzip).sum(),
+        brotli: rows.map(|row| row.brotli).sum(),
     }
 }
 
 fn table(rows: &[Row]) -> String {
-    let total = total(rows);
-    let width = rows.iter().map(|row| row.name.len()).chain([total.name.len(), "file".len()]).max().unwrap_or(0);
+    let (total, first) = (total(rows), first_load(rows));
+    let width = rows.iter().map(|row| row.name.len()).chain([first.name.len(), "file".len()]).max().unwrap_or(0);
     let line =
         |name: &str, [raw, gzip, brotli]: [String; 3]| format!("{name:<width$}  {raw:>10}  {gzip:>10}  {brotli:>10}\n");
     let numbers = |row: &Row| [row.raw, row.gzip, row.brotli].map(|n| n.to_string());
@@ -127,6 +136,7 @@ fn table(rows: &[Row]) -> String {
     out.push_str(&"-".repeat(width + 36));
     out.push('\n');
     out.push_str(&line(&total.name, numbers(&total)));
+    out.push_str(&line(&first.name, numbers(&first)));
     out
 }
 
@@ -136,7 +146,11 @@ fn json(rows: &[Row]) -> String {
     let files: Vec<String> =
         rows.iter().map(|row| format!("    {{ \"name\": {}, {} }}", json_string(&row.name), sizes(row))).collect();
     let files = if files.is_empty() { "[]".to_string() } else { format!("[\n{}\n  ]", files.join(",\n")) };
-    format!("{{\n  \"files\": {files},\n  \"total\": {{ {} }}\n}}\n", sizes(&total(rows)))
+    format!(
+        "{{\n  \"files\": {files},\n  \"total\": {{ {} }},\n  \"first_load\": {{ {} }}\n}}\n",
+        sizes(&total(rows)),
+        sizes(&first_load(rows))
+    )
 }
 
 fn json_string(value: &str) -> String {
@@ -171,7 +185,8 @@ mod tests {
     { "name": "a.js", "raw": 10, "gzip": 5, "brotli": 4 },
     { "name": "b.wasm", "raw": 100, "gzip": 50, "brotli": 40 }
   ],
-  "total": { "raw": 110, "gzip": 55, "brotli": 44 }
+  "total": { "raw": 110, "gzip": 55, "brotli": 44 },
+  "first_load": { "raw": 110, "gzip": 55, "brotli": 44 }
 }
 "#
         );
@@ -183,11 +198,14 @@ mod tests {
     }
 
     #[test]
-    fn table_ends_with_total() {
-        let out = table(&[row("leadscore_wasm.js", 1234, 567, 456)]);
-        let last = out.lines().last().unwrap();
-        assert!(last.starts_with("total "), "{out}");
-        assert!(last.ends_with("1234         567         456"), "{out}");
+    fn table_ends_with_total_and_the_first_load() {
+        let out = table(&[row("leadscore_wasm.js", 1234, 567, 456), row("leadscore_debug.js", 100, 50, 40)]);
+        let lines: Vec<&str> = out.lines().collect();
+        let (total, first) = (lines[lines.len() - 2], lines[lines.len() - 1]);
+        assert!(total.starts_with("total "), "{out}");
+        assert!(total.ends_with("1334         617         496"), "{out}");
+        assert!(first.starts_with("first load "), "{out}");
+        assert!(first.ends_with("1234         567         456"), "on-demand parts are left out: {out}");
     }
 
     #[test]
