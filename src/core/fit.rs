@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{FitCondition, FitRule, GradeThresholds};
 use super::identity::{email_domain, numeric_range, Field, Identity};
+use super::text::{fold, is_word_char};
 
 static FREE_MAIL_LIST: &str = include_str!("freemail.txt");
 
@@ -67,15 +68,15 @@ impl FitRule {
             (FitCondition::Present, value) => value.is_some(),
             (_, None) => false,
             (FitCondition::ContainsAny(words), Some(value)) => {
-                let value = value.to_lowercase();
+                let value = fold(value);
                 words.iter().any(|word| contains_word(&value, word))
             }
             (FitCondition::In(options), Some(value)) => {
-                let value = value.trim().to_lowercase();
+                let value = fold(value.trim());
                 options.contains(&value)
             }
             (FitCondition::NotIn(options), Some(value)) => {
-                let value = value.trim().to_lowercase();
+                let value = fold(value.trim());
                 !options.contains(&value)
             }
             (FitCondition::Range { at_least, at_most }, Some(value)) => match numeric_range(value) {
@@ -92,7 +93,6 @@ impl FitRule {
 /// Whether `word` (lowercase) occurs in `text` (lowercase) as a whole word, so
 /// that "vp" matches "VP Sales" but not "mvp developer".
 fn contains_word(text: &str, word: &str) -> bool {
-    let is_word_char = |c: char| c.is_alphanumeric();
     text.match_indices(word).any(|(start, _)| {
         let before = text[..start].chars().next_back();
         let after = text[start + word.len()..].chars().next();

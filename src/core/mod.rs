@@ -43,6 +43,7 @@ pub mod outbox;
 pub mod presets;
 pub mod signals;
 pub mod state;
+pub mod text;
 pub mod time;
 
 mod codec;

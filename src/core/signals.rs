@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::identity::Field;
+use super::text::{fold_char, is_word_char};
 use super::time::Timestamp;
 
 /// What the shell knows about a form control.
@@ -64,8 +65,8 @@ const NAMES: &[(Field, &[&str])] = &[
 fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
+        if is_word_char(c) {
+            out.push(fold_char(c));
         } else if !out.ends_with('_') {
             out.push('_');
         }

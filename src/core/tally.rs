@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{Decay, Rule};
 use super::event::{Event, EventId};
+use super::text::fold;
 use super::time::Timestamp;
 
 /// Page views remembered per measurement rule.
@@ -54,7 +55,7 @@ impl Rule {
                 // Config values are lowercase already; ASCII values (nearly all)
                 // compare without allocating.
                 accepted.iter().any(|expected| expected.eq_ignore_ascii_case(value))
-                    || (!value.is_ascii() && accepted.contains(&value.to_lowercase()))
+                    || (!value.is_ascii() && accepted.contains(&fold(value)))
             })
         });
         props_fit && self.min_value.is_none_or(|min| event.value.is_some_and(|value| value >= min))

@@ -14,6 +14,7 @@ use super::super::glob::UrlGlob;
 use super::super::hint::{did_you_mean, hint_suffix};
 use super::super::identity::Field;
 use super::super::presets::Preset;
+use super::super::text::fold;
 use super::super::time::days_to_millis;
 use super::error::{why, ConfigError, ConfigErrorKind as Kind};
 use super::*;
@@ -973,7 +974,7 @@ fn trimmed_text(value: &Value, path: &str) -> Result<String, ConfigError> {
     if text.is_empty() {
         return Err(ConfigError::new(Kind::Invalid, path, why!("must not be blank")));
     }
-    Ok(text.to_lowercase())
+    Ok(fold(text))
 }
 
 /// A property value to compare against: strings, numbers and booleans all

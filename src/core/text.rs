@@ -1,0 +1,203 @@
+//! Case folding and word characters for the text the engine compares (job
+//! titles, property values, form field names), without std's Unicode
+//! tables: `str::to_lowercase` and `char::is_alphanumeric` bring about
+//! 10 KB gzip of tables and code into the widget (BENCHMARKS.md, "Toward
+//! 20 KB"). Both sides of a comparison go through [`fold`], in the browser
+//! and in the collector alike, so scores agree.
+//!
+//! Folded: ASCII, Latin-1, Latin Extended-A and -B, Greek, Cyrillic and
+//! Latin Extended Additional (Vietnamese), each letter exactly as
+//! `char::to_lowercase` maps it (a test compares every one); `İ` becomes
+//! `i̇` as in std. Letters of other scripts compare as written.
+
+/// Runs of uppercase letters that lowercase by the same offset: `(first,
+/// count, stride, offset)`, generated from `char::to_lowercase` over the
+/// blocks above (the test `runs_match_std` checks every letter).
+const RUNS: [(u16, u8, u8, i16); 87] = [
+    (0x00c0, 23, 1, 32),
+    (0x00d8, 7, 1, 32),
+    (0x0100, 24, 2, 1),
+    (0x0132, 3, 2, 1),
+    (0x0139, 8, 2, 1),
+    (0x014a, 23, 2, 1),
+    (0x0178, 1, 1, -121),
+    (0x0179, 3, 2, 1),
+    (0x0181, 1, 1, 210),
+    (0x0182, 2, 2, 1),
+    (0x0186, 1, 1, 206),
+    (0x0187, 1, 1, 1),
+    (0x0189, 2, 1, 205),
+    (0x018b, 1, 1, 1),
+    (0x018e, 1, 1, 79),
+    (0x018f, 1, 1, 202),
+    (0x0190, 1, 1, 203),
+    (0x0191, 1, 1, 1),
+    (0x0193, 1, 1, 205),
+    (0x0194, 1, 1, 207),
+    (0x0196, 1, 1, 211),
+    (0x0197, 1, 1, 209),
+    (0x0198, 1, 1, 1),
+    (0x019c, 1, 1, 211),
+    (0x019d, 1, 1, 213),
+    (0x019f, 1, 1, 214),
+    (0x01a0, 3, 2, 1),
+    (0x01a6, 1, 1, 218),
+    (0x01a7, 1, 1, 1),
+    (0x01a9, 1, 1, 218),
+    (0x01ac, 1, 1, 1),
+    (0x01ae, 1, 1, 218),
+    (0x01af, 1, 1, 1),
+    (0x01b1, 2, 1, 217),
+    (0x01b3, 2, 2, 1),
+    (0x01b7, 1, 1, 219),
+    (0x01b8, 1, 1, 1),
+    (0x01bc, 1, 1, 1),
+    (0x01c4, 1, 1, 2),
+    (0x01c5, 1, 1, 1),
+    (0x01c7, 1, 1, 2),
+    (0x01c8, 1, 1, 1),
+    (0x01ca, 1, 1, 2),
+    (0x01cb, 9, 2, 1),
+    (0x01de, 9, 2, 1),
+    (0x01f1, 1, 1, 2),
+    (0x01f2, 2, 2, 1),
+    (0x01f6, 1, 1, -97),
+    (0x01f7, 1, 1, -56),
+    (0x01f8, 20, 2, 1),
+    (0x0220, 1, 1, -130),
+    (0x0222, 9, 2, 1),
+    (0x023a, 1, 1, 10795),
+    (0x023b, 1, 1, 1),
+    (0x023d, 1, 1, -163),
+    (0x023e, 1, 1, 10792),
+    (0x0241, 1, 1, 1),
+    (0x0243, 1, 1, -195),
+    (0x0244, 1, 1, 69),
+    (0x0245, 1, 1, 71),
+    (0x0246, 5, 2, 1),
+    (0x0370, 2, 2, 1),
+    (0x0376, 1, 1, 1),
+    (0x037f, 1, 1, 116),
+    (0x0386, 1, 1, 38),
+    (0x0388, 3, 1, 37),
+    (0x038c, 1, 1, 64),
+    (0x038e, 2, 1, 63),
+    (0x0391, 17, 1, 32),
+    (0x03a3, 9, 1, 32),
+    (0x03cf, 1, 1, 8),
+    (0x03d8, 12, 2, 1),
+    (0x03f4, 1, 1, -60),
+    (0x03f7, 1, 1, 1),
+    (0x03f9, 1, 1, -7),
+    (0x03fa, 1, 1, 1),
+    (0x03fd, 3, 1, -130),
+    (0x0400, 16, 1, 80),
+    (0x0410, 32, 1, 32),
+    (0x0460, 17, 2, 1),
+    (0x048a, 27, 2, 1),
+    (0x04c0, 1, 1, 15),
+    (0x04c1, 7, 2, 1),
+    (0x04d0, 48, 2, 1),
+    (0x1e00, 75, 2, 1),
+    (0x1e9e, 1, 1, -7615),
+    (0x1ea0, 48, 2, 1),
+];
+
+/// The lowercase form of one character (İ, the only letter here that
+/// lowercases to two, is handled by [`fold`]).
+pub fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let code = c as u32;
+    if code < 0xC0 {
+        return c;
+    }
+    for (first, count, stride, offset) in RUNS {
+        let (first, count, stride) = (u32::from(first), u32::from(count), u32::from(stride));
+        if code < first {
+            break;
+        }
+        let step = code - first;
+        if step % stride == 0 && step / stride < count {
+            return char::from_u32(code.wrapping_add_signed(i32::from(offset))).unwrap_or(c);
+        }
+    }
+    c
+}
+
+/// `text` lowercased (see the module's note on which scripts fold).
+pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\u{130}' {
+            out.push_str("i\u{307}");
+        } else {
+            out.push(fold_char(c));
+        }
+    }
+    out
+}
+
+/// Whether `c` is part of a word: ASCII letters and digits, the letters and
+/// digits of Latin-1, and any other character outside the punctuation,
+/// symbol and space blocks (combining accents count as part of their
+/// letter).
+pub fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    let code = c as u32;
+    let latin1_letter_or_digit = matches!(code, 0xAA | 0xB2 | 0xB3 | 0xB5 | 0xB9 | 0xBA | 0xBC..=0xBE);
+    let not_word = (code <= 0xBF && !latin1_letter_or_digit)
+        || code == 0xD7
+        || code == 0xF7
+        || (0x2000..=0x2BFF).contains(&code)
+        || (0x3000..=0x303F).contains(&code)
+        || (0xFE30..=0xFE4F).contains(&code)
+        || (0xFF00..=0xFF0F).contains(&code);
+    !not_word
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLOCKS: [(u32, u32); 5] = [(0, 0x7F), (0x80, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF)];
+
+    #[test]
+    fn runs_match_std() {
+        for (first, last) in BLOCKS {
+            for c in (first..=last).filter_map(char::from_u32) {
+                let expected: String = c.to_lowercase().collect();
+                assert_eq!(fold(&c.to_string()), expected, "U+{:04X}", c as u32);
+            }
+        }
+    }
+
+    #[test]
+    fn other_scripts_compare_as_written() {
+        for c in ['Ա', 'Ⴀ', '中', 'ア', '😀'] {
+            assert_eq!(fold_char(c), c);
+        }
+        assert_eq!(
+            fold("GESCHÄFTSFÜHRER · Ωμέγα · ДИРЕКТОР · İstanbul"),
+            "geschäftsführer · ωμέγα · директор · i̇stanbul"
+        );
+    }
+
+    #[test]
+    fn word_chars_are_stds_letters_and_digits() {
+        for c in (0..=0xFFu32).filter_map(char::from_u32) {
+            assert_eq!(is_word_char(c), c.is_alphanumeric(), "U+{:04X}", c as u32);
+        }
+        for (first, last) in BLOCKS {
+            for c in (first..=last).filter_map(char::from_u32).filter(|c| c.is_alphanumeric()) {
+                assert!(is_word_char(c), "U+{:04X}", c as u32);
+            }
+        }
+        for c in ['–', '—', '’', '“', '…', '€', '、', '！'] {
+            assert!(!is_word_char(c), "{c}");
+        }
+    }
+}
