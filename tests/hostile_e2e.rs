@@ -267,3 +267,43 @@ async fn a_panic_in_a_listener_or_a_timer_never_reaches_the_page() {
         h.finish().await;
     }
 }
+
+/// A config nested as deep as the JSON reader allows (128 levels), or
+/// deeper, as inline JSON or as an `init` object: one console line each and
+/// an inert widget, never a crash, within the module's 64 KiB stack.
+#[tokio::test]
+async fn deeply_nested_configs_get_an_error_within_the_small_stack() {
+    let h = Harness::start().await;
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    for (path, depth, expected) in
+        [("/at-limit", 127, "config: deep: unknown field"), ("/too-deep", 400, "not valid JSON")]
+    {
+        let config = format!(r#"{{"site":"deep","consent":"implied","rules":[],"deep":{}}}"#, nested(depth));
+        let body = format!(
+            r#"<script src="{LOADER}"></script><script type="application/json" id="leadscore-config">{config}</script>"#
+        );
+        h.server.page(path, &page("", &body));
+        h.open(path).await;
+        let line = h.wait_for_one_line().await;
+        assert!(line.contains(expected), "{path}: {line}");
+        assert_eq!(h.eval("leadscore.explain()").await, Value::Null, "{path}");
+        assert_eq!(h.errors().await, Vec::<String>::new(), "{path}: {}", h.diagnostics().await);
+    }
+    for (depth, expected) in [(126, "config: deep: unknown field"), (400, "nested more than 128 levels deep")] {
+        let init = format!(
+            "<script>var d = []; for (var i = 1; i < {depth}; i++) d = [d];
+             leadscore('init', {{site: 'deep', consent: 'implied', rules: [], deep: d}});</script>"
+        );
+        let body = format!(r#"<script src="{LOADER}"></script>{init}"#);
+        h.server.page("/init", &page("", &body));
+        h.open("/init").await;
+        h.wait_for(
+            "the config error",
+            &format!("window.__console.some(function (l) {{ return l.indexOf({}) >= 0 }})", json!(expected)),
+        )
+        .await;
+        assert_eq!(h.eval("leadscore.explain()").await, Value::Null, "init {depth}");
+        assert_eq!(h.errors().await, Vec::<String>::new(), "init {depth}: {}", h.diagnostics().await);
+    }
+    h.finish().await;
+}
