@@ -134,14 +134,18 @@ impl Rule {
 /// `value` after `elapsed_ms` of exponential decay.
 pub(crate) fn decayed(value: f64, elapsed_ms: u64, decay: Decay) -> f64 {
     match decay {
-        Decay::HalfLife(half_life) if elapsed_ms > 0 => value * exp2(-(elapsed_ms as f64) / half_life as f64),
+        // Most rules hold nothing most of the time: no 2^x for them.
+        Decay::HalfLife(half_life) if elapsed_ms > 0 && value != 0.0 => {
+            value * exp2(-(elapsed_ms as f64) / half_life as f64)
+        }
         _ => value,
     }
 }
 
 /// 2^x without libm's tables (its `exp2` brought 4 KB of them into the
 /// widget): x = n + f with |f| ≤ 1/2, 2^f = e^(f·ln 2) by its Taylor series
-/// to the 17th term (the next is below 1e-22), then scaled by 2^n through
+/// to the 17th term (the next is below 1e-22), as one multiply-add per
+/// term, then scaled by 2^n through
 /// the exponent bits, in two steps so results near the bottom of the range
 /// come out subnormal rather than zero. Within a few units in the last
 /// place of std's `exp2` (a test checks); the browser and the collector run
@@ -157,15 +161,28 @@ fn exp2(x: f64) -> f64 {
         return f64::INFINITY;
     }
     let n = (x + 0.5).floor();
-    let t = (x - n) * std::f64::consts::LN_2;
-    let mut sum = 1.0;
-    for k in (1..=17).rev() {
-        sum = 1.0 + sum * t / f64::from(k);
+    let f = x - n;
+    let mut sum = 0.0;
+    for coefficient in EXP2_SERIES {
+        sum = sum * f + coefficient;
     }
     let n = n as i32;
     let (a, b) = (n / 2, n - n / 2);
     sum * power_of_two(a) * power_of_two(b)
 }
+
+/// ln(2)^k / k! for k = 17 down to 0: 2^f = Σ (f·ln 2)^k / k!, evaluated
+/// by Horner's rule (computed when the crate is compiled).
+const EXP2_SERIES: [f64; 18] = {
+    let mut terms = [0.0; 18];
+    let (mut term, mut k) = (1.0, 0);
+    while k < 18 {
+        terms[17 - k] = term;
+        k += 1;
+        term = term * std::f64::consts::LN_2 / k as f64;
+    }
+    terms
+};
 
 /// 2^k for k in -1022..=1023.
 fn power_of_two(k: i32) -> f64 {

@@ -25,6 +25,10 @@ extern "C" {
     /// An own property, or `undefined` (inherited ones are ignored).
     #[wasm_bindgen(method, structural, catch)]
     fn get(this: &Builtins, object: &JsValue, key: &str) -> Result<JsValue, JsValue>;
+    /// The same with the key as the JS string `keys` returned: no copy
+    /// through wasm memory and back.
+    #[wasm_bindgen(method, structural, catch, js_name = get)]
+    fn get_key(this: &Builtins, object: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
     /// The browser's `fetch`, as it was when the loader ran.
     #[wasm_bindgen(method, structural, catch)]
     fn fetch(this: &Builtins, url: &str, init: &JsValue) -> Result<Promise, JsValue>;
@@ -97,9 +101,10 @@ pub(crate) fn own_entries(object: &JsValue) -> Vec<(String, JsValue)> {
         let Some(keys) = keys.dyn_ref::<js_sys::Array>() else { return Vec::new() };
         let mut pairs = Vec::with_capacity(keys.length() as usize);
         for index in 0..keys.length() {
-            let Some(key) = keys.get(index).as_string() else { continue };
-            let value = builtins.get(object, &key).unwrap_or(JsValue::UNDEFINED);
-            pairs.push((key, value));
+            let key = keys.get(index);
+            let Some(name) = key.as_string() else { continue };
+            let value = builtins.get_key(object, &key).unwrap_or(JsValue::UNDEFINED);
+            pairs.push((name, value));
         }
         pairs
     })
