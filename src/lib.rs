@@ -5,6 +5,24 @@
 //! well; `web` (wasm32 only) is the thin browser shell that carries out its
 //! effects.
 #![deny(missing_docs)]
+// The module that ships (`cargo xtask build` turns on `shipped`) goes without
+// std: its panic machinery and the formatting only panics reach were several
+// KB of every visitor's first load (BENCHMARKS.md, "Toward 20 KB"). Native
+// builds and the browser tests keep std.
+#![cfg_attr(all(target_arch = "wasm32", feature = "shipped"), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude gives and core's lacks, imported where it is used, so
+/// the code reads the same with and without std.
+#[allow(unused_imports)]
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
 
 pub mod core;
 pub mod session;
@@ -17,3 +35,15 @@ pub mod web;
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// Without std, a panic throws a JS error with its message (when it is a
+/// plain text, which ours are) instead of formatting it: the loader's guard
+/// catches it, turns the widget off and logs one line.
+#[cfg(all(target_arch = "wasm32", feature = "shipped"))]
+#[panic_handler]
+fn panic(info: &::core::panic::PanicInfo) -> ! {
+    let message = info.message().as_str().unwrap_or("a panic");
+    let mut text = prelude::String::from("internal error: ");
+    text.push_str(message);
+    wasm_bindgen::throw_str(&text)
+}

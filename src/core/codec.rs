@@ -16,6 +16,8 @@ use super::stage::Stage;
 use super::state::{DecodeError, State, MAGIC, STATE_VERSION};
 use super::tally::Tally;
 use super::time::Timestamp;
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// Why a body could not be read.
 pub(crate) type Error = &'static str;

@@ -2,7 +2,9 @@
 //! a score, a stage, a grade and a ledger. Sans-IO: events carry their time,
 //! reads take `now`.
 
-use std::sync::Arc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 

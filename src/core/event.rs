@@ -1,7 +1,10 @@
 //! Signals: what a visitor did, as the shells hand it to the engine.
 
+use super::float::fract;
 use super::sorted_map::SortedMap;
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +87,7 @@ impl fmt::Display for EventError {
     }
 }
 
-impl std::error::Error for EventError {}
+impl core::error::Error for EventError {}
 
 impl Event {
     /// A new event with no url, properties or value.
@@ -150,7 +153,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
 /// condition, `track()` props, `data-leadscore-props`): `2` and `2.0` are
 /// both `"2"`, which is what a page would send.
 pub fn number_text(number: f64) -> String {
-    if number.fract() == 0.0 && number.abs() < 1e15 {
+    if fract(number) == 0.0 && number.abs() < 1e15 {
         format!("{}", number as i64)
     } else {
         super::json::format_number(number)

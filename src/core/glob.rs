@@ -1,6 +1,8 @@
 //! URL globs for rules: `/pricing*`, `/blog/*/comments`, `/docs/?`.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 /// A parsed glob over a page path. `*` matches any run of characters
 /// (slashes included, so `/product*` covers `/products/x`), `?` exactly one;

@@ -1,5 +1,7 @@
 //! "Did you mean" hints for misspelt names in configs and API calls.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// The candidate closest to `input`, if it is close enough to be a likely typo.
 ///
 /// Close enough means an edit distance of at most one third of the longer

@@ -2,7 +2,9 @@
 //! `identify()`, the only input to fit scoring.
 
 use super::sorted_map::SortedMap;
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -109,7 +111,7 @@ impl fmt::Display for IdentityError {
     }
 }
 
-impl std::error::Error for IdentityError {}
+impl core::error::Error for IdentityError {}
 
 /// One remembered answer and when it was given; the newest answer wins when
 /// two tabs disagree.

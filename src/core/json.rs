@@ -5,7 +5,9 @@
 //! messages and for writing back; their value comes from an exact decimal
 //! reader (see [`Number`]).
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 /// Deeper nesting than any document needs; deeper input is an error, not a
 /// stack overflow.
@@ -115,7 +117,7 @@ impl Object {
 
 impl<'a> IntoIterator for &'a Object {
     type Item = (&'a String, &'a Json);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> Self::Item>;
+    type IntoIter = core::iter::Map<core::slice::Iter<'a, (String, Json)>, fn(&'a (String, Json)) -> Self::Item>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter().map(|(key, value)| (key, value))
@@ -172,7 +174,7 @@ impl fmt::Display for JsonError {
     }
 }
 
-impl std::error::Error for JsonError {}
+impl core::error::Error for JsonError {}
 
 /// Reads a whole document.
 pub fn parse(text: &str) -> Result<Json, JsonError> {
@@ -349,7 +351,9 @@ impl Reader<'_> {
                 self.at += 1;
             }
             // The input is a `str` and we stopped at an ASCII byte: a boundary.
-            text.push_str(std::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| self.error("invalid unicode"))?);
+            text.push_str(
+                core::str::from_utf8(&self.bytes[start..self.at]).map_err(|_| self.error("invalid unicode"))?,
+            );
             match self.peek() {
                 None => return Err(self.error("EOF while parsing a string")),
                 Some(b'"') => {
@@ -521,15 +525,15 @@ pub(crate) fn decimal_to_f64(digits: impl Iterator<Item = u8>, exponent: i64) ->
             if stored_exponent == 0 { (fraction, -1074) } else { (fraction | 1 << 52, stored_exponent - 1075) };
         // Above: halfway to the next double up.
         match compare(&exact, exponent, 2 * k + 1, e - 1) {
-            std::cmp::Ordering::Greater => {
+            core::cmp::Ordering::Greater => {
                 candidate = f64::from_bits(bits + 1);
                 if candidate.is_infinite() {
                     return candidate;
                 }
                 continue;
             }
-            std::cmp::Ordering::Equal => return if k % 2 == 1 { f64::from_bits(bits + 1) } else { candidate },
-            std::cmp::Ordering::Less => {}
+            core::cmp::Ordering::Equal => return if k % 2 == 1 { f64::from_bits(bits + 1) } else { candidate },
+            core::cmp::Ordering::Less => {}
         }
         if bits == 0 {
             return candidate;
@@ -541,9 +545,9 @@ pub(crate) fn decimal_to_f64(digits: impl Iterator<Item = u8>, exponent: i64) ->
             compare(&exact, exponent, 2 * k - 1, e - 1)
         };
         match below {
-            std::cmp::Ordering::Less => candidate = f64::from_bits(bits - 1),
-            std::cmp::Ordering::Equal => return if k % 2 == 1 { f64::from_bits(bits - 1) } else { candidate },
-            std::cmp::Ordering::Greater => return candidate,
+            core::cmp::Ordering::Less => candidate = f64::from_bits(bits - 1),
+            core::cmp::Ordering::Equal => return if k % 2 == 1 { f64::from_bits(bits - 1) } else { candidate },
+            core::cmp::Ordering::Greater => return candidate,
         }
     }
     candidate
@@ -580,7 +584,7 @@ fn fast_guess(mantissa: u64, exponent: i64) -> f64 {
 }
 
 /// `exact × 10^exponent` against `n × 2^power`, in integers.
-fn compare(exact: &Big, exponent: i64, n: u64, power: i64) -> std::cmp::Ordering {
+fn compare(exact: &Big, exponent: i64, n: u64, power: i64) -> core::cmp::Ordering {
     let mut left = exact.clone();
     let mut right = Big::from_u64(n);
     let (five_left, five_right) = (exponent.max(0), (-exponent).max(0));
@@ -640,7 +644,7 @@ pub fn format_fixed(value: f64, decimals: usize) -> String {
         if cut < 0 { (Vec::new(), -(decimals as i64)) } else { round_digits(&digits, exponent, cut as usize, false) };
     // As an integer count of 10^-decimals.
     let shift = rounded_exponent + decimals as i64;
-    rounded.extend(std::iter::repeat_n(0, shift.max(0) as usize));
+    rounded.extend(core::iter::repeat_n(0, shift.max(0) as usize));
     let mut text: Vec<u8> = rounded.iter().map(|digit| b'0' + digit).collect();
     while text.len() <= decimals {
         text.insert(0, b'0');
@@ -722,7 +726,7 @@ fn positional(digits: &[u8], exponent: i64) -> String {
     let text: String = digits.iter().map(|digit| char::from(b'0' + digit)).collect();
     if exponent >= 0 {
         let mut text = text;
-        text.extend(std::iter::repeat_n('0', exponent as usize));
+        text.extend(core::iter::repeat_n('0', exponent as usize));
         return text;
     }
     let point = digits.len() as i64 + exponent;
@@ -814,7 +818,7 @@ impl Big {
             }
         }
         if limbs > 0 && !self.0.is_empty() {
-            self.0.splice(0..0, std::iter::repeat_n(0, limbs));
+            self.0.splice(0..0, core::iter::repeat_n(0, limbs));
         }
     }
 
@@ -842,7 +846,7 @@ impl Big {
         for (index, chunk) in chunks.iter().rev().enumerate() {
             let text = chunk.to_string();
             if index > 0 {
-                digits.extend(std::iter::repeat_n(0, 9 - text.len()));
+                digits.extend(core::iter::repeat_n(0, 9 - text.len()));
             }
             digits.extend(text.bytes().map(|byte| byte - b'0'));
         }
@@ -852,7 +856,7 @@ impl Big {
         digits
     }
 
-    fn cmp(&self, other: &Big) -> std::cmp::Ordering {
+    fn cmp(&self, other: &Big) -> core::cmp::Ordering {
         let (mut a, mut b) = (self.clone(), other.clone());
         a.trim();
         b.trim();

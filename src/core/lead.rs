@@ -4,7 +4,9 @@
 //! `docs/lead.schema.json`.
 
 use super::sorted_map::SortedMap;
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +92,7 @@ impl fmt::Display for LeadError {
     }
 }
 
-impl std::error::Error for LeadError {}
+impl core::error::Error for LeadError {}
 
 impl Lead {
     /// The lead for the visitor's current stage at `now`, or `None` below `mql`.
@@ -104,7 +106,7 @@ impl Lead {
     /// `config`: what a collector trusts instead of the claimed score. Events
     /// that were summarised in the browser are not in the evidence, so a lead
     /// with `summarised > 0` replays to a lower bound.
-    pub fn replay(&self, config: std::sync::Arc<super::config::Config>) -> Engine {
+    pub fn replay(&self, config: alloc::sync::Arc<super::config::Config>) -> Engine {
         let mut engine = Engine::new(config, super::state::State::new(&self.visitor_id, self.created_at));
         for event in &self.evidence {
             engine.handle_event(event.clone());

@@ -12,6 +12,8 @@
 //! queue a lead and the lead payload re-exports them, so the outbox sits
 //! below both and imports neither.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::delivery::{Outcome, RetryPolicy};

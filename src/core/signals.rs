@@ -4,6 +4,8 @@
 //! which query parameters may leave the page. Kept here, away from the DOM,
 //! so every rule of thumb is tested natively.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::identity::Field;

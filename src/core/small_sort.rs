@@ -4,7 +4,9 @@
 //! apiece; this is a few hundred bytes, and the lists it sorts are bounded
 //! (at most a hundred or so items) or already sorted, where it is linear.
 
-use std::cmp::Ordering;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cmp::Ordering;
 
 /// Sorts `items` by `compare`, keeping equal items in their order, like
 /// `slice::sort_by`. Quadratic in the worst case: for short lists only.

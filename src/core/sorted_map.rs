@@ -5,9 +5,11 @@
 //! copy. It serializes as a map, exactly as `BTreeMap` did, so stored
 //! records and lead payloads are unchanged.
 
-use std::borrow::Borrow;
-use std::fmt;
-use std::marker::PhantomData;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::borrow::Borrow;
+use core::fmt;
+use core::marker::PhantomData;
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -57,7 +59,7 @@ impl<K: Ord, V> SortedMap<K, V> {
     /// Sets `key` to `value`; the old value, if any.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         match self.position(&key) {
-            Ok(index) => self.entries.get_mut(index).map(|(_, slot)| std::mem::replace(slot, value)),
+            Ok(index) => self.entries.get_mut(index).map(|(_, slot)| core::mem::replace(slot, value)),
             Err(index) => {
                 self.entries.insert(index, (key, value));
                 None
@@ -108,7 +110,7 @@ impl<K: Ord, V> FromIterator<(K, V)> for SortedMap<K, V> {
 
 impl<K: Ord, V> IntoIterator for SortedMap<K, V> {
     type Item = (K, V);
-    type IntoIter = std::vec::IntoIter<(K, V)>;
+    type IntoIter = alloc::vec::IntoIter<(K, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
@@ -117,7 +119,7 @@ impl<K: Ord, V> IntoIterator for SortedMap<K, V> {
 
 impl<'a, K, V> IntoIterator for &'a SortedMap<K, V> {
     type Item = (&'a K, &'a V);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
+    type IntoIter = core::iter::Map<core::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.iter().map(|(key, value)| (key, value))

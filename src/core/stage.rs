@@ -2,7 +2,9 @@
 //! lead payload carry it. In its own file so that those three can share it
 //! without importing each other.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
 

@@ -10,7 +10,9 @@
 //! and idempotent, and no event is ever in both halves.
 
 use super::sorted_map::SortedMap;
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +78,7 @@ impl fmt::Display for DecodeError {
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl core::error::Error for DecodeError {}
 
 impl State {
     /// A fresh state for a new visitor. `visitor_id` is random and
@@ -180,11 +182,11 @@ impl State {
         }
         self.created = self.created.min(other.created);
         let take_other_summary = match other.horizon.cmp(&self.horizon) {
-            std::cmp::Ordering::Greater => true,
-            std::cmp::Ordering::Less => false,
+            core::cmp::Ordering::Greater => true,
+            core::cmp::Ordering::Less => false,
             // Same horizon, different summaries: tabs compacted different
             // histories. Any fixed choice keeps merging order-independent.
-            std::cmp::Ordering::Equal => {
+            core::cmp::Ordering::Equal => {
                 (State::summary_bytes(&other.summary), other.folded)
                     > (State::summary_bytes(&self.summary), self.folded)
             }

@@ -1,6 +1,9 @@
 //! How one rule turns matching events into points: counts, windows,
 //! cooldowns, caps and decay, folded one event at a time.
 
+use super::float::floor;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Decay, Rule};
@@ -160,7 +163,7 @@ fn exp2(x: f64) -> f64 {
     if x > 1024.0 {
         return f64::INFINITY;
     }
-    let n = (x + 0.5).floor();
+    let n = floor(x + 0.5);
     let f = x - n;
     let mut sum = 0.0;
     for coefficient in EXP2_SERIES {
@@ -179,7 +182,7 @@ const EXP2_SERIES: [f64; 18] = {
     while k < 18 {
         terms[17 - k] = term;
         k += 1;
-        term = term * std::f64::consts::LN_2 / k as f64;
+        term = term * core::f64::consts::LN_2 / k as f64;
     }
     terms
 };

@@ -1,5 +1,8 @@
 //! Time as a value: the engine never reads a clock, callers pass `now` in.
 
+use super::float::round;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds in one day, the unit rule windows and half-lives are written in.
@@ -40,5 +43,5 @@ impl Timestamp {
 /// Converts a day count from the config (fractions allowed) to milliseconds.
 pub(crate) fn days_to_millis(days: f64) -> u64 {
     // The config parser bounds `days` to (0, 3650], so the product fits in u64.
-    (days * DAY_MS as f64).round() as u64
+    round(days * DAY_MS as f64) as u64
 }

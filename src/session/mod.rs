@@ -28,6 +28,9 @@
 //! ```
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
+use crate::core::float::round;
+#[allow(unused_imports)]
+use crate::prelude::*;
 mod basis;
 mod effect;
 mod input;
@@ -35,7 +38,7 @@ mod page;
 mod random;
 mod record;
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 use self::basis::Basis;
 pub use self::basis::{fold_consent_mode, tcf_verdict};
@@ -265,8 +268,8 @@ impl Session {
     /// changes written if a write asked for the read. What this causes comes
     /// out of [`Session::poll_effect`] before anything queued earlier.
     pub fn handle_stored(&mut self, now: Timestamp, text: Option<&str>) {
-        let earlier = std::mem::take(&mut self.effects);
-        let write = std::mem::take(&mut self.want_write);
+        let earlier = core::mem::take(&mut self.effects);
+        let write = core::mem::take(&mut self.want_write);
         if let Some(had_memory) = self.activating.take() {
             self.adopt(now, text);
             if write && self.dirty {
@@ -477,7 +480,7 @@ impl Session {
     /// Replays what waited, in order. A replayed grant that starts tracking
     /// leaves the rest waiting for the stored record.
     fn replay(&mut self, now: Timestamp) {
-        let mut queued = std::mem::take(&mut self.queued).into_iter();
+        let mut queued = core::mem::take(&mut self.queued).into_iter();
         for input in queued.by_ref() {
             match input {
                 Queued::Signal(signal) => self.apply(now, signal),
@@ -597,7 +600,7 @@ impl Session {
             Ok(state) => {
                 if let Some(engine) = self.engine.as_mut() {
                     let stored = Engine::new(engine.shared_config(), state);
-                    let in_memory = std::mem::replace(engine, stored).into_state();
+                    let in_memory = core::mem::replace(engine, stored).into_state();
                     if !in_memory.is_blank() {
                         engine.absorb(&in_memory);
                         self.dirty = true;
@@ -991,7 +994,7 @@ impl Session {
         }
         self.changed = false;
         let Some((score, stage)) = self.engine.as_ref().map(|engine| engine.standing(now)) else { return };
-        let rounded = score.round() as i64;
+        let rounded = round(score) as i64;
         let stage_changed = stage != self.last_stage;
         let mut notices = Vec::new();
         if rounded != self.last_score {

@@ -3,6 +3,8 @@
 //! input. Thresholds crossed (engaged seconds, scroll depth) become events.
 
 use crate::core::{EventId, Timestamp};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// Input silence after which engaged time stops counting.
 pub(crate) const IDLE_AFTER_MS: u64 = 30_000;

@@ -4,6 +4,9 @@
 //! listeners removes them. History navigations are the loader's: it sees
 //! them from its first moment and forwards them, so none is missed.
 
+use crate::core::float::round;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::dom::{self, closest, warn, Listener};
@@ -63,7 +66,7 @@ pub(crate) fn install(wanted: Wanted, inlet: &Inlet) -> Vec<Listener> {
     if capture.engaged_time || capture.scroll_depth {
         on(&window, "scroll", |inlet, _| inlet.signal(Signal::Scroll));
     }
-    let fields = std::rc::Rc::new(wanted.identity_fields);
+    let fields = alloc::rc::Rc::new(wanted.identity_fields);
     if capture.clicks || capture.downloads {
         let inlet = inlet.clone();
         listeners.extend(Listener::new(&document, "click", true, true, move |event| clicked(&inlet, &event, capture)));
@@ -95,7 +98,7 @@ pub(crate) fn scroll_percent() -> Option<u32> {
     let root = window.document()?.document_element()?;
     let scrolled = window.scroll_y().ok()? + window.inner_height().ok()?.as_f64()?;
     let height = f64::from(root.scroll_height()).max(1.0);
-    Some(((scrolled / height) * 100.0).clamp(0.0, 100.0).round() as u32)
+    Some(round(((scrolled / height) * 100.0).clamp(0.0, 100.0)) as u32)
 }
 
 fn element_props(element: &web_sys::Element) -> Vec<(String, String)> {

@@ -5,6 +5,8 @@
 //! (The `leadscore:consent` DOM event is the loader's, so that one
 //! dispatched before the module loaded is not lost.)
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use js_sys::{Array, Function};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};

@@ -3,7 +3,9 @@
 //! listeners and timers whose callbacks pass through the loader's guard.
 //! Every other module of the shell reaches the browser through these.
 
-use std::cell::{Cell, RefCell};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::closure::{Closure, WasmClosure};
@@ -60,12 +62,24 @@ extern "C" {
     fn then_guarded(this: &Thenable, ok: &Function, failed: &Function) -> JsValue;
 }
 
-thread_local! {
-    static BUILTINS: RefCell<Option<Builtins>> = const { RefCell::new(None) };
-    /// Added to the browser clock; moved only by tests, so engaged time and
-    /// visit timeouts are testable without waiting.
-    static CLOCK_OFFSET_MS: Cell<f64> = const { Cell::new(0.0) };
+/// A global of the page's one thread: the widget's wasm has no threads
+/// (no `atomics`), so a `static` with interior mutability is safe here, and
+/// it needs no std (`thread_local!` does).
+struct Local<T>(T);
+
+// SAFETY: wasm32 without the `atomics` feature runs on one thread only.
+unsafe impl<T> Sync for Local<T> {}
+
+impl<T> Local<T> {
+    fn with<R>(&'static self, action: impl FnOnce(&T) -> R) -> R {
+        action(&self.0)
+    }
 }
+
+static BUILTINS: Local<RefCell<Option<Builtins>>> = Local(RefCell::new(None));
+/// Added to the browser clock; moved only by tests, so engaged time and
+/// visit timeouts are testable without waiting.
+static CLOCK_OFFSET_MS: Local<Cell<f64>> = Local(Cell::new(0.0));
 
 /// Keeps the loader's builtins; `false` when `value` does not carry them.
 pub(crate) fn set_builtins(value: JsValue) -> bool {

@@ -4,8 +4,10 @@
 //! runs (callbacks, DOM events we cause), and an input pushed meanwhile
 //! waits its turn, so nothing here can fail on a re-entrant borrow.
 
-use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, RefCell};
 
 use js_sys::Function;
 
@@ -261,7 +263,7 @@ impl Handle {
 
     /// Closes a view, or forgets its module on the way.
     fn close(&self, part: Part) {
-        let view = self.parts(|parts| std::mem::take(parts.view(part)));
+        let view = self.parts(|parts| core::mem::take(parts.view(part)));
         if let Some(View::Open(shown)) = view {
             shown.close();
         }
@@ -291,7 +293,7 @@ impl Handle {
                 if parts.sending {
                     parts.next = Some(outgoing.clone());
                 }
-                std::mem::replace(&mut parts.sending, true)
+                core::mem::replace(&mut parts.sending, true)
             })
             .unwrap_or(true);
         if busy {

@@ -4,7 +4,9 @@
 //! processes inputs one at a time, so an input pushed from inside a
 //! callback waits its turn instead of re-entering.
 
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use wasm_bindgen::JsValue;
 

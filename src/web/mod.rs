@@ -12,6 +12,9 @@
 //! is off.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
+use crate::core::float::round;
+#[allow(unused_imports)]
+use crate::prelude::*;
 mod callbacks;
 mod capture;
 mod consent;
@@ -178,13 +181,18 @@ fn parse(document: Result<String, String>) -> Result<Config, String> {
     })
 }
 
+/// With std (the browser tests), a hook throws the panic's message as a JS
+/// error (instead of returning to the abort), which hands it to the loader's
+/// guard: it turns the widget off and logs one line. The shipped module has
+/// no std and does the same in its panic handler (`src/lib.rs`).
 fn install_panic_hook() {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        // Throwing (instead of returning to the abort) hands the message to
-        // the loader's guard, which turns the widget off and logs one line.
-        std::panic::set_hook(Box::new(|info| wasm_bindgen::throw_str(&format!("internal error: {info}"))));
-    });
+    #[cfg(not(feature = "shipped"))]
+    {
+        static HOOK: std::sync::Once = std::sync::Once::new();
+        HOOK.call_once(|| {
+            std::panic::set_hook(Box::new(|info| wasm_bindgen::throw_str(&format!("internal error: {info}"))));
+        });
+    }
 }
 
 /// Makes the widget panic inside a listener (dispatch `leadscore:test-panic`
@@ -199,10 +207,10 @@ pub fn test_panic(place: &str) {
                 let listener = dom::Listener::new(&window, "leadscore:test-panic", false, true, |_| {
                     panic!("a test panic in a listener")
                 });
-                std::mem::forget(listener);
+                core::mem::forget(listener);
             }
         }
-        _ => std::mem::forget(dom::Timer::new(0, false, || panic!("a test panic in a timer"))),
+        _ => core::mem::forget(dom::Timer::new(0, false, || panic!("a test panic in a timer"))),
     }
 }
 
@@ -310,7 +318,7 @@ impl Widget {
 
     /// The engagement score now, rounded to a tenth.
     pub fn score(&self) -> f64 {
-        self.read(|engine| (engine.score(now()) * 10.0).round() / 10.0).unwrap_or(0.0)
+        self.read(|engine| round(engine.score(now()) * 10.0) / 10.0).unwrap_or(0.0)
     }
 
     /// The stage now: `cold`, `warm`, `mql` or `sales_ready`.

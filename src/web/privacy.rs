@@ -4,6 +4,8 @@
 
 use super::dom::{closest, document, Listener};
 use super::inlet::{Inlet, Input};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// The attribute that opens the panel on click.
 const SELECTOR: &str = "[data-leadscore-privacy]";

@@ -5,6 +5,8 @@
 //! the session first asks to read or write.
 
 use super::dom::{warn, window};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 /// Where the record lives.
 pub(crate) enum Record {

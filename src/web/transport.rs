@@ -6,8 +6,10 @@
 //! installs later never sees a lead. Tabs take turns through the Web Locks
 //! API (a localStorage lease where it is missing).
 
-use std::cell::RefCell;
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::rc::Rc;
+use core::cell::RefCell;
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};

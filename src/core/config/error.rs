@@ -1,6 +1,8 @@
 //! Config errors that name the exact place and say how to fix it.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 /// The message of a config error. Natively (the collector, `cargo test`,
 /// every tool a site owner checks a config with) it is the full text with
@@ -105,4 +107,4 @@ impl fmt::Display for ConfigError {
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}

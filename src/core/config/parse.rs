@@ -5,7 +5,10 @@
 //! error, not a stack overflow), then walked by hand. Walking by hand is what lets every error carry its exact path and
 //! a did-you-mean hint for misspelt fields.
 
+use super::super::float::{fract, round};
 use super::super::json::{self, Json as Value, Object as Map};
+#[allow(unused_imports)]
+use crate::prelude::*;
 
 use super::super::delivery::RetryPolicy;
 use super::super::event::{check_name, number_text, preview, BUILT_IN_EVENTS, SALES_INTENT_EVENTS};
@@ -689,7 +692,7 @@ fn delivery(value: &Value, path: &str) -> Result<Delivery, ConfigError> {
     };
     let seconds = |name: &str, default_ms: u64| -> Result<u64, ConfigError> {
         match fields.get(name) {
-            Some(value) => Ok((number(value, &fields.path(name), 0.01, 86_400.0)? * 1000.0).round() as u64),
+            Some(value) => Ok(round(number(value, &fields.path(name), 0.01, 86_400.0)? * 1000.0) as u64),
             None => Ok(default_ms),
         }
     };
@@ -921,7 +924,7 @@ fn integer(value: &Value, path: &str, min: i64, max: i64) -> Result<i64, ConfigE
     let Some(number) = value.as_f64() else {
         return Err(wrong_type(path, "a whole number", value));
     };
-    if number.fract() != 0.0 || number < min as f64 || number > max as f64 {
+    if fract(number) != 0.0 || number < min as f64 || number > max as f64 {
         return Err(ConfigError::new(
             Kind::OutOfRange,
             path,

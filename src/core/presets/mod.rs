@@ -4,7 +4,9 @@
 //! site's own config, and tested to never qualify weak interest (one visit,
 //! one curious download) as an MQL.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::fmt;
 
 /// A built-in rule set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
