@@ -1,7 +1,6 @@
 //! How one rule turns matching events into points: counts, windows,
 //! cooldowns, caps and decay, folded one event at a time.
 
-use super::float::floor;
 #[allow(unused_imports)]
 use crate::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -139,20 +138,36 @@ pub(crate) fn decayed(value: f64, elapsed_ms: u64, decay: Decay) -> f64 {
     match decay {
         // Most rules hold nothing most of the time: no 2^x for them.
         Decay::HalfLife(half_life) if elapsed_ms > 0 && value != 0.0 => {
-            value * exp2(-(elapsed_ms as f64) / half_life as f64)
+            value * half_lives(-(elapsed_ms as f64) / half_life as f64)
         }
         _ => value,
     }
 }
 
-/// 2^x without libm's tables (its `exp2` brought 4 KB of them into the
-/// widget): x = n + f with |f| ≤ 1/2, 2^f = e^(f·ln 2) by its Taylor series
-/// to the 17th term (the next is below 1e-22), as one multiply-add per
-/// term, then scaled by 2^n through
-/// the exponent bits, in two steps so results near the bottom of the range
-/// come out subnormal rather than zero. Within a few units in the last
-/// place of std's `exp2` (a test checks); the browser and the collector run
-/// this same code, so their scores agree to the bit.
+/// 2^x. With std (natively, in the collector and the tests) the
+/// platform's `exp2`, the fastest there is; the shipped widget has no std
+/// and uses [`exp2`] below, which a test holds within a few units in the
+/// last place of std's. The two differed before as well (glibc natively,
+/// musl's port in the wasm): the collector compares scores within
+/// `SCORE_TOLERANCE`, far above such differences.
+#[cfg(not(all(target_arch = "wasm32", feature = "shipped")))]
+fn half_lives(x: f64) -> f64 {
+    x.exp2()
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "shipped"))]
+fn half_lives(x: f64) -> f64 {
+    exp2(x)
+}
+
+/// 2^x without libm's 4 KB of tables, nearly as fast: x = n + j/64 + r
+/// with |r| ≤ 1/128, so 2^x = 2^n · 2^(j/64) · e^(r·ln 2): a 64-entry table
+/// (512 bytes, computed when the crate is compiled), the Taylor series to
+/// the t⁶ term (the next is below 1e-18 relative) in Estrin's order, and
+/// 2^n through the exponent bits (in two steps where the result is
+/// subnormal). Within a few units in the last place of std's `exp2` (a test
+/// checks), and whole powers are exact.
+#[cfg_attr(not(all(target_arch = "wasm32", feature = "shipped")), allow(dead_code))]
 fn exp2(x: f64) -> f64 {
     if x.is_nan() {
         return x;
@@ -163,28 +178,54 @@ fn exp2(x: f64) -> f64 {
     if x > 1024.0 {
         return f64::INFINITY;
     }
-    let n = floor(x + 0.5);
-    let f = x - n;
-    let mut sum = 0.0;
-    for coefficient in EXP2_SERIES {
-        sum = sum * f + coefficient;
+    // Adding 1.5·2^52 rounds x·64 to the nearest integer, which lands in
+    // the low bits; subtracting it again gives that integer as a float.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let shifted = x * 64.0 + SHIFT;
+    let k = shifted.to_bits() as u32 as i32;
+    // Exact: k/64 is, and x is within 1/128 of it.
+    let t = (x - (shifted - SHIFT) / 64.0) * core::f64::consts::LN_2;
+    let t2 = t * t;
+    let low = (1.0 + t) + t2 * (TAYLOR[2] + t * TAYLOR[3]);
+    let high = (TAYLOR[4] + t * TAYLOR[5]) + t2 * TAYLOR[6];
+    let sum = low + (t2 * t2) * high;
+    let (n, j) = (k >> 6, (k & 63) as usize);
+    let scaled = EXP2_64THS[j] * sum;
+    if n >= -1022 {
+        scaled * power_of_two(n)
+    } else {
+        let (a, b) = (n / 2, n - n / 2);
+        scaled * power_of_two(a) * power_of_two(b)
     }
-    let n = n as i32;
-    let (a, b) = (n / 2, n - n / 2);
-    sum * power_of_two(a) * power_of_two(b)
 }
 
-/// ln(2)^k / k! for k = 17 down to 0: 2^f = Σ (f·ln 2)^k / k!, evaluated
-/// by Horner's rule (computed when the crate is compiled).
-const EXP2_SERIES: [f64; 18] = {
-    let mut terms = [0.0; 18];
-    let (mut term, mut k) = (1.0, 0);
-    while k < 18 {
-        terms[17 - k] = term;
+/// 1/k! for k = 0 to 6.
+const TAYLOR: [f64; 7] = {
+    let mut terms = [1.0; 7];
+    let mut k = 1;
+    while k < 7 {
+        terms[k] = terms[k - 1] / k as f64;
         k += 1;
-        term = term * core::f64::consts::LN_2 / k as f64;
     }
     terms
+};
+
+/// 2^(j/64) for j in 0..64, each from the series of e^(j/64 · ln 2) to the
+/// 30th term.
+const EXP2_64THS: [f64; 64] = {
+    let mut table = [0.0; 64];
+    let mut j = 0;
+    while j < 64 {
+        let t = j as f64 / 64.0 * core::f64::consts::LN_2;
+        let (mut sum, mut k) = (0.0, 30);
+        while k > 0 {
+            sum = 1.0 + sum * t / k as f64;
+            k -= 1;
+        }
+        table[j] = sum;
+        j += 1;
+    }
+    table
 };
 
 /// 2^k for k in -1022..=1023.

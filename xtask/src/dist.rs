@@ -26,7 +26,17 @@ pub fn build() -> Result {
     fs::create_dir_all(&dist).map_err(|err| format!("could not create {}: {err}", dist.display()))?;
 
     // `shipped`: the module without std (src/lib.rs says why).
-    run(cargo().args(["build", "--release", "--target", WASM_TARGET, "--lib", "-p", "leadscore", "--features", "shipped"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "--target",
+        WASM_TARGET,
+        "--lib",
+        "-p",
+        "leadscore",
+        "--features",
+        "shipped",
+    ]))?;
 
     let module = target_dir().join(WASM_TARGET).join("release/leadscore.wasm");
     if !module.is_file() {
