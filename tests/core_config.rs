@@ -5,7 +5,32 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use leadscore::core::config::{MAX_CONFIG_BYTES, MAX_RULES};
-use leadscore::core::{Config, ConfigErrorKind as Kind, ConsentMode, Preset};
+use leadscore::core::{Config, ConfigError, ConfigErrorKind as Kind, ConsentMode, Preset};
+
+/// Whether `error` says `expected` (a part of its full text, `path: message`).
+/// Natively that is the full message. On wasm32 the engine keeps config
+/// messages short (the path and the kind's reason; `collector check` has the
+/// full one), so there the error must read exactly that, at the path the
+/// expected text starts with.
+fn says(error: &ConfigError, expected: &str) -> bool {
+    let shown = error.to_string();
+    if cfg!(target_arch = "wasm32") {
+        let short = format!("{}: {}", error.path(), error.kind().reason());
+        let path_matches = match expected.split_once(": ") {
+            Some((path, _)) if !path.contains(' ') => path == error.path(),
+            _ => true,
+        };
+        // Messages made outside the config reader (event names) stay whole.
+        (shown == short || shown.contains(expected)) && path_matches
+    } else {
+        shown.contains(expected)
+    }
+}
+
+/// [`says`], with the whole full text natively.
+fn says_exactly(error: &ConfigError, full: &str) -> bool {
+    says(error, full) && (cfg!(target_arch = "wasm32") || error.to_string() == full)
+}
 
 /// A valid single-rule config with `extra` spliced into the rule.
 fn with_rule(extra: &str) -> String {
@@ -182,7 +207,7 @@ fn errors_name_the_place_and_the_fix() {
     for (json, kind, expected) in cases {
         let error = Config::parse(&json).expect_err(&json);
         let shown = error.to_string();
-        assert!(shown.contains(expected), "for {json}\n  expected: {expected}\n  got:      {shown}");
+        assert!(says(&error, expected), "for {json}\n  expected: {expected}\n  got:      {shown}");
         assert_eq!(error.kind(), kind, "for {json}: {shown}");
         assert!(!shown.ends_with('.'), "errors have no trailing period: {shown}");
     }
@@ -193,27 +218,28 @@ fn hostile_documents_get_errors_not_panics() {
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let error = Config::parse(&deep).unwrap_err();
     assert_eq!(error.kind(), Kind::Syntax, "{error}");
-    assert!(error.to_string().contains("recursion limit exceeded"), "{error}");
+    assert!(says(&error, "recursion limit exceeded"), "{error}");
 
     let nested = format!(r#"{{"site":"acme","rules":{}1{}}}"#, "[".repeat(500), "]".repeat(500));
     let error = Config::parse(&nested).unwrap_err();
     assert_eq!(error.kind(), Kind::Syntax);
-    assert!(error.to_string().contains("recursion limit"), "{error}");
+    assert!(says(&error, "recursion limit"), "{error}");
 
     let long_site = format!(r#"{{"site":"{}","preset":"content"}}"#, "a".repeat(MAX_CONFIG_BYTES - 100));
     let error = Config::parse(&long_site).unwrap_err();
-    assert_eq!(error.to_string(), format!("site: is {} characters long; the limit is 64", MAX_CONFIG_BYTES - 100));
+    let expected = format!("site: is {} characters long; the limit is 64", MAX_CONFIG_BYTES - 100);
+    assert!(says_exactly(&error, &expected), "{error}");
 
     let megabyte = format!(r#"{{"site":"{}"}}"#, "x".repeat(1 << 20));
-    assert_eq!(
-        Config::parse(&megabyte).unwrap_err().to_string(),
-        format!("config: document is {} bytes; the limit is {MAX_CONFIG_BYTES}", megabyte.len())
-    );
+    let error = Config::parse(&megabyte).unwrap_err();
+    let expected = format!("config: document is {} bytes; the limit is {MAX_CONFIG_BYTES}", megabyte.len());
+    assert!(says_exactly(&error, &expected), "{error}");
 
     let too_many: Vec<String> =
         (0..=MAX_RULES).map(|index| format!(r#"{{"id":"r{index}","on":"visit","points":1}}"#)).collect();
     let json = format!(r#"{{"site":"acme","rules":[{}]}}"#, too_many.join(","));
-    assert_eq!(Config::parse(&json).unwrap_err().to_string(), "rules: has 201 entries; the limit is 200");
+    let error = Config::parse(&json).unwrap_err();
+    assert!(says_exactly(&error, "rules: has 201 entries; the limit is 200"), "{error}");
 
     assert_eq!(Config::parse("1e400").unwrap_err().kind(), Kind::Syntax);
     assert_eq!(Config::parse("\"\\ud800\"").unwrap_err().kind(), Kind::Syntax);
