@@ -137,81 +137,85 @@ fn check_wasm_bindgen(want: &str) -> Result<PathBuf> {
     Ok(bindgen.expect("wasm-bindgen is checked first"))
 }
 
-/// Makes sure the pinned `wasm-opt` is installed under `.tools/npm` and
-/// returns its path. npm's `binaryen` package ships a prebuilt binary, which
-/// is far quicker than building binaryen and works without apt access.
+/// A command-line tool that ships as a prebuilt binary in an npm package,
+/// pinned, installed under `.tools/` by the project itself.
+struct NpmTool {
+    package: &'static str,
+    version: &'static str,
+    /// Its folder under `.tools/`. One per package: `npm install --no-save`
+    /// into a prefix prunes what an earlier `--no-save` install put there.
+    prefix: &'static str,
+    bin: &'static str,
+    /// What the tool is for, for the error when npm is missing.
+    role: &'static str,
+    /// The version in what `BIN --version` prints.
+    reported: fn(&str) -> Option<&str>,
+}
+
+impl NpmTool {
+    /// Checks first and installs only when the check fails; the binary's path.
+    fn ensure(&self) -> Result<PathBuf> {
+        let (package, version) = (self.package, self.version);
+        let prefix = root().join(".tools").join(self.prefix);
+        let bin = prefix.join("node_modules/.bin").join(self.bin);
+        let why = match self.check(&bin) {
+            Ok(()) => return Ok(bin),
+            Err(why) => why,
+        };
+        println!("xtask: {why}");
+        println!("xtask: installing {package}@{version} ({}) from npm into .tools/{}", self.bin, self.prefix);
+        run(cmd("npm")
+            .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("{package}@{version}")))
+        .map_err(|err| {
+            format!("{err}\n  {} comes from the npm package {package}@{version}; it needs node and npm on PATH", self.role)
+        })?;
+        self.check(&bin).map_err(|why| format!("installed {package}@{version}, but {why}"))?;
+        Ok(bin)
+    }
+
+    fn check(&self, bin: &Path) -> Result {
+        if !bin.is_file() {
+            return Err(format!("{} is not installed", bin.display()));
+        }
+        let reported = output(cmd(bin).arg("--version"))?;
+        if (self.reported)(&reported) == Some(self.version) {
+            Ok(())
+        } else {
+            Err(format!("{} reports `{}`, expected version {}", bin.display(), reported.trim(), self.version))
+        }
+    }
+}
+
+/// Makes sure the pinned `wasm-opt` is installed and returns its path.
+/// npm's `binaryen` package ships a prebuilt binary, which is far quicker
+/// than building binaryen and works without apt access.
 pub fn ensure_wasm_opt() -> Result<PathBuf> {
-    let prefix = root().join(".tools/npm");
-    let wasm_opt = prefix.join("node_modules/.bin/wasm-opt");
-    let why = match check_wasm_opt(&wasm_opt) {
-        Ok(()) => return Ok(wasm_opt),
-        Err(why) => why,
-    };
-    println!("xtask: {why}");
-    println!("xtask: installing binaryen@{BINARYEN_VERSION} (wasm-opt) from npm into .tools/npm");
-    run(cmd("npm")
-        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("binaryen@{BINARYEN_VERSION}")))
-    .map_err(|err| {
-        format!(
-            "{err}\n  wasm-opt comes from the npm package binaryen@{BINARYEN_VERSION}; it needs node and npm on PATH"
-        )
-    })?;
-    check_wasm_opt(&wasm_opt).map_err(|why| format!("installed binaryen@{BINARYEN_VERSION}, but {why}"))?;
-    Ok(wasm_opt)
+    NpmTool {
+        package: "binaryen",
+        version: BINARYEN_VERSION,
+        prefix: "npm",
+        bin: "wasm-opt",
+        role: "wasm-opt",
+        // Prints e.g. "wasm-opt version 132 (version_132)".
+        reported: |text| text.split_whitespace().skip_while(|word| *word != "version").nth(1),
+    }
+    .ensure()
 }
 
-fn check_wasm_opt(wasm_opt: &Path) -> Result {
-    if !wasm_opt.is_file() {
-        return Err(format!("{} is not installed", wasm_opt.display()));
-    }
-    let reported = output(cmd(wasm_opt).arg("--version"))?;
-    // Prints e.g. "wasm-opt version 132 (version_132)".
-    let version = reported.split_whitespace().skip_while(|word| *word != "version").nth(1);
-    if version == Some(BINARYEN_VERSION) {
-        Ok(())
-    } else {
-        Err(format!("{} reports `{}`, expected version {BINARYEN_VERSION}", wasm_opt.display(), reported.trim()))
-    }
-}
-
-/// Makes sure the pinned `esbuild` is installed under `.tools/esbuild` and
-/// returns its path. Its own prefix: `npm install --no-save` into a prefix
-/// prunes the packages an earlier `--no-save` install put there.
+/// Makes sure the pinned `esbuild` is installed and returns its path.
 pub fn ensure_esbuild() -> Result<PathBuf> {
-    let prefix = root().join(".tools/esbuild");
-    let esbuild = prefix.join("node_modules/.bin/esbuild");
-    let why = match check_esbuild(&esbuild) {
-        Ok(()) => return Ok(esbuild),
-        Err(why) => why,
-    };
-    println!("xtask: {why}");
-    println!("xtask: installing esbuild@{ESBUILD_VERSION} from npm into .tools/esbuild");
-    run(cmd("npm")
-        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg(format!("esbuild@{ESBUILD_VERSION}")))
-    .map_err(|err| {
-        format!(
-            "{err}\n  the glue is minified by the npm package esbuild@{ESBUILD_VERSION}; it needs node and npm on PATH"
-        )
-    })?;
-    check_esbuild(&esbuild).map_err(|why| format!("installed esbuild@{ESBUILD_VERSION}, but {why}"))?;
-    Ok(esbuild)
-}
-
-fn check_esbuild(esbuild: &Path) -> Result {
-    if !esbuild.is_file() {
-        return Err(format!("{} is not installed", esbuild.display()));
+    NpmTool {
+        package: "esbuild",
+        version: ESBUILD_VERSION,
+        prefix: "esbuild",
+        bin: "esbuild",
+        role: "the minifier for the glue and the views",
+        // Prints e.g. "0.28.2".
+        reported: |text| Some(text.trim()),
     }
-    // Prints e.g. "0.28.2".
-    let reported = output(cmd(esbuild).arg("--version"))?;
-    if reported.trim() == ESBUILD_VERSION {
-        Ok(())
-    } else {
-        Err(format!("{} reports `{}`, expected version {ESBUILD_VERSION}", esbuild.display(), reported.trim()))
-    }
+    .ensure()
 }
 
 /// Makes sure Chromium and chromedriver are installed for the browser tests,
