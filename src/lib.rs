@@ -14,7 +14,8 @@
 extern crate alloc;
 
 /// What std's prelude gives and core's lacks, imported where it is used, so
-/// the code reads the same with and without std.
+/// the code reads the same with and without std. (`Box` is used by the wasm
+/// shell only, so natively it goes unused.)
 #[allow(unused_imports)]
 mod prelude {
     pub use alloc::borrow::ToOwned;

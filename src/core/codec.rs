@@ -16,7 +16,6 @@ use super::stage::Stage;
 use super::state::{DecodeError, State, MAGIC, STATE_VERSION};
 use super::tally::Tally;
 use super::time::Timestamp;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Why a body could not be read.

@@ -4,7 +4,6 @@
 //! the network, and asks here what to do next.
 
 use super::time::Timestamp;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// How retrying is paced and bounded.

@@ -2,7 +2,6 @@
 //! a score, a stage, a grade and a ledger. Sans-IO: events carry their time,
 //! reads take `now`.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use alloc::sync::Arc;
 

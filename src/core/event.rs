@@ -2,7 +2,6 @@
 
 use super::float::fract;
 use super::sorted_map::SortedMap;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 

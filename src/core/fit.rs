@@ -1,8 +1,6 @@
 //! Fit: how well the visitor matches the ideal customer, graded A–D from
 //! identity fields and kept apart from the engagement score.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};

@@ -3,8 +3,6 @@
 //! and the shipped module has no std. Exactly std's results (a test
 //! compares), in the browser and in the collector alike.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 /// Above this every f64 is a whole number.
 const WHOLE: f64 = 4_503_599_627_370_496.0; // 2^52
 

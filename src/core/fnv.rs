@@ -1,8 +1,6 @@
 //! FNV-1a: the small, stable, dependency-free hash behind config hashes and
 //! lead ids (keys, not secrets).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 /// The standard 64-bit FNV-1a offset basis.
 pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;

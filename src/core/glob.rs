@@ -1,6 +1,5 @@
 //! URL globs for rules: `/pricing*`, `/blog/*/comments`, `/docs/?`.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 

@@ -1,6 +1,5 @@
 //! "Did you mean" hints for misspelt names in configs and API calls.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 /// The candidate closest to `input`, if it is close enough to be a likely typo.
 ///

@@ -2,7 +2,6 @@
 //! `identify()`, the only input to fit scoring.
 
 use super::sorted_map::SortedMap;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 

@@ -5,7 +5,6 @@
 //! messages and for writing back; their value comes from an exact decimal
 //! reader (see [`Number`]).
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 

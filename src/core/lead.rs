@@ -4,7 +4,6 @@
 //! `docs/lead.schema.json`.
 
 use super::sorted_map::SortedMap;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 

@@ -32,9 +32,6 @@
 // The engine runs on the browser path too: nothing in it may panic.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-
 pub mod config;
 pub mod delivery;
 pub mod event;

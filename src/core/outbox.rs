@@ -12,7 +12,6 @@
 //! queue a lead and the lead payload re-exports them, so the outbox sits
 //! below both and imports neither.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 

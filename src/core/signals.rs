@@ -4,7 +4,6 @@
 //! which query parameters may leave the page. Kept here, away from the DOM,
 //! so every rule of thumb is tested natively.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -4,8 +4,6 @@
 //! apiece; this is a few hundred bytes, and the lists it sorts are bounded
 //! (at most a hundred or so items) or already sorted, where it is linear.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use core::cmp::Ordering;
 
 /// Sorts `items` by `compare`, keeping equal items in their order, like

@@ -5,7 +5,6 @@
 //! copy. It serializes as a map, exactly as `BTreeMap` did, so stored
 //! records and lead payloads are unchanged.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::borrow::Borrow;
 use core::fmt;

@@ -2,8 +2,6 @@
 //! lead payload carry it. In its own file so that those three can share it
 //! without importing each other.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};

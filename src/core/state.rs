@@ -10,7 +10,6 @@
 //! and idempotent, and no event is ever in both halves.
 
 use super::sorted_map::SortedMap;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 

@@ -1,7 +1,6 @@
 //! How one rule turns matching events into points: counts, windows,
 //! cooldowns, caps and decay, folded one event at a time.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -10,7 +10,6 @@
 //! `char::to_lowercase` maps it (a test compares every one); `İ` becomes
 //! `i̇` as in std. Letters of other scripts compare as written.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 /// Runs of uppercase letters that lowercase by the same offset: `(first,
 /// count, stride, offset)`, generated from `char::to_lowercase` over the

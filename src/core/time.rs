@@ -1,8 +1,6 @@
 //! Time as a value: the engine never reads a clock, callers pass `now` in.
 
 use super::float::round;
-#[allow(unused_imports)]
-use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds in one day, the unit rule windows and half-lives are written in.

@@ -7,7 +7,6 @@
 use super::input::{ConsentModeCommand, Source, TcfReport, Verdict};
 use crate::core::config::Privacy;
 use crate::core::ConsentMode;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// What every source currently says.

@@ -3,7 +3,6 @@
 //! store and whom to tell are all decided here, in the session.
 
 use crate::core::Stage;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// One thing for the shell to do, from [`crate::session::Session::poll_effect`].

@@ -2,7 +2,6 @@
 //! reports from each source, answers from the endpoint. Plain typed data:
 //! the shell converts JS values into these once, at the edge.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 /// Something that happened in the page, already read out of the DOM.
 #[derive(Clone, Debug, PartialEq, Eq)]

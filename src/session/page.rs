@@ -3,7 +3,6 @@
 //! input. Thresholds crossed (engaged seconds, scroll depth) become events.
 
 use crate::core::{EventId, Timestamp};
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Input silence after which engaged time stops counting.

@@ -2,7 +2,6 @@
 //! `crypto.getRandomValues`: visitor ids, event ids and retry jitter, so
 //! tests can replay a session exactly. xoshiro256**, small and well studied.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 pub(crate) struct Random {
     state: [u64; 4],

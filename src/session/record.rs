@@ -2,7 +2,6 @@
 //! bytes, since storage holds text and `btoa` belongs to the page.
 
 use crate::core::State;
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -2,7 +2,6 @@
 //! function is kept. The session says what happened ([`Notice`]); this
 //! turns it into the value each callback gets.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use js_sys::Function;
 use wasm_bindgen::{JsCast, JsValue};

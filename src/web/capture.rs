@@ -5,7 +5,6 @@
 //! them from its first moment and forwards them, so none is missed.
 
 use crate::core::float::round;
-#[allow(unused_imports)]
 use crate::prelude::*;
 use wasm_bindgen::JsCast;
 

@@ -5,7 +5,6 @@
 //! (The `leadscore:consent` DOM event is the loader's, so that one
 //! dispatched before the module loaded is not lost.)
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use js_sys::{Array, Function};
 use wasm_bindgen::closure::Closure;

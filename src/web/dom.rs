@@ -3,7 +3,6 @@
 //! listeners and timers whose callbacks pass through the loader's guard.
 //! Every other module of the shell reaches the browser through these.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::cell::{Cell, RefCell};
 

@@ -4,7 +4,6 @@
 //! runs (callbacks, DOM events we cause), and an input pushed meanwhile
 //! waits its turn, so nothing here can fail on a re-entrant borrow.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};

@@ -4,8 +4,6 @@
 //! processes inputs one at a time, so an input pushed from inside a
 //! callback waits its turn instead of re-entering.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use alloc::rc::Rc;
 
 use wasm_bindgen::JsValue;

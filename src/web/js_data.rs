@@ -7,7 +7,6 @@
 //! `Object.entries` or `Reflect.set` changes nothing.
 
 use crate::core::json::{Json as Value, Number as JsonNumber, Object as JsonObject};
-#[allow(unused_imports)]
 use crate::prelude::*;
 use js_sys::{Array, ArrayBuffer, Map, Number, Object, Symbol, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};

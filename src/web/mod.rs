@@ -13,7 +13,6 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
 use crate::core::float::round;
-#[allow(unused_imports)]
 use crate::prelude::*;
 mod callbacks;
 mod capture;

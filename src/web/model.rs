@@ -2,7 +2,6 @@
 //! answer, which the debug overlay also draws, and the privacy panel's
 //! model (the same, with what the panel says besides).
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use wasm_bindgen::JsValue;
 

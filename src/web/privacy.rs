@@ -4,8 +4,6 @@
 
 use super::dom::{closest, document, Listener};
 use super::inlet::{Inlet, Input};
-#[allow(unused_imports)]
-use crate::prelude::*;
 
 /// The attribute that opens the panel on click.
 const SELECTOR: &str = "[data-leadscore-privacy]";

@@ -1,7 +1,5 @@
 //! Elements marked `data-leadscore-show` revealed at their stage.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::dom::document;

@@ -5,7 +5,6 @@
 //! the session first asks to read or write.
 
 use super::dom::{warn, window};
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 /// Where the record lives.

@@ -6,7 +6,6 @@
 //! installs later never sees a lead. Tabs take turns through the Web Locks
 //! API (a localStorage lease where it is missing).
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use alloc::rc::Rc;
 use core::cell::RefCell;

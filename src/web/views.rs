@@ -4,7 +4,6 @@
 //! view draws a model, plain data the shell builds from the session, as
 //! text in a shadow root; the panel's buttons report through the inlet.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use js_sys::Function;
 use wasm_bindgen::closure::Closure;

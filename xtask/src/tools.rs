@@ -169,7 +169,10 @@ impl NpmTool {
             .arg(&prefix)
             .arg(format!("{package}@{version}")))
         .map_err(|err| {
-            format!("{err}\n  {} comes from the npm package {package}@{version}; it needs node and npm on PATH", self.role)
+            format!(
+                "{err}\n  {} comes from the npm package {package}@{version}; it needs node and npm on PATH",
+                self.role
+            )
         })?;
         self.check(&bin).map_err(|why| format!("installed {package}@{version}, but {why}"))?;
         Ok(bin)

@@ -1,6 +1,5 @@
 //! Config errors that name the exact place and say how to fix it.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 use core::fmt;
 

@@ -3,7 +3,6 @@
 //!
 //! The schema is documented in `docs/config.md` and `docs/config.schema.json`.
 
-#[allow(unused_imports)]
 use crate::prelude::*;
 mod error;
 mod parse;

@@ -7,7 +7,6 @@
 
 use super::super::float::{fract, round};
 use super::super::json::{self, Json as Value, Object as Map};
-#[allow(unused_imports)]
 use crate::prelude::*;
 
 use super::super::delivery::RetryPolicy;

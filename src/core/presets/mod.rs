@@ -4,8 +4,6 @@
 //! site's own config, and tested to never qualify weak interest (one visit,
 //! one curious download) as an MQL.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use core::fmt;
 
 /// A built-in rule set.
