@@ -23,13 +23,11 @@ extern "C" {
     /// `Object.keys`: an object's own enumerable string keys.
     #[wasm_bindgen(method, structural, catch)]
     fn keys(this: &Builtins, object: &JsValue) -> Result<JsValue, JsValue>;
-    /// An own property, or `undefined` (inherited ones are ignored).
+    /// An own property, or `undefined` (inherited ones are ignored). The
+    /// key is a JS string: from `keys` as it came, with no copy through
+    /// wasm memory and back.
     #[wasm_bindgen(method, structural, catch)]
-    fn get(this: &Builtins, object: &JsValue, key: &str) -> Result<JsValue, JsValue>;
-    /// The same with the key as the JS string `keys` returned: no copy
-    /// through wasm memory and back.
-    #[wasm_bindgen(method, structural, catch, js_name = get)]
-    fn get_key(this: &Builtins, object: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+    fn get(this: &Builtins, object: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
     /// The browser's `fetch`, as it was when the loader ran.
     #[wasm_bindgen(method, structural, catch)]
     fn fetch(this: &Builtins, url: &str, init: &JsValue) -> Result<Promise, JsValue>;
@@ -116,7 +114,7 @@ pub(crate) fn own_entries(object: &JsValue) -> Vec<(String, JsValue)> {
         for index in 0..keys.length() {
             let key = keys.get(index);
             let Some(name) = key.as_string() else { continue };
-            let value = builtins.get_key(object, &key).unwrap_or(JsValue::UNDEFINED);
+            let value = builtins.get(object, &key).unwrap_or(JsValue::UNDEFINED);
             pairs.push((name, value));
         }
         pairs
@@ -129,7 +127,8 @@ pub(crate) fn own(object: &JsValue, key: &str) -> JsValue {
     if !object.is_object() && !object.is_function() {
         return JsValue::UNDEFINED;
     }
-    with_builtins(JsValue::UNDEFINED, |builtins| builtins.get(object, key).unwrap_or(JsValue::UNDEFINED))
+    let key = JsValue::from_str(key);
+    with_builtins(JsValue::UNDEFINED, |builtins| builtins.get(object, &key).unwrap_or(JsValue::UNDEFINED))
 }
 
 /// `fetch(url, init)` through the browser's own `fetch`.
