@@ -240,23 +240,16 @@ impl Handle {
     /// Redraws the open views from the session: the models are built
     /// first, and drawn with nothing borrowed.
     fn redraw(&self) {
-        let models = {
+        let draws = {
             let (Ok(session), Ok(parts)) = (self.0.session.try_borrow(), self.0.parts.try_borrow()) else { return };
             let storage = parts.record.kind();
-            let open = |view: &View| matches!(view, View::Open(_));
             [
-                open(&parts.overlay).then(|| (Part::Overlay, model::explain(&session, storage))),
-                open(&parts.panel).then(|| (Part::Panel, model::panel(&session, storage, parts.erased))),
+                parts.overlay.drawn().map(|drawn| (drawn, model::explain(&session, storage))),
+                parts.panel.drawn().map(|drawn| (drawn, model::panel(&session, storage, parts.erased))),
             ]
         };
-        for (part, model) in models.into_iter().flatten() {
-            let drawn = self.parts(|parts| match parts.view(part) {
-                View::Open(shown) => Some(shown.drawn()),
-                _ => None,
-            });
-            if let Some(drawn) = drawn.flatten() {
-                views::draw(&drawn, &model);
-            }
+        for (drawn, model) in draws.into_iter().flatten() {
+            views::draw(&drawn, &model);
         }
     }
 

@@ -88,12 +88,17 @@ pub(crate) fn open(part: Part, module: &JsValue, inlet: &Inlet) -> Option<Shown>
     Some(Shown { drawn, _act: act })
 }
 
-impl Shown {
-    /// The view, to draw with nothing of the widget's borrowed.
-    pub(crate) fn drawn(&self) -> Drawn {
-        self.drawn.clone()
+impl View {
+    /// The open view, to draw with nothing of the widget's borrowed.
+    pub(crate) fn drawn(&self) -> Option<Drawn> {
+        match self {
+            View::Open(shown) => Some(shown.drawn.clone()),
+            _ => None,
+        }
     }
+}
 
+impl Shown {
     pub(crate) fn close(&self) {
         let _ = self.drawn.close();
     }
