@@ -120,20 +120,27 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, Refusal> {
     Ok(inflated)
 }
 
-/// Reads a lead from decoded text, with the collector's own bounds on top of
-/// the payload's: short strings stay short. A wrong type or a missing field
-/// is named by its path (`score`, `evidence[3].at`).
+/// Reads a lead from decoded text. A wrong type, a missing, unknown or
+/// repeated field, a record sent as a positional array instead of an object,
+/// or any bound of the payload broken (`Lead::check`, docs/lead.md,
+/// "Bounds") is named by its path (`score`, `evidence[3].at`).
 pub fn parse_lead(text: &str) -> Result<Lead, Refusal> {
     if text.len() > MAX_LEAD_BYTES {
         return Err(too_large(text.len()));
     }
+    let shape: serde_json::Value =
+        serde_json::from_str(text).map_err(|err| refuse(StatusCode::BAD_REQUEST, "lead", err.to_string()))?;
+    objects_only(&shape)?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let lead: Lead = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        // serde names a missing or unknown field in its message, not its path.
+        // serde names a missing or repeated field in its message, not its path.
         let message = inner.to_string();
-        let named = message.split('`').nth(1).filter(|_| message.contains("missing field"));
+        let named = message
+            .split('`')
+            .nth(1)
+            .filter(|_| message.contains("missing field") || message.contains("duplicate field"));
         let field = match (named, path.as_str()) {
             (Some(name), ".") => name.to_string(),
             (Some(name), parent) => format!("{parent}.{name}"),
@@ -144,21 +151,34 @@ pub fn parse_lead(text: &str) -> Result<Lead, Refusal> {
     })?;
     deserializer.end().map_err(|err| refuse(StatusCode::BAD_REQUEST, "lead", err.to_string()))?;
     lead.check().map_err(|err| refuse(StatusCode::BAD_REQUEST, &err.field, err.message))?;
-    let long = |value: &str| value.len() > MAX_SHORT;
-    let fail = |field: &str| Err(refuse(StatusCode::BAD_REQUEST, field, format!("longer than {MAX_SHORT} bytes")));
-    if long(&lead.site) {
-        return fail("site");
-    }
-    if long(&lead.visitor_id) || lead.visitor_id.is_empty() {
-        return Err(refuse(StatusCode::BAD_REQUEST, "visitor_id", format!("must be 1 to {MAX_SHORT} bytes")));
-    }
-    if let Some((name, _)) = lead.identity.iter().find(|(name, value)| long(name) || long(value)) {
-        return fail(&format!("identity.{}", name.chars().take(40).collect::<String>()));
-    }
-    if long(&lead.config_hash) {
-        return fail("config_hash");
-    }
     Ok(lead)
+}
+
+/// Refuses records written as arrays: serde reads `["1", …]` into a struct
+/// field by field, which no sender of ours writes and no reader should guess.
+fn objects_only(lead: &serde_json::Value) -> Result<(), Refusal> {
+    let object = |value: &serde_json::Value, path: &str, nullable: bool| match value {
+        serde_json::Value::Object(_) => Ok(()),
+        serde_json::Value::Null if nullable => Ok(()),
+        _ => Err(refuse(StatusCode::BAD_REQUEST, path, "must be a JSON object")),
+    };
+    object(lead, "lead", false)?;
+    if let Some(touch) = lead.get("touch") {
+        object(touch, "touch", false)?;
+        for name in ["first", "last"] {
+            if let Some(value) = touch.get(name) {
+                object(value, &format!("touch.{name}"), true)?;
+            }
+        }
+    }
+    for list in ["ledger", "evidence"] {
+        if let Some(serde_json::Value::Array(items)) = lead.get(list) {
+            for (index, item) in items.iter().enumerate() {
+                object(item, &format!("{list}[{index}]"), false)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The client address: the socket peer, or the first `X-Forwarded-For`

@@ -278,31 +278,191 @@ impl Lead {
         Ok(lead)
     }
 
-    /// The checks past the JSON shape: version, stage, the id matching site,
-    /// visitor and stage, a finite score, bounded evidence. [`Lead::from_json`]
-    /// runs them; a reader that deserializes by other means runs them itself.
+    /// The checks past the JSON shape, every documented bound in one place
+    /// (docs/lead.md, "Bounds"): version, stage, the id matching site,
+    /// visitor and stage, the length of every string, the size of every
+    /// list and map, and the range of every number and time. The first
+    /// failure is named by its JSON path (`evidence[3].name`).
+    /// [`Lead::from_json`] runs them; a reader that deserializes by other
+    /// means runs them itself.
     pub fn check(&self) -> Result<(), LeadError> {
-        let fail = |field: &str, message: String| Err(LeadError { field: field.into(), message });
-        if self.v != LEAD_VERSION {
-            return fail("v", format!("unsupported payload version {}; this collector reads {LEAD_VERSION}", self.v));
+        let mut check = Checker::default();
+        check.lead(self);
+        check.failure.map_or(Ok(()), Err)
+    }
+}
+
+/// Most rules a ledger lists: the config's bound.
+pub const MAX_LEDGER: usize = super::config::MAX_RULES;
+/// Most events of evidence a lead may carry: four times what the state
+/// keeps, for a state merged from several tabs before it was folded.
+pub const MAX_LEAD_EVIDENCE: usize = super::state::MAX_EVIDENCE * 4;
+/// The largest score or ledger points a lead may claim, in either
+/// direction: every rule at the largest cap.
+pub const MAX_SCORE: f64 = (super::config::MAX_RULES as i64 * super::config::MAX_CAP) as f64;
+
+/// Walks a lead and keeps the first bound it breaks.
+#[derive(Default)]
+struct Checker {
+    failure: Option<LeadError>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: impl FnOnce() -> String, message: impl FnOnce() -> String) {
+        if self.failure.is_none() {
+            self.failure = Some(LeadError { field: field(), message: message() });
         }
-        if self.stage < Stage::Mql {
-            return fail("stage", format!("a lead is sent at mql or sales_ready, got {}", self.stage));
+    }
+
+    fn text(&mut self, field: impl FnOnce() -> String, text: &str, min: usize, max: usize) {
+        let chars = text.chars().count();
+        if chars < min || chars > max {
+            self.fail(field, || format!("must be {min} to {max} characters, got {chars}"));
         }
-        if self.lead_id != lead_id(&self.site, &self.visitor_id, self.stage) {
-            return fail("lead_id", "does not match site, visitor_id and stage".into());
+    }
+
+    fn pattern(&mut self, field: &str, text: &str, max: usize, allowed: fn(char) -> bool, what: &str) {
+        self.text(|| field.into(), text, 1, max);
+        if let Some(bad) = text.chars().find(|&c| !allowed(c)) {
+            self.fail(|| field.into(), || format!("may use {what} only, found {bad:?}"));
         }
-        if !self.score.is_finite() {
-            return fail("score", "must be a finite number".into());
+    }
+
+    fn time(&mut self, field: impl FnOnce() -> String, at: Timestamp) {
+        if at.0 > super::time::MAX_MILLIS {
+            self.fail(field, || format!("{} is past the year 9999; times are milliseconds since 1970", at.0));
         }
-        if self.evidence.len() > super::state::MAX_EVIDENCE * 4 {
-            return fail(
-                "evidence",
-                format!("{} events; at most {} are sent", self.evidence.len(), super::state::MAX_EVIDENCE),
+    }
+
+    fn points(&mut self, field: impl FnOnce() -> String, points: f64) {
+        if !points.is_finite() || points.abs() > MAX_SCORE {
+            self.fail(field, || format!("must be a finite number between -{MAX_SCORE} and {MAX_SCORE}"));
+        }
+    }
+
+    fn count(&mut self, field: &str, count: usize, max: usize, what: &str) {
+        if count > max {
+            self.fail(|| field.into(), || format!("{count} {what}; at most {max} are accepted"));
+        }
+    }
+
+    fn lead(&mut self, lead: &Lead) {
+        if lead.v != LEAD_VERSION {
+            let v = lead.v;
+            self.fail(
+                || "v".into(),
+                || format!("unsupported payload version {v}; this collector reads {LEAD_VERSION}"),
             );
         }
-        Ok(())
+        self.pattern(
+            "site",
+            &lead.site,
+            super::config::MAX_ID_CHARS,
+            is_id_char,
+            "lowercase letters, digits, '-' and '_'",
+        );
+        self.text(|| "visitor_id".into(), &lead.visitor_id, 1, super::state::MAX_VISITOR_ID_CHARS);
+        if lead.stage < Stage::Mql {
+            let stage = lead.stage;
+            self.fail(|| "stage".into(), || format!("a lead is sent at mql or sales_ready, got {stage}"));
+        }
+        if lead.lead_id != lead_id(&lead.site, &lead.visitor_id, lead.stage) {
+            self.fail(|| "lead_id".into(), || "does not match site, visitor_id and stage".into());
+        }
+        self.points(|| "score".into(), lead.score);
+        self.count("identity", lead.identity.len(), super::identity::Field::ALL.len(), "identity fields");
+        for (name, value) in lead.identity.iter() {
+            if super::identity::Field::parse(name).is_err() {
+                let known = super::identity::Field::ALL.map(|field| field.name()).join(", ");
+                self.fail(
+                    || format!("identity.{}", super::event::preview(name)),
+                    || format!("unknown identity field; known: {known}"),
+                );
+            }
+            self.text(|| format!("identity.{name}"), value, 0, super::identity::MAX_VALUE_CHARS);
+        }
+        self.count("ledger", lead.ledger.len(), MAX_LEDGER, "ledger entries");
+        for (index, entry) in lead.ledger.iter().enumerate() {
+            let at = |field: &str| format!("ledger[{index}].{field}");
+            self.pattern(
+                &at("rule_id"),
+                &entry.rule_id,
+                super::config::MAX_ID_CHARS,
+                is_id_char,
+                "lowercase letters, digits, '-' and '_'",
+            );
+            self.points(|| at("points"), entry.points);
+            self.time(|| at("first"), entry.first);
+            self.time(|| at("last"), entry.last);
+        }
+        self.count("evidence", lead.evidence.len(), MAX_LEAD_EVIDENCE, "events");
+        for (index, event) in lead.evidence.iter().enumerate() {
+            self.event(index, event);
+        }
+        for (name, touch) in [("first", &lead.touch.first), ("last", &lead.touch.last)] {
+            if let Some(touch) = touch {
+                self.touch(name, touch);
+            }
+        }
+        self.pattern(
+            "config_hash",
+            &lead.config_hash,
+            16,
+            |c| matches!(c, '0'..='9' | 'a'..='f'),
+            "lowercase hex digits",
+        );
+        self.text(|| "config_hash".into(), &lead.config_hash, 16, 16);
+        self.text(|| "page".into(), &lead.page, 0, MAX_PAGE_CHARS);
+        self.time(|| "created_at".into(), lead.created_at);
+        if let Some(sent_at) = lead.sent_at {
+            self.time(|| "sent_at".into(), sent_at);
+        }
     }
+
+    fn event(&mut self, index: usize, event: &Event) {
+        use super::event::{check_name, MAX_PROPS, MAX_PROP_KEY_CHARS, MAX_PROP_VALUE_CHARS, MAX_URL_CHARS};
+        let at = |field: &str| format!("evidence[{index}].{field}");
+        self.time(|| at("at"), event.at);
+        if let Err(message) = check_name(&event.name) {
+            self.fail(|| at("name"), || message);
+        }
+        if let Some(url) = &event.url {
+            self.text(|| at("url"), url, 0, MAX_URL_CHARS);
+        }
+        self.count(&at("props"), event.props.len(), MAX_PROPS, "properties");
+        for (key, value) in event.props.iter() {
+            self.text(|| at("props"), key, 1, MAX_PROP_KEY_CHARS);
+            self.text(|| format!("{}.{}", at("props"), super::event::preview(key)), value, 0, MAX_PROP_VALUE_CHARS);
+        }
+    }
+
+    fn touch(&mut self, name: &str, touch: &Touch) {
+        let at = |field: &str| format!("touch.{name}.{field}");
+        self.time(|| at("at"), touch.at);
+        let parts = [
+            ("source", &touch.source),
+            ("medium", &touch.medium),
+            ("campaign", &touch.campaign),
+            ("term", &touch.term),
+            ("content", &touch.content),
+        ];
+        for (field, part) in parts {
+            if let Some(text) = part {
+                self.text(|| at(field), text, 0, super::signals::MAX_TOUCH_CHARS);
+            }
+        }
+        if let Some(click_id) = &touch.click_id {
+            if !super::signals::CLICK_IDS.iter().any(|(param, _)| param == click_id) {
+                let known = super::signals::CLICK_IDS.iter().map(|(param, _)| *param).collect::<Vec<_>>().join(", ");
+                self.fail(|| at("click_id"), || format!("unknown click id; known: {known}"));
+            }
+        }
+    }
+}
+
+/// A character of a site name or rule id.
+fn is_id_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_')
 }
 
 /// A compact JSON writer for the lead: commas placed by nesting level.

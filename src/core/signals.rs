@@ -180,6 +180,9 @@ pub fn guess_download_kind(path: &str) -> Option<&'static str> {
     .map(|(_, kind)| kind)
 }
 
+/// Longest UTM value a touch keeps, in characters.
+pub const MAX_TOUCH_CHARS: usize = 100;
+
 /// Click-id parameters of ad networks, and the network each belongs to.
 pub const CLICK_IDS: &[(&str, &str)] = &[
     ("gclid", "google"),
@@ -248,14 +251,14 @@ pub struct Touch {
 
 impl Touch {
     /// The attribution a landing URL's query carries, if any. Values are cut
-    /// to 100 characters.
+    /// to [`MAX_TOUCH_CHARS`] characters.
     pub fn from_query(query: &str, at: Timestamp) -> Option<Touch> {
         let pairs = query_pairs(query);
         let get = |key: &str| {
             pairs
                 .iter()
                 .find(|(name, value)| name == key && !value.trim().is_empty())
-                .map(|(_, value)| super::event::truncate(value.trim(), 100))
+                .map(|(_, value)| super::event::truncate(value.trim(), MAX_TOUCH_CHARS))
         };
         let click = CLICK_IDS.iter().find(|(param, _)| get(param).is_some());
         let touch = Touch {

@@ -148,9 +148,14 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for S
                 f.write_str("a map")
             }
 
+            /// A key given twice is an error, not a silent last-one-wins:
+            /// the two readers of a document must not see different values.
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
                 let mut map = SortedMap::new();
-                while let Some((key, value)) = access.next_entry()? {
+                while let Some((key, value)) = access.next_entry::<K, V>()? {
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom("a key is given twice"));
+                    }
                     map.insert(key, value);
                 }
                 Ok(map)

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 /// Milliseconds in one day, the unit rule windows and half-lives are written in.
 pub const DAY_MS: u64 = 86_400_000;
 
+/// The last millisecond of the year 9999: no timestamp a lead carries may
+/// be later. It fits an `i64` (SQLite's integer) and a JavaScript number.
+pub const MAX_MILLIS: u64 = 253_402_300_799_999;
+
 /// A point in time, in milliseconds since the Unix epoch.
 ///
 /// Only the shells (browser, collector) create timestamps from a clock; the
