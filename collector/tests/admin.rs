@@ -187,6 +187,55 @@ async fn leads_export_as_csv_and_json() {
     assert!(!leads[0]["payload"]["evidence"].as_array().unwrap().is_empty());
 }
 
+/// More leads than the old cap of 10,000 and than many export pages, with
+/// runs of equal `received_at` across page boundaries: every lead comes out
+/// exactly once in both formats.
+#[tokio::test]
+async fn exports_stream_every_lead_however_many() {
+    use leadscore_collector::admin::export::EXPORT_PAGE;
+    use leadscore_collector::store::{NewLead, Verdict};
+    let collector = Collector::start("").await;
+    let total = 10_000 + EXPORT_PAGE as usize + 7;
+    let template = mql_lead("many@acme.example");
+    let store = collector.running.as_ref().unwrap().app.store.clone();
+    let mut batches = Vec::new();
+    for batch in 0..8 {
+        let (store, template) = (store.clone(), template.clone());
+        batches.push(tokio::task::spawn_blocking(move || {
+            for index in (batch..total).step_by(8) {
+                let mut lead = template.clone();
+                lead.visitor_id = format!("v{index}");
+                lead.lead_id = leadscore::core::lead::lead_id(&lead.site, &lead.visitor_id, lead.stage);
+                let new = NewLead {
+                    lead,
+                    verified_score: 50.0,
+                    verified_stage: leadscore::core::Stage::Mql,
+                    verdict: Verdict::Verified,
+                    received_at: (T0 + (index as u64 / 7) * 1000) as i64,
+                };
+                store.insert_lead(new, &[]).unwrap();
+            }
+        }));
+    }
+    for batch in batches {
+        batch.await.unwrap();
+    }
+    let get = |path: &str| collector.client.get(collector.url(path)).bearer_auth(TOKEN).send();
+    let csv = get("/v1/admin/export.csv").await.unwrap();
+    assert_eq!(csv.status(), 200);
+    let csv = csv.text().await.unwrap();
+    let ids: std::collections::HashSet<&str> =
+        csv.lines().skip(1).map(|line| line.split(',').next().unwrap()).collect();
+    assert_eq!(csv.lines().count(), total + 1, "a header and one line per lead");
+    assert_eq!(ids.len(), total, "each lead once");
+    let json: Value = get("/v1/admin/export.json").await.unwrap().json().await.unwrap();
+    let leads = json["leads"].as_array().unwrap();
+    let ids: std::collections::HashSet<&str> =
+        leads.iter().map(|item| item["lead"]["lead_id"].as_str().unwrap()).collect();
+    assert_eq!((leads.len(), ids.len()), (total, total));
+    assert!(leads.iter().all(|item| item["payload"]["visitor_id"].as_str().is_some()), "each with its payload");
+}
+
 #[tokio::test]
 async fn erasure_removes_everything_and_suppresses_the_identity() {
     // Webhooks to a closed port: deliveries stay queued, so erasure must remove them too.

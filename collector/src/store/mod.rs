@@ -379,6 +379,10 @@ pub struct LeadFilter {
     pub limit: u32,
     /// Skip this many.
     pub offset: u32,
+    /// Only leads after this one in the list's order (newest first): its
+    /// `(received_at, lead_id)`. Paging by position instead of by offset, so
+    /// each page costs the same and rows stored meanwhile never shift one.
+    pub after: Option<(Millis, String)>,
 }
 
 /// Figures for the dashboard.

@@ -453,6 +453,7 @@ impl Store for SqliteStore {
             let mut query = conn.prepare(&format!(
                 "SELECT {LEAD_COLUMNS} FROM leads
                  WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR funnel = ?2) AND (?3 IS NULL OR verdict = ?3)
+                   AND (?6 IS NULL OR received_at < ?6 OR (received_at = ?6 AND lead_id > ?7))
                  ORDER BY received_at DESC, lead_id LIMIT ?4 OFFSET ?5"
             ))?;
             let rows = query.query_map(
@@ -461,7 +462,9 @@ impl Store for SqliteStore {
                     filter.funnel.map(Funnel::as_str),
                     filter.verdict.map(Verdict::as_str),
                     limit,
-                    filter.offset
+                    filter.offset,
+                    filter.after.as_ref().map(|(at, _)| *at),
+                    filter.after.as_ref().map(|(_, id)| id.as_str()),
                 ],
                 lead_row,
             )?;

@@ -20,8 +20,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::dashboard;
+
+pub mod export;
 use crate::store::{Action, Erasure, Funnel, LeadFilter, LeadRow, StoreError, Verdict};
-use crate::{error, iso8601, json_response, App};
+use crate::{error, json_response, App};
+pub use export::{csv_cell, CSV_COLUMNS};
 
 /// The cookie holding the admin token for the dashboard.
 pub const COOKIE: &str = "leadscore_admin";
@@ -58,8 +61,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/v1/admin/deliveries/{id}/retry", post(api_retry))
         .route("/v1/admin/conflicts", get(list_conflicts))
         .route("/v1/admin/stats", get(stats))
-        .route("/v1/admin/export.csv", get(export_csv))
-        .route("/v1/admin/export.json", get(export_json))
+        .route("/v1/admin/export.csv", get(export::csv))
+        .route("/v1/admin/export.json", get(export::json))
         .route("/admin", get(dashboard_page))
         .route("/admin/leads/{lead_id}", get(lead_page))
         .route("/admin/leads/{lead_id}/{action}", post(form_transition))
@@ -188,6 +191,7 @@ impl ListQuery {
             verdict,
             limit: self.limit.unwrap_or(100),
             offset: self.offset.unwrap_or(0),
+            after: None,
         })
     }
 }
@@ -393,101 +397,6 @@ async fn stats(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-async fn all_leads(app: &Arc<App>) -> Result<Vec<LeadRow>, Response> {
-    let filter = LeadFilter { limit: 10_000, ..LeadFilter::default() };
-    app.blocking(move |store| store.leads(&filter)).await.map_err(store_error)
-}
-
-/// Columns of the CSV export.
-pub const CSV_COLUMNS: [&str; 16] = [
-    "lead_id",
-    "site",
-    "visitor_id",
-    "stage",
-    "funnel",
-    "funnel_reason",
-    "claimed_score",
-    "verified_score",
-    "verified_stage",
-    "verdict",
-    "grade",
-    "email",
-    "source",
-    "page",
-    "created_at",
-    "received_at",
-];
-
-/// One CSV cell: quoted when needed, and a leading `=`, `+`, `-` or `@` made
-/// inert so a spreadsheet never runs a formula a visitor typed.
-pub fn csv_cell(value: &str) -> String {
-    let value =
-        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-/// The CSV export of `leads`.
-pub fn to_csv(leads: &[LeadRow]) -> String {
-    let mut csv = CSV_COLUMNS.join(",");
-    csv.push_str("\r\n");
-    for row in leads {
-        let cells = [
-            row.lead_id.clone(),
-            row.site.clone(),
-            row.visitor_id.clone(),
-            row.stage.to_string(),
-            row.funnel.to_string(),
-            row.funnel_reason.clone().unwrap_or_default(),
-            format!("{:.2}", row.claimed_score),
-            format!("{:.2}", row.verified_score),
-            row.verified_stage.to_string(),
-            row.verdict.as_str().to_string(),
-            row.grade.clone(),
-            row.email.clone().unwrap_or_default(),
-            row.source.clone().unwrap_or_default(),
-            row.page.clone(),
-            iso8601(row.created_at),
-            iso8601(row.received_at),
-        ];
-        let line: Vec<String> = cells.iter().map(|cell| csv_cell(cell)).collect();
-        csv.push_str(&line.join(","));
-        csv.push_str("\r\n");
-    }
-    csv
-}
-
-async fn export_csv(State(app): State<Arc<App>>) -> Response {
-    match all_leads(&app).await {
-        Ok(leads) => (
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-                (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"leads.csv\"")),
-            ],
-            to_csv(&leads),
-        )
-            .into_response(),
-        Err(response) => response,
-    }
-}
-
-async fn export_json(State(app): State<Arc<App>>) -> Response {
-    match all_leads(&app).await {
-        Ok(leads) => {
-            let leads: Vec<_> = leads.iter().map(|row| json!({ "lead": row, "payload": row.lead() })).collect();
-            let mut response = json(json!({ "leads": leads }));
-            response
-                .headers_mut()
-                .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"leads.json\""));
-            response
-        }
-        Err(response) => response,
-    }
-}
-
 async fn dashboard_page(State(app): State<Arc<App>>) -> Response {
     let now = app.clock.now();
     let stats = app.blocking(move |store| store.stats(now, 30)).await;
@@ -586,16 +495,6 @@ async fn logout() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_cells_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("-2"), "'-2");
-    }
 
     #[test]
     fn tokens_compare_whole() {
