@@ -13,6 +13,7 @@ pub mod forward;
 pub mod ingest;
 pub mod public;
 pub mod ratelimit;
+pub mod serve;
 pub mod settings;
 pub mod store;
 pub mod verify;
@@ -153,20 +154,19 @@ pub fn start(
         workers.push(tokio::spawn(retention_sweep(app.clone(), watching.clone())));
     }
     let router = router(app.clone());
-    let mut stopping = watching;
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopping.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let server = tokio::spawn(serve::serve(listener, router, app.settings.server, watching));
     Ok(Running { addr, app, shutdown, server, workers })
 }
 
 /// Every route the collector answers.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new().merge(ingest::routes()).merge(admin::routes(app.clone())).merge(public::routes()).with_state(app)
+    let bodies = serve::read_bodies(app.settings.server.body_timeout);
+    Router::new()
+        .merge(ingest::routes())
+        .merge(admin::routes(app.clone()))
+        .merge(public::routes())
+        .layer(axum::middleware::from_fn(bodies))
+        .with_state(app)
 }
 
 /// Deletes leads past the retention period, hourly.

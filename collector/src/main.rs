@@ -27,6 +27,13 @@ SETTINGS FILE (TOML; every key optional):
   per_ip_per_minute = 120          # lead posts per client address (429 + Retry-After beyond)
   per_site_per_minute = 6000       # lead posts per site
 
+  [server]
+  header_timeout_ms = 10000        # a request's headers must arrive within this
+  body_timeout_ms = 20000          # a request's body, too (408 and close beyond)
+  idle_timeout_ms = 5000           # close connections where nothing moves
+  max_connections = 1024           # more are answered 503 at once and logged
+  shutdown_timeout_ms = 10000      # on SIGTERM, requests in flight get this long
+
   [forwarding]
   base_delay_ms = 5000             # first webhook retry; doubles per attempt, with jitter
   max_delay_ms = 3600000           # longest wait between attempts

@@ -33,6 +33,9 @@ pub struct SettingsFile {
     /// Webhook delivery timing.
     #[serde(default)]
     pub forwarding: ForwardingFile,
+    /// Timeouts and the connection cap.
+    #[serde(default)]
+    pub server: ServerFile,
     /// The sites whose leads are accepted.
     #[serde(default)]
     pub sites: Vec<SiteFile>,
@@ -49,6 +52,22 @@ pub struct LimitsFile {
     pub per_ip_per_minute: Option<u32>,
     /// Lead posts one site may receive per minute.
     pub per_site_per_minute: Option<u32>,
+}
+
+/// `[server]`: how long a client may take, and how many may be connected.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    /// A request's headers must arrive whole within this many milliseconds.
+    pub header_timeout_ms: Option<u64>,
+    /// A request's body must arrive whole within this many milliseconds.
+    pub body_timeout_ms: Option<u64>,
+    /// A connection where nothing moves for this many milliseconds is closed.
+    pub idle_timeout_ms: Option<u64>,
+    /// Connections served at once; more are answered `503` and closed.
+    pub max_connections: Option<usize>,
+    /// On shutdown, requests in flight get this many milliseconds to finish.
+    pub shutdown_timeout_ms: Option<u64>,
 }
 
 /// `[forwarding]`
@@ -147,6 +166,41 @@ pub struct Limits {
     pub per_site_per_minute: u32,
 }
 
+/// Timeouts and the connection cap, checked (docs/collector.md, `[server]`).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimits {
+    /// Time for a request's headers, counted from the connection's start or
+    /// the previous response.
+    pub header_timeout: Duration,
+    /// Time for a request's body, counted once its headers are read.
+    pub body_timeout: Duration,
+    /// Time a connection may sit with no byte moving either way.
+    pub idle_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Time requests in flight get to finish on shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> ServerLimits {
+        ServerLimits::from_file(&ServerFile::default())
+    }
+}
+
+impl ServerLimits {
+    fn from_file(file: &ServerFile) -> ServerLimits {
+        let millis = |value: Option<u64>, default: u64| Duration::from_millis(value.unwrap_or(default).max(1));
+        ServerLimits {
+            header_timeout: millis(file.header_timeout_ms, 10_000),
+            body_timeout: millis(file.body_timeout_ms, 20_000),
+            idle_timeout: millis(file.idle_timeout_ms, 5_000),
+            max_connections: file.max_connections.unwrap_or(1_024).max(1),
+            shutdown_timeout: millis(file.shutdown_timeout_ms, 10_000),
+        }
+    }
+}
+
 /// Checked settings.
 #[derive(Debug)]
 pub struct Settings {
@@ -168,6 +222,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Webhook timing.
     pub forwarding: Forwarding,
+    /// Timeouts and the connection cap.
+    pub server: ServerLimits,
     /// Sites by name.
     pub sites: BTreeMap<String, Site>,
     /// Forwarding targets.
@@ -278,6 +334,7 @@ impl Settings {
             public_dir: overrides.public_dir.or(file.public_dir.map(|dir| base.join(dir))),
             limits,
             forwarding,
+            server: ServerLimits::from_file(&file.server),
             sites,
             webhooks,
         })
