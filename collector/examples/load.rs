@@ -239,13 +239,36 @@ fn build_lead(config: &Arc<Config>, index: usize) -> Result<String, String> {
                 let page = format!("{SITE_ORIGIN}/pricing");
                 let lead = Lead::from_engine(&script.engine, script.now, &page)
                     .ok_or_else(|| format!("visitor {index} is an mql but the engine built no lead"))?;
-                return Ok(lead.to_json());
+                return Ok(sent_now(lead).to_json());
             }
             Stage::SalesReady => return Err(format!("visitor {index} went past mql; the b2b-saas preset changed")),
             Stage::Cold | Stage::Warm => script.now = script.now.plus_millis(DAY_MS),
         }
     }
     Err(format!("visitor {index} did not reach mql in {MAX_DAYS} days; the b2b-saas preset changed"))
+}
+
+/// The lead moved in time so that it is sent now: the collector checks a
+/// lead on its own clock, and every time in it shifts by the same amount,
+/// so the score it claims stays the score its evidence gives.
+fn sent_now(mut lead: Lead) -> Lead {
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
+    let by = now.saturating_sub(lead.created_at.0);
+    let moved = |at: Timestamp| Timestamp(at.0 + by);
+    for event in &mut lead.evidence {
+        event.at = moved(event.at);
+    }
+    for entry in &mut lead.ledger {
+        entry.first = moved(entry.first);
+        entry.last = moved(entry.last);
+    }
+    for touch in [&mut lead.touch.first, &mut lead.touch.last].into_iter().flatten() {
+        touch.at = moved(touch.at);
+    }
+    lead.created_at = moved(lead.created_at);
+    lead.sent_at = Some(lead.created_at);
+    lead
 }
 
 /// What one run measured.

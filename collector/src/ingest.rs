@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use leadscore::core::lead::MAX_LEAD_BYTES;
-use leadscore::core::Lead;
+use leadscore::core::{Lead, Timestamp};
 use serde_json::json;
 
 use crate::settings::Site;
@@ -292,7 +292,7 @@ async fn receive(
         tracing::warn!(site = %lead.site, "lead post rate-limited per site");
         return (too_many(seconds, "site"), site_name);
     }
-    let checked = crate::verify::verify(&lead, site.config.clone());
+    let checked = crate::verify::verify(&lead, site.config.clone(), Timestamp(now as u64));
     let lead_id = lead.lead_id.clone();
     let new = NewLead {
         lead,

@@ -49,6 +49,14 @@ impl Clock {
         system + self.offset.load(Ordering::Relaxed)
     }
 
+    /// A clock that reads `at` now and runs on from there, for tests whose
+    /// leads were made at a fixed time.
+    pub fn starting_at(at: Millis) -> Clock {
+        let clock = Clock::default();
+        clock.offset.store(at - clock.now(), Ordering::Relaxed);
+        clock
+    }
+
     /// Moves this clock (and its clones) forward.
     pub fn advance(&self, by: Duration) {
         self.offset.fetch_add(by.as_millis() as i64, Ordering::Relaxed);

@@ -26,9 +26,10 @@ struct Received {
     signature_ok: bool,
 }
 
-#[derive(Default)]
+/// Keeps what arrived; checks signatures on the test collector's clock.
 struct Receiver {
     received: Mutex<Vec<Received>>,
+    clock: leadscore_collector::Clock,
 }
 
 /// `/flaky` fails twice per delivery then succeeds; `/down` always fails;
@@ -40,7 +41,7 @@ async fn receive(
     body: String,
 ) -> StatusCode {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = receiver.clock.now() / 1000;
     let signature_ok = verify(SECRET, &header(SIGNATURE_HEADER), &body, now, 300).is_ok();
     let delivery = header(DELIVERY_HEADER);
     let mut received = receiver.received.lock().unwrap();
@@ -60,7 +61,10 @@ async fn receive(
 }
 
 async fn start_receiver() -> (String, Arc<Receiver>) {
-    let receiver = Arc::new(Receiver::default());
+    let receiver = Arc::new(Receiver {
+        received: Mutex::default(),
+        clock: leadscore_collector::Clock::starting_at(RECEIVED as i64),
+    });
     let app = Router::new().route("/{route}", post(receive)).with_state(receiver.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -181,7 +181,7 @@ impl ListQuery {
                 error(
                     StatusCode::BAD_REQUEST,
                     Some("verdict"),
-                    format!("unknown verdict `{name}`; use verified, unverifiable, config_changed or forged"),
+                    format!("unknown verdict `{name}`; use {}", Verdict::ALL.map(Verdict::as_str).join(", ")),
                 )
             })?),
         };

@@ -21,6 +21,9 @@ pub const TOKEN: &str = "test-admin-token-0123456789";
 pub const ORIGIN: &str = "https://acme.example";
 /// 2026-01-01T00:00:00Z: leads are created from here.
 pub const T0: u64 = 1_767_225_600_000;
+/// What a test collector's clock reads when it starts: the time
+/// [`Visitor::qualify`]'s journey ends, so its leads arrive as they are sent.
+pub const RECEIVED: u64 = T0 + 3 * 86_400_000;
 
 /// A running test collector.
 pub struct Collector {
@@ -65,7 +68,7 @@ impl Collector {
         let settings = Settings::from_file(file, &dir, Overrides::default()).unwrap();
         let store = SqliteStore::open(&settings.database).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let clock = Clock::default();
+        let clock = Clock::starting_at(RECEIVED as i64);
         let running = start(settings, Arc::new(store), clock.clone(), listener).unwrap();
         let base = format!("http://{}", running.addr);
         Collector { running: Some(running), base, dir, client: reqwest::Client::new(), clock }
@@ -175,8 +178,13 @@ impl Visitor {
         visitor
     }
 
+    /// The lead for the visitor's stage now, sent now.
     pub fn lead(&self) -> Lead {
-        Lead::from_engine(&self.engine, self.now, "https://acme.example/newsletter?utm_source=news&email=x").unwrap()
+        let mut lead =
+            Lead::from_engine(&self.engine, self.now, "https://acme.example/newsletter?utm_source=news&email=x")
+                .unwrap();
+        lead.sent_at = Some(self.now);
+        lead
     }
 }
 
