@@ -247,7 +247,13 @@ async fn read_body(body: Body, headers: &HeaderMap) -> Result<String, Refusal> {
     decode_body(text(header::CONTENT_TYPE), text(header::CONTENT_ENCODING), &bytes)
 }
 
-fn refused(refusal: Refusal) -> Response {
+/// Reads and checks a lead posted in `body`, as `POST /v1/leads` does.
+pub async fn read_lead(body: Body, headers: &HeaderMap) -> Result<Lead, Refusal> {
+    read_body(body, headers).await.and_then(|text| parse_lead(&text))
+}
+
+/// The `400`-style answer for a refusal, naming its field.
+pub fn refused(refusal: Refusal) -> Response {
     error(refusal.status, Some(&refusal.field), refusal.message)
 }
 
@@ -276,7 +282,7 @@ async fn receive(
         tracing::warn!(%ip, "lead post rate-limited per address");
         return (too_many(seconds, "address"), None);
     }
-    let lead = match read_body(body, headers).await.and_then(|text| parse_lead(&text)) {
+    let lead = match read_lead(body, headers).await {
         Ok(lead) => lead,
         Err(refusal) => {
             tracing::info!(%ip, field = %refusal.field, message = %refusal.message, "lead refused");
@@ -292,6 +298,13 @@ async fn receive(
         tracing::warn!(site = %lead.site, "lead post rate-limited per site");
         return (too_many(seconds, "site"), site_name);
     }
+    (store_lead(app, lead, site, now).await, site_name)
+}
+
+/// Verifies `lead` under `site`'s rules on the collector's clock (`now`),
+/// stores it and answers: the path a browser's post and an admin import
+/// share once the caller is admitted.
+pub async fn store_lead(app: &Arc<App>, lead: Lead, site: &Site, now: crate::store::Millis) -> Response {
     let checked = crate::verify::verify(&lead, site.config.clone(), Timestamp(now as u64));
     let lead_id = lead.lead_id.clone();
     let new = NewLead {
@@ -338,7 +351,7 @@ async fn receive(
             response
         }
     };
-    (response, site_name)
+    response
 }
 
 /// The site named in a request, if this collector serves it and a browser's
@@ -350,6 +363,13 @@ fn known_site<'a>(app: &'a App, name: &str, origin: Option<&str>) -> Result<&'a 
         let message = format!("unknown site `{name}`; this collector serves {}", site_names(app));
         return Err((error(StatusCode::BAD_REQUEST, Some("site"), message), None));
     };
+    if origin.is_none() && site.require_origin {
+        let message = format!(
+            "no Origin header: posts for site `{name}` come from a browser on its site; \
+             a server imports leads with POST /v1/admin/import and the admin token"
+        );
+        return Err((error(StatusCode::FORBIDDEN, Some("origin"), message), Some(name.to_string())));
+    }
     if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
         let message = format!("origin {origin} may not call this collector for site `{name}`");
         return Err((error(StatusCode::FORBIDDEN, Some("origin"), message), Some(name.to_string())));

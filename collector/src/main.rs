@@ -44,6 +44,8 @@ SETTINGS FILE (TOML; every key optional):
   config = \"sites/acme.json\"       # the widget's rule set (path relative to this file);
                                    # served at /v1/sites/<site>/config.json
   origins = [\"https://acme.example\"] # browsers allowed to post (CORS); \"*\" for any
+  require_origin = true            # refuse posts without an Origin header (servers use
+                                   # POST /v1/admin/import with the token)
 
   [[webhooks]]                     # where leads and funnel changes are forwarded
   url = \"https://hooks.example/leads\"

@@ -94,6 +94,10 @@ pub struct SiteFile {
     /// `"*"` allows any origin.
     #[serde(default)]
     pub origins: Vec<String>,
+    /// Refuse lead and erasure posts that carry no `Origin` header (what
+    /// every browser sends on a POST); `true` unless set. Imports from a
+    /// server go through `POST /v1/admin/import` with the admin token.
+    pub require_origin: Option<bool>,
 }
 
 /// `[[webhooks]]`
@@ -119,6 +123,8 @@ pub struct Site {
     pub config_json: String,
     /// Allowed origins; empty allows none, `*` allows all.
     pub origins: Vec<String>,
+    /// Whether posts without an `Origin` header are refused.
+    pub require_origin: bool,
 }
 
 impl Site {
@@ -276,9 +282,12 @@ impl Settings {
             None => (random_token()?, true),
         };
         let mut sites = BTreeMap::new();
-        let site_files = file.sites.into_iter().map(|site| (base.join(&site.config), site.origins));
-        let flag_sites = overrides.sites.into_iter().map(|path| (path, vec!["*".to_string()]));
-        for (index, (path, origins)) in site_files.chain(flag_sites).enumerate() {
+        let site_files = file
+            .sites
+            .into_iter()
+            .map(|site| (base.join(&site.config), site.origins, site.require_origin.unwrap_or(true)));
+        let flag_sites = overrides.sites.into_iter().map(|path| (path, vec!["*".to_string()], true));
+        for (index, (path, origins, require_origin)) in site_files.chain(flag_sites).enumerate() {
             let config_json = std::fs::read_to_string(&path)
                 .map_err(|err| format!("sites[{index}].config: {}: {err}", path.display()))?;
             let config = Config::parse(&config_json)
@@ -291,7 +300,7 @@ impl Settings {
                 }
             }
             let name = config.site().to_string();
-            let site = Site { config: Arc::new(config), config_json, origins };
+            let site = Site { config: Arc::new(config), config_json, origins, require_origin };
             if sites.insert(name.clone(), site).is_some() {
                 return Err(format!("sites[{index}]: site `{name}` is configured twice"));
             }
@@ -417,7 +426,12 @@ mod tests {
     #[test]
     fn origins_match_exactly_or_by_star() {
         let config = Arc::new(Config::parse(r#"{"site":"acme","preset":"b2b-saas"}"#).unwrap());
-        let site = Site { config, config_json: String::new(), origins: vec!["https://acme.example".into()] };
+        let site = Site {
+            config,
+            config_json: String::new(),
+            origins: vec!["https://acme.example".into()],
+            require_origin: true,
+        };
         assert!(site.allows("https://acme.example"));
         assert!(!site.allows("https://evil.example"));
         assert!(!site.allows("https://acme.example.evil"));

@@ -74,6 +74,7 @@ async fn json_and_gzip_bodies_are_accepted() {
         .client
         .post(collector.url("/v1/leads"))
         .header("content-type", "application/json")
+        .header("origin", ORIGIN)
         .body(json)
         .send()
         .await
@@ -87,6 +88,7 @@ async fn json_and_gzip_bodies_are_accepted() {
         .post(collector.url("/v1/leads"))
         .header("content-type", "text/plain")
         .header("content-encoding", "gzip")
+        .header("origin", ORIGIN)
         .body(gzip.finish().unwrap())
         .send()
         .await
@@ -238,6 +240,7 @@ async fn gzip_bombs_are_refused() {
         .post(collector.url("/v1/leads"))
         .header("content-type", "text/plain")
         .header("content-encoding", "gzip")
+        .header("origin", ORIGIN)
         .body(bomb)
         .send()
         .await
@@ -322,6 +325,7 @@ async fn a_site_has_its_own_limit_across_addresses() {
             .post(collector.url("/v1/leads"))
             .header("content-type", "text/plain")
             .header("x-forwarded-for", format!("203.0.113.{n}"))
+            .header("origin", ORIGIN)
             .body(mql_lead(&format!("site{n}@acme.example")).to_json())
             .send()
             .await
@@ -357,7 +361,7 @@ async fn shutdown_finishes_a_request_in_flight() {
     // `Expect: 100-continue` makes the server say when the handler starts
     // reading the body: from then on, the request is in flight.
     let head = format!(
-        "POST /v1/leads HTTP/1.1\r\nhost: {addr}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\
+        "POST /v1/leads HTTP/1.1\r\nhost: {addr}\r\norigin: {ORIGIN}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\
          expect: 100-continue\r\nconnection: close\r\n\r\n",
         body.len()
     );
@@ -404,4 +408,55 @@ async fn a_public_folder_is_served_beside_the_api() {
         assert_eq!(get(outside).await.unwrap().status(), 404, "{outside}");
     }
     assert_eq!(get("/v1/sites/acme/config.json").await.unwrap().status(), 200, "the API still answers");
+}
+
+#[tokio::test]
+async fn posts_without_an_origin_are_refused_and_servers_import_with_the_token() {
+    let collector = Collector::start("").await;
+    let plain = |path: &str, body: String| {
+        collector.client.post(collector.url(path)).header("content-type", "text/plain").body(body).send()
+    };
+    let lead = mql_lead("server@acme.example");
+    let refused = plain("/v1/leads", lead.to_json()).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let answer: Value = refused.json().await.unwrap();
+    assert_eq!(answer["field"], "origin", "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("/v1/admin/import"), "{answer}");
+    let forget = serde_json::json!({ "site": "acme", "visitor_id": lead.visitor_id }).to_string();
+    assert_eq!(plain("/v1/forget", forget).await.unwrap().status(), 403);
+    assert!(collector.leads().await.is_empty());
+
+    let import = |token: Option<&str>| {
+        let request = collector.client.post(collector.url("/v1/admin/import")).body(lead.to_json());
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .header("content-type", "application/json")
+        .send()
+    };
+    assert_eq!(import(None).await.unwrap().status(), 401);
+    let imported = import(Some(TOKEN)).await.unwrap();
+    assert_eq!(imported.status(), 201);
+    let answer: Value = imported.json().await.unwrap();
+    assert_eq!(answer["verdict"], "verified", "{answer}");
+    assert_eq!(import(Some(TOKEN)).await.unwrap().status(), 200, "a repeat is a duplicate, as for browsers");
+    assert_eq!(collector.leads().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_site_may_accept_posts_without_an_origin() {
+    let dir = temp_dir();
+    std::fs::write(dir.join("acme.json"), SITE_JSON).unwrap();
+    let settings = format!("[[sites]]\nconfig = \"acme.json\"\norigins = [\"{ORIGIN}\"]\nrequire_origin = false\n");
+    let collector = Collector::launch(dir, &settings).await;
+    let response = collector
+        .client
+        .post(collector.url("/v1/leads"))
+        .header("content-type", "text/plain")
+        .body(mql_lead("no-origin@acme.example").to_json())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
 }

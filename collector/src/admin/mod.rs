@@ -35,6 +35,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/admin/leads"),
     ("GET", "/v1/admin/leads/{lead_id}"),
     ("POST", "/v1/admin/leads/{lead_id}/{action}"),
+    ("POST", "/v1/admin/import"),
     ("POST", "/v1/admin/erasure"),
     ("POST", "/v1/admin/retention"),
     ("GET", "/v1/admin/deliveries"),
@@ -55,6 +56,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/v1/admin/leads", get(list_leads))
         .route("/v1/admin/leads/{lead_id}", get(show_lead))
         .route("/v1/admin/leads/{lead_id}/{action}", post(api_transition))
+        .route("/v1/admin/import", post(import))
         .route("/v1/admin/erasure", post(api_erase))
         .route("/v1/admin/retention", post(api_retention))
         .route("/v1/admin/deliveries", get(list_deliveries))
@@ -387,6 +389,20 @@ async fn list_conflicts(State(app): State<Arc<App>>) -> Response {
         Ok(conflicts) => json(json!({ "conflicts": conflicts })),
         Err(err) => store_error(err),
     }
+}
+
+/// `POST /v1/admin/import`: a lead from a server (a CRM sync, a backfill),
+/// read, checked, verified and stored exactly like a browser's post, but
+/// admitted by the admin token instead of an `Origin`, and not rate-limited.
+async fn import(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
+    let lead = match crate::ingest::read_lead(body, &headers).await {
+        Ok(lead) => lead,
+        Err(refusal) => return crate::ingest::refused(refusal),
+    };
+    let Some(site) = app.settings.sites.get(&lead.site) else {
+        return error(StatusCode::BAD_REQUEST, Some("site"), format!("unknown site `{}`", lead.site));
+    };
+    crate::ingest::store_lead(&app, lead, site, app.clock.now()).await
 }
 
 async fn stats(State(app): State<Arc<App>>) -> Response {
