@@ -51,7 +51,7 @@ fn page(title: &str, body: &str) -> String {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\"><title>{} · leadscore</title><style>{STYLE}</style></head>\
          <body><header><h1>leadscore collector</h1><nav><a href=\"/admin\">Leads</a>\
-         <a href=\"/v1/admin/export.csv\">CSV</a><a href=\"/v1/admin/export.json\">JSON</a>\
+         <a href=\"/admin/export.csv\">CSV</a><a href=\"/admin/export.json\">JSON</a>\
          <form class=\"inline\" method=\"post\" action=\"/admin/logout\"><button class=\"secondary\">Log out</button></form></nav></header>\
          <main>{body}</main></body></html>",
         escape(title)

@@ -183,7 +183,7 @@ fn objects_only(lead: &serde_json::Value) -> Result<(), Refusal> {
 
 /// The client address: the socket peer, or the first `X-Forwarded-For`
 /// hop when the collector is told it runs behind a proxy.
-fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+pub fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if app.settings.trust_proxy {
         let forwarded = headers.get("x-forwarded-for").and_then(|value| value.to_str().ok());
         if let Some(ip) = forwarded.and_then(|value| value.split(',').next()).and_then(|ip| ip.trim().parse().ok()) {

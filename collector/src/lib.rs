@@ -75,6 +75,8 @@ pub struct App {
     pub ip_limits: RateLimiter<IpAddr>,
     /// Posts per site.
     pub site_limits: RateLimiter<String>,
+    /// Dashboard login attempts per client address.
+    pub login_limits: RateLimiter<IpAddr>,
     /// Wakes the forwarder when a delivery is queued.
     pub wake: Arc<Notify>,
 }
@@ -141,6 +143,7 @@ pub fn start(
     let app = Arc::new(App {
         ip_limits: RateLimiter::new(settings.limits.per_ip_per_minute),
         site_limits: RateLimiter::new(settings.limits.per_site_per_minute),
+        login_limits: RateLimiter::new(admin::auth::LOGINS_PER_MINUTE),
         settings,
         store,
         clock,

@@ -11,29 +11,41 @@ use leadscore_collector::admin::ROUTES;
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn no_admin_route_answers_without_the_token() {
+async fn no_admin_route_answers_without_its_credential() {
     let collector = Collector::start("").await;
     let lead = mql_lead("private@acme.example");
     assert_eq!(collector.post(&lead.to_json()).await.status(), 201);
+    let (session, csrf) = collector.login().await;
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     for (method, path) in ROUTES {
+        let page = path.starts_with("/admin");
         let path = path.replace("{lead_id}", &lead.lead_id).replace("{action}", "accept").replace("{id}", "1");
         let url = collector.url(&path);
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let attempts = [
-            no_redirects.request(method.clone(), &url),
-            no_redirects.request(method.clone(), &url).bearer_auth("wrong-token-0123456789"),
-            no_redirects.request(method.clone(), &url).header("cookie", "leadscore_admin=wrong-token-0123456789"),
-            no_redirects.request(method.clone(), &url).header("authorization", TOKEN),
+        let request = || no_redirects.request(method.clone(), &url);
+        let mut attempts = vec![
+            request(),
+            request().bearer_auth("wrong-token-0123456789"),
+            request().header("cookie", "leadscore_session=0123456789abcdef0123456789abcdef"),
+            request().header("cookie", format!("leadscore_session={TOKEN}")),
+            request().header("authorization", TOKEN),
         ];
+        // Each credential opens only its own side: a session is no key to the
+        // API, and the token is no session.
+        attempts.push(if page { request().bearer_auth(TOKEN) } else { request().header("cookie", &session) });
         for attempt in attempts {
             let response = attempt.send().await.unwrap();
             assert_eq!(response.status(), 401, "{method} {path}");
             let body = response.text().await.unwrap();
             assert!(!body.contains("private@acme.example"), "{method} {path} leaked a lead");
         }
-        let allowed = no_redirects.request(method.clone(), &url).bearer_auth(TOKEN).send().await.unwrap();
-        assert_ne!(allowed.status(), 401, "{method} {path} with the token");
+        let allowed = if page {
+            request().header("cookie", &session).form(&[("csrf", csrf.as_str())]).send().await.unwrap()
+        } else {
+            request().bearer_auth(TOKEN).send().await.unwrap()
+        };
+        assert_ne!(allowed.status(), 401, "{method} {path} with its credential");
+        assert_ne!(allowed.status(), 403, "{method} {path} with its credential");
     }
     assert_eq!(collector.leads().await.len(), 1, "the erasure route was called without a body: nothing erased");
 }
@@ -115,6 +127,8 @@ async fn the_dashboard_shows_leads_behind_its_login() {
     assert_eq!(login.status(), 303);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    assert!(!cookie.contains(TOKEN), "the cookie is a session, not the token: {cookie}");
     let cookie = cookie.split(';').next().unwrap().to_string();
 
     let page = browser.get(collector.url("/admin")).header("cookie", &cookie).send().await.unwrap();
@@ -129,13 +143,14 @@ async fn the_dashboard_shows_leads_behind_its_login() {
     let detail = browser.get(collector.url(&format!("/admin/leads/{}", lead.lead_id))).header("cookie", &cookie).send();
     let html = detail.await.unwrap().text().await.unwrap();
     assert!(html.contains("pricing-3x") && html.contains("Accept (SAL)") && html.contains("Reject to nurture"));
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
 
     // A lifecycle button, as the browser posts it from the dashboard.
     let accept = browser
         .post(collector.url(&format!("/admin/leads/{}/accept", lead.lead_id)))
         .header("cookie", &cookie)
         .header("origin", &collector.base)
-        .form(&[("reason", "")])
+        .form(&[("reason", ""), ("csrf", &csrf)])
         .send()
         .await
         .unwrap();
@@ -146,7 +161,7 @@ async fn the_dashboard_shows_leads_behind_its_login() {
     let refused = browser
         .post(collector.url(&format!("/admin/leads/{}/win", lead.lead_id)))
         .header("cookie", &cookie)
-        .form(&[("reason", "")])
+        .form(&[("reason", ""), ("csrf", &csrf)])
         .send()
         .await
         .unwrap();
@@ -158,7 +173,7 @@ async fn the_dashboard_shows_leads_behind_its_login() {
         .post(collector.url(&format!("/admin/leads/{}/reject", lead.lead_id)))
         .header("cookie", &cookie)
         .header("origin", "https://evil.example")
-        .form(&[("reason", "spam")])
+        .form(&[("reason", "spam"), ("csrf", &csrf)])
         .send()
         .await
         .unwrap();

@@ -1,7 +1,7 @@
-//! The admin side: a JSON API for sales tools (`/v1/admin/…`, bearer token)
-//! and the server-rendered dashboard (`/admin…`, the same token kept in an
-//! HttpOnly, SameSite=Strict cookie after a login form). Every route here
-//! sits behind one middleware, so none answers without the token.
+//! The admin side: a JSON API for sales tools (`/v1/admin/…`, the Bearer
+//! token) and the server-rendered dashboard (`/admin…`, a session from the
+//! login form); `auth.rs` holds both guards, `export.rs` the exports. Every
+//! route but the login page sits behind one of the guards.
 
 // Helpers here return the early answer as `Err(Response)`; the size clippy
 // warns about costs nothing on these admin paths, and boxing would only add noise.
@@ -11,23 +11,22 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::{self, Next};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
+use axum::{Extension, Form, Router};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::dashboard;
-
-pub mod export;
 use crate::store::{Action, Erasure, Funnel, LeadFilter, LeadRow, StoreError, Verdict};
 use crate::{error, json_response, App};
-pub use export::{csv_cell, CSV_COLUMNS};
+use auth::Session;
 
-/// The cookie holding the admin token for the dashboard.
-pub const COOKIE: &str = "leadscore_admin";
+pub mod auth;
+pub mod export;
+pub use export::{csv_cell, CSV_COLUMNS};
 
 /// Every admin route, as `(method, path)`, for documentation and for the test
 /// that checks each refuses a request without the token.
@@ -48,11 +47,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin/leads/{lead_id}"),
     ("POST", "/admin/leads/{lead_id}/{action}"),
     ("POST", "/admin/deliveries/{id}/retry"),
+    ("GET", "/admin/export.csv"),
+    ("GET", "/admin/export.json"),
+    ("POST", "/admin/logout"),
 ];
 
-/// The admin routes, all behind the token.
+/// The admin routes: the API behind the Bearer token, the dashboard behind
+/// a session (auth.rs), the login page open; every answer with the admin
+/// security headers.
 pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
-    let guarded = Router::new()
+    let api = Router::new()
         .route("/v1/admin/leads", get(list_leads))
         .route("/v1/admin/leads/{lead_id}", get(show_lead))
         .route("/v1/admin/leads/{lead_id}/{action}", post(api_transition))
@@ -65,74 +69,21 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/v1/admin/stats", get(stats))
         .route("/v1/admin/export.csv", get(export::csv))
         .route("/v1/admin/export.json", get(export::json))
+        .route_layer(middleware::from_fn_with_state(app.clone(), auth::require_token));
+    let pages = Router::new()
         .route("/admin", get(dashboard_page))
         .route("/admin/leads/{lead_id}", get(lead_page))
         .route("/admin/leads/{lead_id}/{action}", post(form_transition))
         .route("/admin/deliveries/{id}/retry", post(form_retry))
-        .route_layer(middleware::from_fn_with_state(app, require_token));
-    Router::new().route("/admin/login", get(login_page).post(login)).route("/admin/logout", post(logout)).merge(guarded)
-}
-
-/// Compares in time independent of where the strings differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
-}
-
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-}
-
-/// How a request proved it holds the token, if it did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Proof {
-    Bearer,
-    Cookie,
-}
-
-fn proof(app: &App, headers: &HeaderMap) -> Option<Proof> {
-    let token = app.settings.admin_token.as_bytes();
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    if bearer.is_some_and(|bearer| same(bearer.trim().as_bytes(), token)) {
-        return Some(Proof::Bearer);
-    }
-    cookie_token(headers).filter(|cookie| same(cookie.as_bytes(), token)).map(|_| Proof::Cookie)
-}
-
-async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let html = request.uri().path().starts_with("/admin");
-    match proof(&app, request.headers()) {
-        // A cookie rides along on cross-site requests in old browsers; a
-        // changing request with a cookie must come from our own pages.
-        Some(Proof::Cookie) if request.method() != Method::GET && !same_origin(request.headers()) => {
-            error(StatusCode::FORBIDDEN, None, "cross-site request refused")
-        }
-        Some(_) => next.run(request).await,
-        None if html => (StatusCode::UNAUTHORIZED, axum::response::Html(dashboard::login(None))).into_response(),
-        None => {
-            let mut response = error(
-                StatusCode::UNAUTHORIZED,
-                None,
-                "admin routes need `Authorization: Bearer <admin token>` (see collector --help)",
-            );
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            response
-        }
-    }
-}
-
-/// The request's `Origin`, when present, names this host.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) else { return true };
-    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok()).unwrap_or("");
-    origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+        .route("/admin/export.csv", get(export::csv))
+        .route("/admin/export.json", get(export::json))
+        .route("/admin/logout", post(auth::logout))
+        .route_layer(middleware::from_fn_with_state(app, auth::require_session));
+    Router::new()
+        .route("/admin/login", get(login_page).post(auth::login))
+        .merge(api)
+        .merge(pages)
+        .layer(middleware::from_fn(auth::security_headers))
 }
 
 fn store_error(err: StoreError) -> Response {
@@ -413,7 +364,7 @@ async fn stats(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-async fn dashboard_page(State(app): State<Arc<App>>) -> Response {
+async fn dashboard_page(State(app): State<Arc<App>>, Extension(session): Extension<Session>) -> Response {
     let now = app.clock.now();
     let stats = app.blocking(move |store| store.stats(now, 30)).await;
     let leads = app.blocking(|store| store.leads(&LeadFilter { limit: 200, ..LeadFilter::default() })).await;
@@ -421,15 +372,22 @@ async fn dashboard_page(State(app): State<Arc<App>>) -> Response {
     match (stats, leads, dead) {
         (Ok(stats), Ok(leads), Ok(dead)) => {
             let sites: Vec<&str> = app.settings.sites.keys().map(String::as_str).collect();
-            axum::response::Html(dashboard::overview(&stats, &leads, &dead, &sites)).into_response()
+            let html = dashboard::overview(&stats, &leads, &dead, &sites);
+            axum::response::Html(auth::with_csrf(&html, &session)).into_response()
         }
         (Err(err), _, _) | (_, Err(err), _) | (_, _, Err(err)) => store_error(err),
     }
 }
 
-async fn lead_page(State(app): State<Arc<App>>, Path(lead_id): Path<String>) -> Response {
+async fn lead_page(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    Path(lead_id): Path<String>,
+) -> Response {
     match lead_detail(&app, lead_id).await {
-        Ok((row, history)) => axum::response::Html(dashboard::lead(&row, &history, None)).into_response(),
+        Ok((row, history)) => {
+            axum::response::Html(auth::with_csrf(&dashboard::lead(&row, &history, None), &session)).into_response()
+        }
         Err(response) => response,
     }
 }
@@ -440,10 +398,15 @@ pub struct StepForm {
     /// Why (needed to reject).
     #[serde(default)]
     reason: String,
+    /// The session's CSRF token, checked by `auth::require_session`.
+    #[serde(default)]
+    #[allow(dead_code)]
+    csrf: String,
 }
 
 async fn form_transition(
     State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
     Path((lead_id, action)): Path<(String, String)>,
     Form(form): Form<StepForm>,
 ) -> Response {
@@ -461,7 +424,8 @@ async fn form_transition(
                     .unwrap_or_default();
             match lead_detail(&app, lead_id).await {
                 Ok((row, history)) => {
-                    (status, axum::response::Html(dashboard::lead(&row, &history, Some(&message)))).into_response()
+                    let html = dashboard::lead(&row, &history, Some(&message));
+                    (status, axum::response::Html(auth::with_csrf(&html, &session))).into_response()
                 }
                 Err(response) => response,
             }
@@ -479,53 +443,4 @@ async fn form_retry(State(app): State<Arc<App>>, Path(id): Path<i64>) -> Respons
 
 async fn login_page() -> Response {
     axum::response::Html(dashboard::login(None)).into_response()
-}
-
-/// The login form's field.
-#[derive(Debug, Deserialize)]
-pub struct LoginForm {
-    token: String,
-}
-
-async fn login(State(app): State<Arc<App>>, Form(form): Form<LoginForm>) -> Response {
-    if !same(form.token.trim().as_bytes(), app.settings.admin_token.as_bytes()) {
-        tracing::warn!("dashboard login with a wrong token");
-        return (StatusCode::UNAUTHORIZED, axum::response::Html(dashboard::login(Some("That token is not right."))))
-            .into_response();
-    }
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200", app.settings.admin_token);
-    let mut response = Redirect::to("/admin").into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    response
-}
-
-async fn logout() -> Response {
-    let mut response = Redirect::to("/admin/login").into_response();
-    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("a valid cookie"));
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_compare_whole() {
-        assert!(same(b"abc", b"abc"));
-        assert!(!same(b"abc", b"abd"));
-        assert!(!same(b"abc", b"abcd"));
-        assert!(!same(b"", b"a"));
-    }
-
-    #[test]
-    fn the_cookie_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("theme=dark; leadscore_admin=t0k3n; x=1"));
-        assert_eq!(cookie_token(&headers), Some("t0k3n"));
-        headers.insert(header::COOKIE, HeaderValue::from_static("leadscore_admin_old=zzz"));
-        assert_eq!(cookie_token(&headers), None);
-    }
 }

@@ -486,6 +486,13 @@ pub trait Store: Send + Sync + 'static {
     fn retry_delivery(&self, id: i64, now: Millis) -> Result<(), StoreError>;
     /// Dashboard figures; `per_day` covers `days` days up to `now`.
     fn stats(&self, now: Millis, days: u32) -> Result<Stats, StoreError>;
+    /// Records a dashboard session by the digest of its id, valid until
+    /// `expires_at`; sessions already expired at `now` are dropped.
+    fn create_session(&self, digest: &str, now: Millis, expires_at: Millis) -> Result<(), StoreError>;
+    /// Whether the session with this digest exists and is unexpired at `now`.
+    fn session_alive(&self, digest: &str, now: Millis) -> Result<bool, StoreError>;
+    /// Ends a session (logout): its id is worthless from here on.
+    fn end_session(&self, digest: &str) -> Result<(), StoreError>;
 }
 
 /// Runs a blocking store call on tokio's blocking pool, so async code never

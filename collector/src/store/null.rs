@@ -75,4 +75,16 @@ impl Store for NullStore {
     fn stats(&self, _now: Millis, _days: u32) -> Result<Stats, StoreError> {
         Ok(Stats::default())
     }
+
+    fn create_session(&self, _digest: &str, _now: Millis, _expires_at: Millis) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn session_alive(&self, _digest: &str, _now: Millis) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    fn end_session(&self, _digest: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -80,6 +80,13 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL,
         PRIMARY KEY (kind, digest)
     );",
+    // 2: dashboard sessions, by the SHA-256 of their id (the id itself is
+    // only ever in the browser's cookie).
+    "CREATE TABLE admin_sessions (
+        digest TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.
@@ -580,6 +587,37 @@ impl Store for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound(format!("no dead delivery with id {id}")));
             }
+            Ok(())
+        })
+    }
+
+    fn create_session(&self, digest: &str, now: Millis, expires_at: Millis) -> Result<(), StoreError> {
+        let digest = digest.to_string();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM admin_sessions WHERE expires_at <= ?1", [now]).map_err(backend)?;
+            conn.execute(
+                "INSERT INTO admin_sessions (digest, created_at, expires_at) VALUES (?1, ?2, ?3)",
+                params![digest, now, expires_at],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn session_alive(&self, digest: &str, now: Millis) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM admin_sessions WHERE digest = ?1 AND expires_at > ?2)",
+                params![digest, now],
+                |row| row.get(0),
+            )
+        })
+    }
+
+    fn end_session(&self, digest: &str) -> Result<(), StoreError> {
+        let digest = digest.to_string();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM admin_sessions WHERE digest = ?1", [digest]).map_err(backend)?;
             Ok(())
         })
     }

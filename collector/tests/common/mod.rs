@@ -111,6 +111,19 @@ impl Collector {
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Logs in to the dashboard: the session cookie (`name=value`) and the
+    /// CSRF token its forms carry.
+    pub async fn login(&self) -> (String, String) {
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let login = browser.post(self.url("/admin/login")).form(&[("token", TOKEN)]).send().await.unwrap();
+        assert_eq!(login.status(), 303, "login");
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let page =
+            browser.get(self.url("/admin")).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        let csrf = page.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next());
+        (cookie, csrf.expect("the dashboard's forms carry a CSRF token").to_string())
+    }
+
     /// The stored leads, newest first.
     pub async fn leads(&self) -> Vec<serde_json::Value> {
         self.admin_get("/v1/admin/leads").await["leads"].as_array().unwrap().clone()
