@@ -105,10 +105,13 @@ impl App {
 pub struct Running {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The admin side's own address, when it has one.
+    pub admin_addr: Option<SocketAddr>,
     /// Shared state, for tests that look inside.
     pub app: Arc<App>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    admin_server: Option<JoinHandle<std::io::Result<()>>>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -118,10 +121,14 @@ impl Running {
     pub async fn stop(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
         let served = self.server.await.unwrap_or_else(|err| Err(std::io::Error::other(err)));
+        let admin_served = match self.admin_server {
+            Some(server) => server.await.unwrap_or_else(|err| Err(std::io::Error::other(err))),
+            None => Ok(()),
+        };
         for worker in self.workers {
             let _ = worker.await;
         }
-        served
+        served.and(admin_served)
     }
 
     /// A sender that starts a graceful shutdown when sent `true`, for code
@@ -132,14 +139,29 @@ impl Running {
 }
 
 /// Starts the collector on `listener` with `store`: the HTTP server, the
-/// webhook forwarder and the retention sweep.
+/// webhook forwarder and the retention sweep; every route on the one
+/// listener.
 pub fn start(
     settings: Settings,
     store: Arc<dyn Store>,
     clock: Clock,
     listener: TcpListener,
 ) -> std::io::Result<Running> {
+    start_split(settings, store, clock, listener, None)
+}
+
+/// [`start`], with the admin API and dashboard on `admin_listener` when
+/// given (the `admin_listen` setting), off the public site's origin: then
+/// `listener` serves only the public routes.
+pub fn start_split(
+    settings: Settings,
+    store: Arc<dyn Store>,
+    clock: Clock,
+    listener: TcpListener,
+    admin_listener: Option<TcpListener>,
+) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    let admin_addr = admin_listener.as_ref().map(TcpListener::local_addr).transpose()?;
     let app = Arc::new(App {
         ip_limits: RateLimiter::new(settings.limits.per_ip_per_minute),
         site_limits: RateLimiter::new(settings.limits.per_site_per_minute),
@@ -164,20 +186,36 @@ pub fn start(
     if app.settings.retention_days.is_some() {
         workers.push(tokio::spawn(retention_sweep(app.clone(), watching.clone())));
     }
-    let router = router(app.clone());
-    let server = tokio::spawn(serve::serve(listener, router, app.settings.server, watching));
-    Ok(Running { addr, app, shutdown, server, workers })
+    let limits = app.settings.server;
+    let (server, admin_server) = match admin_listener {
+        None => (tokio::spawn(serve::serve(listener, router(app.clone()), limits, watching)), None),
+        Some(admin_listener) => {
+            let public = serve::serve(listener, public_router(app.clone()), limits, watching.clone());
+            let admin = serve::serve(admin_listener, admin_router(app.clone()), limits, watching);
+            (tokio::spawn(public), Some(tokio::spawn(admin)))
+        }
+    };
+    Ok(Running { addr, admin_addr, app, shutdown, server, admin_server, workers })
 }
 
-/// Every route the collector answers.
+/// Every route the collector answers, on one listener.
 pub fn router(app: Arc<App>) -> Router {
+    finish(Router::new().merge(ingest::routes()).merge(admin::routes(app.clone())).merge(public::routes()), app)
+}
+
+/// The public routes only: what browsers on the sites call.
+pub fn public_router(app: Arc<App>) -> Router {
+    finish(Router::new().merge(ingest::routes()).merge(public::routes()), app)
+}
+
+/// The admin routes only, for their own listener.
+pub fn admin_router(app: Arc<App>) -> Router {
+    finish(admin::routes(app.clone()), app)
+}
+
+fn finish(routes: Router<Arc<App>>, app: Arc<App>) -> Router {
     let bodies = serve::read_bodies(app.settings.server.body_timeout);
-    Router::new()
-        .merge(ingest::routes())
-        .merge(admin::routes(app.clone()))
-        .merge(public::routes())
-        .layer(axum::middleware::from_fn(bodies))
-        .with_state(app)
+    routes.layer(axum::middleware::from_fn(bodies)).with_state(app)
 }
 
 /// Deletes leads past the retention period, hourly.

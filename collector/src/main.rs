@@ -11,11 +11,13 @@ use clap::{Parser, Subcommand};
 use leadscore::core::Config;
 use leadscore_collector::settings::{Overrides, Settings};
 use leadscore_collector::store::SqliteStore;
-use leadscore_collector::{start, Clock};
+use leadscore_collector::{start_split, Clock};
 
 const SETTINGS_HELP: &str = "\
 SETTINGS FILE (TOML; every key optional):
   listen = \"127.0.0.1:8787\"        # address to listen on
+  admin_listen = \"127.0.0.1:8788\"  # the admin API and dashboard on their own address
+                                   # (then listen serves only the public routes)
   database = \"leadscore.db\"        # SQLite file (WAL; created and migrated on start)
   admin_token = \"…\"                # bearer token for /v1/admin and /admin (>= 16 chars);
                                    # generated and printed at start when absent
@@ -72,6 +74,10 @@ struct Cli {
     /// Address to listen on [default: 127.0.0.1:8787].
     #[arg(long, env = "LEADSCORE_LISTEN")]
     listen: Option<SocketAddr>,
+    /// A separate address for the admin API and dashboard, e.g. 127.0.0.1:8788;
+    /// then --listen serves only the public routes.
+    #[arg(long, env = "LEADSCORE_ADMIN_LISTEN")]
+    admin_listen: Option<SocketAddr>,
     /// SQLite database file [default: leadscore.db].
     #[arg(long, env = "LEADSCORE_DATABASE")]
     database: Option<PathBuf>,
@@ -165,6 +171,7 @@ fn check_file(file: &Path) -> Result<Vec<String>, String> {
 async fn run(cli: Cli) -> Result<(), String> {
     let overrides = Overrides {
         listen: cli.listen,
+        admin_listen: cli.admin_listen,
         database: cli.database,
         admin_token: cli.admin_token,
         retention_days: cli.retention_days,
@@ -182,8 +189,18 @@ async fn run(cli: Cli) -> Result<(), String> {
     let sites: Vec<&String> = settings.sites.keys().collect();
     let database = settings.database.display().to_string();
     tracing::info!(?sites, %database, webhooks = settings.webhooks.len(), "collector starting");
-    let running = start(settings, Arc::new(store), Clock::default(), listener).map_err(|err| err.to_string())?;
-    tracing::info!(addr = %running.addr, "listening; dashboard at http://{}/admin", running.addr);
+    let admin_listener = match settings.admin_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|err| format!("cannot listen on {addr} (admin_listen): {err}"))?,
+        ),
+        None => None,
+    };
+    let running = start_split(settings, Arc::new(store), Clock::default(), listener, admin_listener)
+        .map_err(|err| err.to_string())?;
+    let admin = running.admin_addr.unwrap_or(running.addr);
+    tracing::info!(addr = %running.addr, "listening; dashboard at http://{admin}/admin");
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     running.stop().await.map_err(|err| err.to_string())?;

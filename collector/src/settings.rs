@@ -17,6 +17,9 @@ use serde::Deserialize;
 pub struct SettingsFile {
     /// Address to listen on.
     pub listen: Option<SocketAddr>,
+    /// A separate address for the admin API and dashboard; when set, `listen`
+    /// serves only the public routes.
+    pub admin_listen: Option<SocketAddr>,
     /// SQLite database file.
     pub database: Option<PathBuf>,
     /// Bearer token for the admin API and dashboard.
@@ -212,6 +215,8 @@ impl ServerLimits {
 pub struct Settings {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// The admin side's own address, if it has one.
+    pub admin_listen: Option<SocketAddr>,
     /// SQLite file.
     pub database: PathBuf,
     /// Admin bearer token (at least 16 characters).
@@ -241,6 +246,8 @@ pub struct Settings {
 pub struct Overrides {
     /// `--listen` / `LEADSCORE_LISTEN`.
     pub listen: Option<SocketAddr>,
+    /// `--admin-listen` / `LEADSCORE_ADMIN_LISTEN`.
+    pub admin_listen: Option<SocketAddr>,
     /// `--database` / `LEADSCORE_DATABASE`.
     pub database: Option<PathBuf>,
     /// `--admin-token` / `LEADSCORE_ADMIN_TOKEN`.
@@ -335,6 +342,7 @@ impl Settings {
         };
         Ok(Settings {
             listen: overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            admin_listen: overrides.admin_listen.or(file.admin_listen),
             database: overrides.database.or(file.database).unwrap_or_else(|| PathBuf::from("leadscore.db")),
             admin_token,
             admin_token_generated,

@@ -145,3 +145,27 @@ async fn admin_answers_carry_strict_security_headers() {
         assert_eq!(headers["cache-control"], "no-store");
     }
 }
+
+#[tokio::test]
+async fn the_admin_side_can_have_its_own_address_off_the_public_origin() {
+    let dir = temp_dir();
+    std::fs::write(dir.join("acme.json"), SITE_JSON).unwrap();
+    let settings = format!("[[sites]]\nconfig = \"acme.json\"\norigins = [\"{ORIGIN}\"]\n");
+    let collector = Collector::launch_split(dir, &settings, true).await;
+    let admin = collector.admin_base.clone().expect("an admin address");
+    assert_ne!(admin, collector.base);
+    assert_eq!(
+        collector.post(&mql_lead("split@acme.example").to_json()).await.status(),
+        201,
+        "public routes on listen"
+    );
+    for path in ["/admin", "/admin/login", "/v1/admin/stats"] {
+        let public = browser().get(collector.url(path)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(public.status(), 404, "{path} is not on the public address");
+    }
+    let stats = browser().get(format!("{admin}/v1/admin/stats")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(stats.status(), 200);
+    assert_eq!(browser().get(format!("{admin}/admin/login")).send().await.unwrap().status(), 200);
+    let lead = browser().post(format!("{admin}/v1/leads")).header("origin", ORIGIN).body("{}").send().await.unwrap();
+    assert_eq!(lead.status(), 404, "and no public route on the admin address");
+}

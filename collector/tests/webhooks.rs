@@ -146,7 +146,8 @@ async fn failing_deliveries_end_on_the_dead_letter_list_and_can_be_retried() {
     assert_eq!(by_name("gone")["last_error"], "HTTP 410 Gone");
     assert_eq!(of(&receiver, "down").len(), 3);
 
-    let dashboard = collector.client.get(collector.url("/admin")).bearer_auth(TOKEN).send().await.unwrap();
+    let (session, _) = collector.login().await;
+    let dashboard = collector.client.get(collector.url("/admin")).header("cookie", session).send().await.unwrap();
     let html = dashboard.text().await.unwrap();
     assert!(html.contains("Dead letters (2)") && html.contains("HTTP 500 Internal Server Error"), "{html}");
 

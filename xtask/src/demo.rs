@@ -74,9 +74,13 @@ pub fn demo(port: u16) -> Result {
     };
     let database = demo_dir.join("leads.db");
     let base = format!("http://127.0.0.1:{port}");
+    // The dashboard on its own port: a script on the site's origin must not
+    // be able to reach it (docs/collector.md, "admin_listen").
+    let admin_port = port.checked_add(1).ok_or("the demo needs the port after --port for the dashboard")?;
+    let admin = format!("http://127.0.0.1:{admin_port}");
     println!(
         "\nThe demo is starting:\n\
-         \n  site         {base}/\n  integration  {base}/integration.html\n  dashboard    {base}/admin\n  admin token  {token}\n  leads        {}\n\
+         \n  site         {base}/\n  integration  {base}/integration.html\n  dashboard    {admin}/admin\n  admin token  {token}\n  leads        {}\n\
          \nBrowse as a visitor (accept the consent banner), then log in to the dashboard with the token.\
          \nCtrl-C stops the collector cleanly.\n",
         database.display()
@@ -84,6 +88,7 @@ pub fn demo(port: u16) -> Result {
     let collector = target_dir().join("release/collector");
     let status = cmd(&collector)
         .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
         .arg("--database")
         .arg(&database)
         .arg("--public-dir")

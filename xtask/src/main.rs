@@ -34,8 +34,8 @@ commands:
            against size-budget.toml, then the end-to-end tests of dist/
            in headless Chromium
   demo     build the widget and the collector, then serve the demo site,
-           the widget and the dashboard on http://127.0.0.1:8787
-           (`cargo xtask demo --port N` for another port); Ctrl-C stops it
+           the widget on http://127.0.0.1:8787 and the dashboard on the next
+           port (`cargo xtask demo --port N` for others); Ctrl-C stops it
   screenshots
            play the demo journey in headless Chromium and copy its
            screenshots (site, debug overlay, dashboard) to docs/screenshots/

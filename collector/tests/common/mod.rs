@@ -11,7 +11,7 @@ use leadscore::core::lead::lead_id;
 use leadscore::core::{Config, Engine, Event, EventId, Lead, Stage, State, Timestamp};
 use leadscore_collector::settings::{Overrides, Settings, SettingsFile};
 use leadscore_collector::store::SqliteStore;
-use leadscore_collector::{start, Clock, Running};
+use leadscore_collector::{start_split, Clock, Running};
 
 /// The site every test posts for.
 pub const SITE_JSON: &str = r#"{"site":"acme","preset":"b2b-saas","endpoint":"/v1/leads"}"#;
@@ -29,6 +29,8 @@ pub const RECEIVED: u64 = T0 + 3 * 86_400_000;
 pub struct Collector {
     pub running: Option<Running>,
     pub base: String,
+    /// The admin side's own address, when it has one.
+    pub admin_base: Option<String>,
     pub dir: PathBuf,
     pub client: reqwest::Client,
     pub clock: Clock,
@@ -63,15 +65,24 @@ impl Collector {
     /// A collector with `settings` (TOML; paths relative to `dir`), its
     /// database in `dir` and the test admin token.
     pub async fn launch(dir: PathBuf, settings: &str) -> Collector {
+        Collector::launch_split(dir, settings, false).await
+    }
+
+    /// [`Collector::launch`], with the admin side on its own listener when
+    /// `split` (its address in `admin_base`).
+    pub async fn launch_split(dir: PathBuf, settings: &str, split: bool) -> Collector {
         let text = format!("database = \"{}\"\nadmin_token = \"{TOKEN}\"\n{settings}", dir.join("leads.db").display());
         let file: SettingsFile = toml::from_str(&text).unwrap_or_else(|err| panic!("test settings: {err}\n{text}"));
         let settings = Settings::from_file(file, &dir, Overrides::default()).unwrap();
         let store = SqliteStore::open(&settings.database).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_listener =
+            if split { Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()) } else { None };
         let clock = Clock::starting_at(RECEIVED as i64);
-        let running = start(settings, Arc::new(store), clock.clone(), listener).unwrap();
+        let running = start_split(settings, Arc::new(store), clock.clone(), listener, admin_listener).unwrap();
         let base = format!("http://{}", running.addr);
-        Collector { running: Some(running), base, dir, client: reqwest::Client::new(), clock }
+        let admin_base = running.admin_addr.map(|addr| format!("http://{addr}"));
+        Collector { running: Some(running), base, admin_base, dir, client: reqwest::Client::new(), clock }
     }
 
     /// Stops the server, finishing requests in flight; the database stays.
