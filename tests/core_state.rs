@@ -109,7 +109,7 @@ fn bad_bytes_give_a_fresh_state_and_a_reason() {
         (Vec::new(), "not a leadscore state"),
         (b"{\"foreign\":\"value\"}".to_vec(), "not a leadscore state"),
         (b"LS".to_vec(), "truncated before the version"),
-        (future, "written by a newer version (v9, this is v1)"),
+        (future, "written by a newer version (v9, this is v2)"),
         (good[..good.len() / 2].to_vec(), "corrupt body"),
         (trailing, "1 unexpected bytes after the state"),
         (flipped, ""),
@@ -196,15 +196,25 @@ fn a_page_scored_in_memory_is_absorbed_into_the_stored_visitor() {
 
 /// A record stored by the release before the state's maps became sorted
 /// lists (a B2B preset visitor with identity answers, property-carrying
-/// evidence and folded summaries): read, scored and written back byte for
-/// byte the same.
+/// evidence and folded summaries), format version 1: read, scored, and
+/// written back as version 2 byte for byte the same but for the version and
+/// the erasure secret at the end (empty until the session gives one).
 #[test]
 fn a_record_written_by_the_previous_release_reads_back_the_same() {
     let hex = include_str!("fixtures/state-v1-b2b.hex").trim();
     let bytes: Vec<u8> =
         (0..hex.len()).step_by(2).map(|at| u8::from_str_radix(&hex[at..at + 2], 16).unwrap()).collect();
     let state = State::decode(&bytes).expect("the stored record is read");
-    assert_eq!(state.encode(), bytes, "and written back unchanged");
+    assert_eq!(bytes[2], 1, "a version 1 record");
+    assert_eq!(state.erasure_secret(), "", "from before erasure secrets");
+    let mut upgraded = bytes.clone();
+    upgraded[2] = 2;
+    upgraded.push(0); // an empty string: the secret, not given yet
+    assert_eq!(state.encode(), upgraded, "and written back unchanged but for the version and the secret");
+    let mut given = state.clone();
+    assert!(given.ensure_erasure_secret(|| "0123456789abcdef0123456789abcdef".into()));
+    assert!(!given.ensure_erasure_secret(|| "another".into()), "a secret is given once");
+    assert_eq!(State::decode(&given.encode()).unwrap(), given, "and the secret is kept");
     assert_eq!(state.identity().get(leadscore::core::Field::Email), Some("morgan@enterprise.example"));
     let config = Arc::new(Config::preset(Preset::B2bSaas, "test-site").unwrap());
     let engine = Engine::new(config, state);

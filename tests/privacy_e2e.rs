@@ -274,13 +274,21 @@ async fn forget_asks_the_collector_to_erase_a_sent_lead() {
     assert_eq!(forget.count(), 0);
 
     behave_like_a_lead(&h).await;
-    endpoint.wait_until("the lead", Duration::from_secs(10), |posts| posts.iter().any(|post| post.accepted())).await;
+    let leads = endpoint
+        .wait_until("the lead", Duration::from_secs(10), |posts| posts.iter().any(|post| post.accepted()))
+        .await;
+    let lead: serde_json::Value = serde_json::from_str(&leads[0].body).unwrap();
     h.wait_for("the delivery recorded", "leadscore.explain().outbox.pending === 0").await;
     let visitor = h.eval("leadscore.explain().visitor").await;
     h.eval("leadscore.forget()").await;
     let posts = forget.wait_until("the erasure request", Duration::from_secs(10), |posts| !posts.is_empty()).await;
     let request: serde_json::Value = serde_json::from_str(&posts[0].body).unwrap();
-    assert_eq!(request, serde_json::json!({ "site": SITE, "visitor_id": visitor }));
+    let secret = request["secret"].as_str().expect("the erasure secret").to_string();
+    assert_eq!(request, serde_json::json!({ "site": SITE, "visitor_id": visitor, "secret": secret }));
+    assert_eq!(secret.len(), 32, "{secret}");
+    // The lead carried only the secret's digest, never the secret.
+    assert_eq!(lead["erasure"], leadscore::core::sha256::sha256_hex(secret.as_bytes()));
+    assert!(!leads[0].body.contains(&secret));
     assert_ne!(h.eval("leadscore.explain().visitor").await, visitor, "a new random visitor id after forget()");
     h.finish().await;
 }

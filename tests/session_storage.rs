@@ -113,3 +113,28 @@ fn nothing_is_written_before_consent_even_when_asked() {
     tab.consent(Source::Api, Verdict::Granted);
     assert_eq!(tab.writes, 1);
 }
+
+#[test]
+fn a_record_from_before_erasure_secrets_gets_one_when_next_written() {
+    use leadscore::session::{decode_record, encode_record};
+    let shelf = shelf();
+    let mut first = Tab::open_on(&implied(""), &shelf, 1);
+    first.track("x").signal(Signal::Leaving);
+    let state = decode_record(&shelf.borrow().clone().unwrap()).unwrap();
+    assert_eq!(state.erasure_secret().len(), 32, "a new visitor has a secret from the start");
+    // The same visitor as the previous release stored it: format 1, the
+    // same body without the secret at its end.
+    let mut v1 = state.encode();
+    v1.truncate(v1.len() - 1 - state.erasure_secret().len());
+    v1[2] = 1;
+    assert_eq!(leadscore::core::State::decode(&v1).unwrap().erasure_secret(), "");
+    *shelf.borrow_mut() = Some(encode_record(&v1));
+    let mut later = Tab::open_on(&implied(""), &shelf, 2);
+    assert_eq!(later.visitor(), first.visitor(), "the old record is adopted");
+    later.advance(FLUSH_AFTER_MS);
+    let written = decode_record(&shelf.borrow().clone().unwrap()).unwrap();
+    assert_eq!(written.erasure_secret().len(), 32, "and written back with a secret, unprompted");
+    let again = Tab::open_on(&implied(""), &shelf, 3);
+    let kept = decode_record(&again.shelf.borrow().clone().unwrap()).unwrap();
+    assert_eq!(kept.erasure_secret(), written.erasure_secret(), "the secret stays once given");
+}

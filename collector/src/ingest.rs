@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use leadscore::core::lead::MAX_LEAD_BYTES;
+use leadscore::core::sha256::sha256_hex;
 use leadscore::core::{Lead, Timestamp};
 use serde_json::json;
 
@@ -386,10 +387,13 @@ fn site_names(app: &App) -> String {
     }
 }
 
-/// `POST /v1/forget` `{"site": …, "visitor_id": …}`: the widget's `forget()`
-/// asks the collector to erase what it holds about this browser's visitor.
-/// The visitor id is a random secret of that browser, which is what entitles
-/// the caller.
+/// `POST /v1/forget` `{"site": …, "visitor_id": …, "secret": …}`: the
+/// widget's `forget()` asks the collector to erase what it holds about this
+/// browser's visitor. The secret, kept in the visitor's record and sent
+/// nowhere else, is what entitles the caller: only leads carrying its
+/// digest are erased (the visitor id alone, which dashboards, exports and
+/// webhooks show, is not enough). The answer is the same whether anything
+/// matched, so it tells nobody whether an id exists.
 async fn forget(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -425,9 +429,9 @@ async fn erase_visitor(
                 .map(str::to_string)
                 .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, name, format!("`{name}` must be a non-empty string")))
         };
-        Ok((field("site")?, field("visitor_id")?))
+        Ok((field("site")?, field("visitor_id")?, field("secret")?))
     });
-    let (site, visitor_id) = match request {
+    let (site, visitor_id, secret) = match request {
         Ok(request) => request,
         Err(refusal) => return (refused(refusal), None),
     };
@@ -435,11 +439,11 @@ async fn erase_visitor(
         return answer;
     }
     let now = app.clock.now();
-    let erasure = Erasure::Visitor { site: site.clone(), visitor_id };
+    let erasure = Erasure::Secret { site: site.clone(), visitor_id, erasure: sha256_hex(secret.as_bytes()) };
     let response = match app.blocking(move |store| store.erase(&erasure, now)).await {
         Ok(erased) => {
-            tracing::info!(leads = erased.leads, "visitor erased at their browser's request");
-            json_response(StatusCode::OK, json!({ "erased": erased }))
+            tracing::info!(leads = erased.leads, "erasure asked from a visitor's browser");
+            json_response(StatusCode::OK, json!({ "status": "received" }))
         }
         Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, None, format!("cannot erase now: {err}")),
     };

@@ -303,7 +303,10 @@ async fn erasure_removes_everything_and_suppresses_the_identity() {
 async fn a_visitor_can_erase_itself_from_its_browser() {
     let collector = Collector::start("").await;
     let lead = mql_lead("self@acme.example");
-    assert_eq!(collector.post(&lead.to_json()).await.status(), 201);
+    let other = mql_lead("other@acme.example");
+    for lead in [&lead, &other] {
+        assert_eq!(collector.post(&lead.to_json()).await.status(), 201);
+    }
     let forget = |origin: &'static str, body: Value| {
         collector
             .client
@@ -313,20 +316,75 @@ async fn a_visitor_can_erase_itself_from_its_browser() {
             .body(body.to_string())
             .send()
     };
+    let secret = secret_of(&lead.visitor_id);
     let foreign =
-        forget("https://evil.example", json!({ "site": "acme", "visitor_id": lead.visitor_id })).await.unwrap();
-    assert_eq!(foreign.status(), 403);
-    let missing = forget(ORIGIN, json!({ "site": "acme" })).await.unwrap();
-    assert_eq!(missing.status(), 400);
-    assert_eq!(missing.json::<Value>().await.unwrap()["field"], "visitor_id");
-    assert_eq!(collector.leads().await.len(), 1);
-
-    let done = forget(ORIGIN, json!({ "site": "acme", "visitor_id": lead.visitor_id })).await.unwrap();
-    assert_eq!(done.status(), 200);
+        forget("https://evil.example", json!({ "site": "acme", "visitor_id": lead.visitor_id, "secret": secret }));
+    assert_eq!(foreign.await.unwrap().status(), 403);
+    // The visitor id alone, which the dashboard, exports and webhooks show, is not enough.
+    let id_only = forget(ORIGIN, json!({ "site": "acme", "visitor_id": lead.visitor_id })).await.unwrap();
+    assert_eq!(id_only.status(), 400);
+    assert_eq!(id_only.json::<Value>().await.unwrap()["field"], "secret");
+    // A wrong secret and an unknown visitor get the answer a right one gets.
+    let mut answers = Vec::new();
+    for body in [
+        json!({ "site": "acme", "visitor_id": lead.visitor_id, "secret": secret_of("someone else") }),
+        json!({ "site": "acme", "visitor_id": "nobody-0123", "secret": secret }),
+    ] {
+        let answer = forget(ORIGIN, body).await.unwrap();
+        answers.push((answer.status().as_u16(), answer.text().await.unwrap()));
+    }
+    assert_eq!(collector.leads().await.len(), 2, "nothing erased without the secret");
+    let done =
+        forget(ORIGIN, json!({ "site": "acme", "visitor_id": lead.visitor_id, "secret": secret })).await.unwrap();
     assert_eq!(done.headers()["access-control-allow-origin"], ORIGIN);
-    assert_eq!(done.json::<Value>().await.unwrap()["erased"]["leads"], 1);
-    assert!(collector.leads().await.is_empty());
+    answers.push((done.status().as_u16(), done.text().await.unwrap()));
+    assert!(answers.iter().all(|answer| *answer == (200, r#"{"status":"received"}"#.to_string())), "{answers:?}");
+    let left = collector.leads().await;
+    assert_eq!(left.len(), 1, "only the visitor's own leads go");
+    assert_eq!(left[0]["visitor_id"], other.visitor_id.as_str());
     assert_eq!(collector.post(&lead.to_json()).await.json::<Value>().await.unwrap()["status"], "suppressed");
+}
+
+#[tokio::test]
+async fn the_owner_erases_by_visitor_id_with_the_token() {
+    let collector = Collector::start("").await;
+    let lead = mql_lead("owner@acme.example");
+    assert_eq!(collector.post(&lead.to_json()).await.status(), 201);
+    let (status, answer) =
+        collector.admin_post("/v1/admin/erasure", json!({ "site": "acme", "visitor_id": lead.visitor_id })).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["erased"]["leads"], 1);
+    assert!(collector.leads().await.is_empty());
+    let (status, _) = collector.admin_post("/v1/admin/erasure", json!({ "visitor_id": lead.visitor_id })).await;
+    assert_eq!(status, 400, "a visitor id needs its site");
+}
+
+#[tokio::test]
+async fn browser_erasures_keep_a_bounded_suppression_list() {
+    use leadscore_collector::store::{Erasure, MAX_SECRET_SUPPRESSIONS, SECRET_SUPPRESSION_DAYS};
+    let collector = Collector::start("").await;
+    let store = collector.running.as_ref().unwrap().app.store.clone();
+    let db = rusqlite::Connection::open(collector.dir.join("leads.db")).unwrap();
+    let count = |db: &rusqlite::Connection| -> i64 {
+        db.query_row("SELECT count(*) FROM suppressions WHERE kind = 'secret'", [], |row| row.get(0)).unwrap()
+    };
+    let erase = |at: i64, visitor: &str| {
+        let erasure = Erasure::Secret { site: "acme".into(), visitor_id: visitor.into(), erasure: "ab".repeat(32) };
+        store.erase(&erasure, at).unwrap()
+    };
+    let t = RECEIVED as i64;
+    erase(t, "old-one");
+    assert_eq!(count(&db), 1);
+    erase(t + SECRET_SUPPRESSION_DAYS * 86_400_000 + 1, "a-month-later");
+    assert_eq!(count(&db), 1, "a month-old one is gone");
+    // Fill the list to its cap, then ask once more: the oldest makes room.
+    let fill = db.prepare("INSERT INTO suppressions (kind, digest, at) VALUES ('secret', ?1, ?2)");
+    let mut fill = fill.unwrap();
+    for n in 0..MAX_SECRET_SUPPRESSIONS {
+        fill.execute(rusqlite::params![format!("filler-{n}"), t + 86_400_000 * 31 + n as i64]).unwrap();
+    }
+    erase(t + 86_400_000 * 32, "one-more");
+    assert_eq!(count(&db) as u64, MAX_SECRET_SUPPRESSIONS);
 }
 
 #[tokio::test]

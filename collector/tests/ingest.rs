@@ -422,7 +422,8 @@ async fn posts_without_an_origin_are_refused_and_servers_import_with_the_token()
     let answer: Value = refused.json().await.unwrap();
     assert_eq!(answer["field"], "origin", "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("/v1/admin/import"), "{answer}");
-    let forget = serde_json::json!({ "site": "acme", "visitor_id": lead.visitor_id }).to_string();
+    let secret = secret_of(&lead.visitor_id);
+    let forget = serde_json::json!({ "site": "acme", "visitor_id": lead.visitor_id, "secret": secret }).to_string();
     assert_eq!(plain("/v1/forget", forget).await.unwrap().status(), 403);
     assert!(collector.leads().await.is_empty());
 

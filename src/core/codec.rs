@@ -187,8 +187,8 @@ impl State {
         let Some(body) = bytes.strip_prefix(&MAGIC) else {
             return Err(DecodeError::new("not a leadscore state (unknown format)"));
         };
-        match body.first() {
-            Some(&STATE_VERSION) => {}
+        let version = match body.first() {
+            Some(&version @ (1 | STATE_VERSION)) => version,
             Some(&version) if version > STATE_VERSION => {
                 return Err(DecodeError::new(format!(
                     "written by a newer version (v{version}, this is v{STATE_VERSION})"
@@ -196,9 +196,10 @@ impl State {
             }
             Some(version) => return Err(DecodeError::new(format!("unsupported version v{version}"))),
             None => return Err(DecodeError::new("truncated before the version")),
-        }
+        };
         let mut reader = Reader::new(&body[1..]);
-        let state = read_state(&mut reader).map_err(|error| DecodeError::new(format!("corrupt body ({error})")))?;
+        let state =
+            read_state(&mut reader, version).map_err(|error| DecodeError::new(format!("corrupt body ({error})")))?;
         let rest = reader.rest();
         if !rest.is_empty() {
             return Err(DecodeError::new(format!("{} unexpected bytes after the state", rest.len())));
@@ -240,6 +241,7 @@ fn write_state(state: &State) -> Vec<u8> {
     w.option(state.first_touch.as_ref(), write_touch);
     w.option(state.last_touch.as_ref(), write_touch);
     write_outbox(&mut w, &state.outbox);
+    w.string(&state.erasure_secret);
     w.bytes
 }
 
@@ -321,7 +323,7 @@ fn write_outbox(w: &mut Writer, outbox: &Outbox) {
 }
 
 /// A state from its body (the invariants are checked by the caller).
-fn read_state(r: &mut Reader<'_>) -> Result<State, Error> {
+fn read_state(r: &mut Reader<'_>, version: u8) -> Result<State, Error> {
     let visitor_id = r.string()?;
     let created = r.time()?;
     let horizon = r.option(|r| Ok((r.time()?, EventId(r.u64()?))))?;
@@ -343,6 +345,8 @@ fn read_state(r: &mut Reader<'_>) -> Result<State, Error> {
     let first_touch = r.option(read_touch)?;
     let last_touch = r.option(read_touch)?;
     let outbox = read_outbox(r)?;
+    // Version 1 ends here; version 2 adds the erasure secret.
+    let erasure_secret = if version >= 2 { r.string()? } else { String::new() };
     Ok(State {
         visitor_id,
         created,
@@ -355,6 +359,7 @@ fn read_state(r: &mut Reader<'_>) -> Result<State, Error> {
         first_touch,
         last_touch,
         outbox,
+        erasure_secret,
     })
 }
 

@@ -95,6 +95,12 @@ impl Engine {
         self.state
     }
 
+    /// Gives the visitor an erasure secret unless it has one (see
+    /// [`State::ensure_erasure_secret`]); true when it was given.
+    pub fn ensure_erasure_secret(&mut self, secret: impl FnOnce() -> String) -> bool {
+        self.state.ensure_erasure_secret(secret)
+    }
+
     /// Counts one event. Events may arrive out of order (another tab's,
     /// merged later); each id counts once.
     pub fn handle_event(&mut self, event: Event) -> Handled {

@@ -47,6 +47,11 @@ pub struct Lead {
     pub site: String,
     /// The random, first-party visitor id.
     pub visitor_id: String,
+    /// The SHA-256 (64 hex digits) of the erasure secret the visitor's
+    /// browser keeps: `POST /v1/forget` with the secret erases this lead.
+    /// Empty from widgets that kept no secret yet (accepted when absent).
+    #[serde(default)]
+    pub erasure: String,
     /// The stage that triggered the lead: `mql` or `sales_ready`.
     pub stage: Stage,
     /// The engagement score at `sent_at` (or `created_at` before sending), as
@@ -144,6 +149,7 @@ impl Lead {
             lead_id,
             site: config.site().to_string(),
             visitor_id: state.visitor_id().to_string(),
+            erasure: state.erasure_digest(),
             stage,
             score: engine.score(scored_at),
             grade: engine.grade(),
@@ -194,6 +200,7 @@ impl Lead {
         w.key("lead_id").text(&self.lead_id);
         w.key("site").text(&self.site);
         w.key("visitor_id").text(&self.visitor_id);
+        w.key("erasure").text(&self.erasure);
         w.key("stage").text(self.stage.as_str());
         w.key("score").float(self.score);
         w.key("grade").text(self.grade.as_str());
@@ -362,6 +369,10 @@ impl Checker {
             "lowercase letters, digits, '-' and '_'",
         );
         self.text(|| "visitor_id".into(), &lead.visitor_id, 1, super::state::MAX_VISITOR_ID_CHARS);
+        if !lead.erasure.is_empty() {
+            self.pattern("erasure", &lead.erasure, 64, |c| matches!(c, '0'..='9' | 'a'..='f'), "lowercase hex digits");
+            self.text(|| "erasure".into(), &lead.erasure, 64, 64);
+        }
         if lead.stage < Stage::Mql {
             let stage = lead.stage;
             self.fail(|| "stage".into(), || format!("a lead is sent at mql or sales_ready, got {stage}"));

@@ -42,6 +42,7 @@ pub mod json;
 pub mod lead;
 pub mod outbox;
 pub mod presets;
+pub mod sha256;
 pub mod signals;
 pub mod state;
 pub mod text;

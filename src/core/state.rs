@@ -23,7 +23,7 @@ use super::tally::Tally;
 use super::time::Timestamp;
 
 /// Version written in front of every encoded state.
-pub const STATE_VERSION: u8 = 1;
+pub const STATE_VERSION: u8 = 2;
 /// Most events kept as evidence before the oldest are summarised.
 pub const MAX_EVIDENCE: usize = 48;
 /// Encoded size the engine compacts toward. A state stays under it as long as
@@ -56,7 +56,14 @@ pub struct State {
     pub(crate) first_touch: Option<Touch>,
     pub(crate) last_touch: Option<Touch>,
     pub(crate) outbox: Outbox,
+    /// The visitor's erasure secret (32 hex digits): leads carry only its
+    /// SHA-256, and only its holder can ask the collector to erase them.
+    /// Empty in states stored before there was one (version 1).
+    pub(crate) erasure_secret: String,
 }
+
+/// Longest erasure secret a state holds.
+pub const MAX_SECRET_CHARS: usize = 64;
 
 /// Why stored bytes could not be restored. The caller starts a fresh state
 /// and reports the reason once; the bytes are never half-used.
@@ -95,6 +102,30 @@ impl State {
             first_touch: None,
             last_touch: None,
             outbox: Outbox::default(),
+            erasure_secret: String::new(),
+        }
+    }
+
+    /// The erasure secret, empty until one is given.
+    pub fn erasure_secret(&self) -> &str {
+        &self.erasure_secret
+    }
+
+    /// Gives the visitor `secret` unless it has one; true when it was given.
+    pub fn ensure_erasure_secret(&mut self, secret: impl FnOnce() -> String) -> bool {
+        if !self.erasure_secret.is_empty() {
+            return false;
+        }
+        self.erasure_secret = super::event::truncate(&secret(), MAX_SECRET_CHARS);
+        true
+    }
+
+    /// What a lead carries of the secret: its SHA-256 in hex, or nothing.
+    pub fn erasure_digest(&self) -> String {
+        if self.erasure_secret.is_empty() {
+            String::new()
+        } else {
+            super::sha256::sha256_hex(self.erasure_secret.as_bytes())
         }
     }
 
@@ -207,6 +238,11 @@ impl State {
             self.record_touch(touch.clone());
         }
         self.outbox.merge(&other.outbox);
+        // Two tabs that upgraded the same old record may have drawn two
+        // secrets; the larger wins, the same in every tab and order.
+        if other.erasure_secret > self.erasure_secret {
+            self.erasure_secret = other.erasure_secret.clone();
+        }
     }
 
     /// Decodes `bytes`, or starts a fresh state and says why.
@@ -230,6 +266,9 @@ impl State {
             return Err("summary holds more rules than any config can have".into());
         }
         self.outbox.check()?;
+        if self.erasure_secret.chars().count() > MAX_SECRET_CHARS {
+            return Err("erasure secret too long".into());
+        }
         for pair in self.evidence.windows(2) {
             if (pair[0].at, pair[0].id) >= (pair[1].at, pair[1].id) {
                 return Err("evidence is not in time order".into());

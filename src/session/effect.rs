@@ -25,7 +25,7 @@ pub enum Effect {
     RequestErasure {
         /// Where to post.
         url: String,
-        /// The JSON body: `{"site":…,"visitor_id":…}`.
+        /// The JSON body: `{"site":…,"visitor_id":…,"secret":…}`.
         body: String,
     },
     /// Tell the page's `on(kind, …)` callbacks.

@@ -179,7 +179,10 @@ impl Session {
             Ok(config) => {
                 self.key = format!("leadscore:{}", config.site());
                 let visitor = self.random.visitor_id();
-                self.engine = Some(Engine::new(Arc::new(config), State::new(&visitor, now)));
+                let mut engine = Engine::new(Arc::new(config), State::new(&visitor, now));
+                let secret = self.random.secret();
+                engine.ensure_erasure_secret(|| secret);
+                self.engine = Some(engine);
                 self.failed = false;
             }
             Err(message) => {
@@ -597,11 +600,17 @@ impl Session {
             // The stored visitor is adopted; what this page scored in memory
             // before consent (if anything) is replayed into it.
             Ok(state) => {
+                let secret = self.random.secret();
                 if let Some(engine) = self.engine.as_mut() {
                     let stored = Engine::new(engine.shared_config(), state);
                     let in_memory = core::mem::replace(engine, stored).into_state();
+                    // A record from before erasure secrets gets one, written
+                    // with the next batch.
+                    let upgraded = engine.ensure_erasure_secret(|| secret);
                     if !in_memory.is_blank() {
                         engine.absorb(&in_memory);
+                    }
+                    if upgraded || !in_memory.is_blank() {
                         self.dirty = true;
                         self.schedule_flush(now);
                     }
@@ -681,9 +690,10 @@ impl Session {
         self.want_write = false;
         self.effects.push(Effect::RemoveRecord);
         self.request_erasure();
-        let visitor = self.random.visitor_id();
+        let (visitor, secret) = (self.random.visitor_id(), self.random.secret());
         if let Some(engine) = self.engine.as_mut() {
             *engine = Engine::new(engine.shared_config(), State::new(&visitor, now));
+            engine.ensure_erasure_secret(|| secret);
         }
         self.changed = true;
         self.reveal_due = true;
@@ -703,6 +713,7 @@ impl Session {
         let mut body = crate::core::json::Object::new();
         body.insert("site".into(), Json::string(engine.config().site()));
         body.insert("visitor_id".into(), Json::string(engine.state().visitor_id()));
+        body.insert("secret".into(), Json::string(engine.state().erasure_secret()));
         self.effects.push(Effect::RequestErasure { url, body: Json::Object(body).to_string() });
         self.erasure_requested = true;
     }

@@ -5,6 +5,10 @@
 use crate::prelude::*;
 pub(crate) struct Random {
     state: [u64; 4],
+    /// SHA-256 of the seed, for secrets: nothing the generator's outputs
+    /// reveal (visitor ids, event ids) leads back to it.
+    secret_key: [u8; 32],
+    secrets: u64,
 }
 
 impl Random {
@@ -19,7 +23,9 @@ impl Random {
             // The one seed xoshiro cannot leave.
             state[0] = 0x9e37_79b9_7f4a_7c15;
         }
-        Random { state }
+        let mut keyed = b"leadscore erasure secret\0".to_vec();
+        keyed.extend_from_slice(&seed);
+        Random { state, secret_key: crate::core::sha256::sha256(&keyed), secrets: 0 }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -38,6 +44,17 @@ impl Random {
     /// A number in `[0, 1)`.
     pub fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A new erasure secret: 128 bits as 32 hex digits, from a hash of the
+    /// seed rather than from the generator, whose outputs are public.
+    pub fn secret(&mut self) -> String {
+        self.secrets += 1;
+        let mut input = self.secret_key.to_vec();
+        input.extend_from_slice(&self.secrets.to_le_bytes());
+        let mut secret = crate::core::sha256::sha256_hex(&input);
+        secret.truncate(32);
+        secret
     }
 
     /// A new visitor id: 128 bits as 32 hex digits.

@@ -253,6 +253,8 @@ async fn api_transition(
 pub struct EraseBody {
     email: Option<String>,
     lead_id: Option<String>,
+    site: Option<String>,
+    visitor_id: Option<String>,
 }
 
 async fn api_erase(State(app): State<Arc<App>>, body: Body) -> Response {
@@ -263,15 +265,21 @@ async fn api_erase(State(app): State<Arc<App>>, body: Body) -> Response {
             return error(
                 StatusCode::BAD_REQUEST,
                 None,
-                format!("expected {{\"email\": …}} or {{\"lead_id\": …}}: {err}"),
+                format!("expected {{\"email\": …}}, {{\"lead_id\": …}} or {{\"site\": …, \"visitor_id\": …}}: {err}"),
             )
         }
     };
-    let erasure = match (request.email, request.lead_id) {
-        (Some(email), None) if email.contains('@') => Erasure::Email(email),
-        (Some(_), None) => return error(StatusCode::BAD_REQUEST, Some("email"), "not an email address"),
-        (None, Some(lead_id)) if !lead_id.is_empty() => Erasure::LeadId(lead_id),
-        _ => return error(StatusCode::BAD_REQUEST, None, "give exactly one of `email` or `lead_id`"),
+    let erasure = match (request.email, request.lead_id, request.site, request.visitor_id) {
+        (Some(email), None, None, None) if email.contains('@') => Erasure::Email(email),
+        (Some(_), None, None, None) => return error(StatusCode::BAD_REQUEST, Some("email"), "not an email address"),
+        (None, Some(lead_id), None, None) if !lead_id.is_empty() => Erasure::LeadId(lead_id),
+        (None, None, Some(site), Some(visitor_id)) if !site.is_empty() && !visitor_id.is_empty() => {
+            Erasure::Visitor { site, visitor_id }
+        }
+        _ => {
+            let message = "give exactly one of `email`, `lead_id`, or `site` with `visitor_id`";
+            return error(StatusCode::BAD_REQUEST, None, message);
+        }
     };
     let now = app.clock.now();
     match app.blocking(move |store| store.erase(&erasure, now)).await {

@@ -357,14 +357,32 @@ pub enum Erasure {
     Email(String),
     /// This lead and every lead of its visitor.
     LeadId(String),
-    /// A visitor, as the widget knows itself.
+    /// A visitor, by its id (the admin API, with the token).
     Visitor {
         /// Site name.
         site: String,
         /// Visitor id.
         visitor_id: String,
     },
+    /// A visitor asking from its own browser: only leads that carry the
+    /// digest of the secret it proves (and with them its other leads) go.
+    /// Whether any matched is never told, and what is kept to refuse leads
+    /// still on their way is bounded ([`MAX_SECRET_SUPPRESSIONS`]).
+    Secret {
+        /// Site name.
+        site: String,
+        /// Visitor id.
+        visitor_id: String,
+        /// SHA-256 (hex) of the secret, as leads carry it in `erasure`.
+        erasure: String,
+    },
 }
+
+/// Most suppressions kept for erasures asked from browsers; older ones go
+/// first, and any goes after [`SECRET_SUPPRESSION_DAYS`].
+pub const MAX_SECRET_SUPPRESSIONS: u64 = 10_000;
+/// How long a browser's erasure keeps refusing leads still on their way.
+pub const SECRET_SUPPRESSION_DAYS: i64 = 30;
 
 /// What an erasure removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

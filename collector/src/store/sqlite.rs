@@ -87,6 +87,8 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL
     );",
+    // 3: erasures asked from browsers are pruned by age.
+    "CREATE INDEX suppressions_age ON suppressions(kind, at);",
 ];
 
 /// The schema version this build writes.
@@ -297,6 +299,10 @@ fn visitor_key(site: &str, visitor_id: &str) -> String {
     format!("{site}\u{1f}{visitor_id}")
 }
 
+fn secret_key(site: &str, visitor_id: &str, erasure: &str) -> String {
+    format!("{site}\u{1f}{visitor_id}\u{1f}{erasure}")
+}
+
 fn enqueue(
     conn: &Connection,
     targets: &[String],
@@ -336,7 +342,10 @@ fn difference(stored: &LeadRow, lead: &leadscore::core::Lead) -> Option<String> 
 fn insert(conn: &Connection, new: NewLead, targets: &[String]) -> rusqlite::Result<Inserted> {
     let lead = &new.lead;
     let email = lead.identity.get("email");
-    if suppressed(conn, "visitor", &visitor_key(&lead.site, &lead.visitor_id))?
+    let erased_by_browser = !lead.erasure.is_empty()
+        && suppressed(conn, "secret", &secret_key(&lead.site, &lead.visitor_id, &lead.erasure))?;
+    if erased_by_browser
+        || suppressed(conn, "visitor", &visitor_key(&lead.site, &lead.visitor_id))?
         || email.map(|email| suppressed(conn, "email", email)).transpose()?.unwrap_or(false)
     {
         return Ok(Inserted::Suppressed);
@@ -431,6 +440,31 @@ fn erase(conn: &Connection, erasure: &Erasure, at: Millis) -> rusqlite::Result<E
             .into_iter()
             .collect(),
         Erasure::Visitor { site, visitor_id } => vec![(site.clone(), visitor_id.clone())],
+        Erasure::Secret { site, visitor_id, erasure } => {
+            // Kept for leads still on their way (another tab's retry), and
+            // bounded: a month, and the newest MAX_SECRET_SUPPRESSIONS.
+            suppress(conn, "secret", &secret_key(site, visitor_id, erasure), at)?;
+            conn.execute(
+                "DELETE FROM suppressions WHERE kind = 'secret' AND at < ?1",
+                [at - super::SECRET_SUPPRESSION_DAYS * 86_400_000],
+            )?;
+            conn.execute(
+                "DELETE FROM suppressions WHERE kind = 'secret' AND rowid IN (SELECT rowid FROM suppressions \
+                 WHERE kind = 'secret' ORDER BY at DESC, rowid DESC LIMIT -1 OFFSET ?1)",
+                [super::MAX_SECRET_SUPPRESSIONS as i64],
+            )?;
+            let proven: bool = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM leads WHERE site = ?1 AND visitor_id = ?2 \
+                 AND json_extract(payload, '$.erasure') = ?3)",
+                params![site, visitor_id, erasure],
+                |row| row.get(0),
+            )?;
+            if proven {
+                vec![(site.clone(), visitor_id.clone())]
+            } else {
+                Vec::new()
+            }
+        }
     };
     let mut erased = Erased::default();
     for (site, visitor_id) in visitors {

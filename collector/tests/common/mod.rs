@@ -167,7 +167,9 @@ pub struct Visitor {
 impl Visitor {
     pub fn new(visitor_id: &str) -> Visitor {
         let config = Arc::new(Config::parse(SITE_JSON).unwrap());
-        Visitor { engine: Engine::new(config, State::new(visitor_id, Timestamp(T0))), now: Timestamp(T0), next_id: 1 }
+        let mut engine = Engine::new(config, State::new(visitor_id, Timestamp(T0)));
+        engine.ensure_erasure_secret(|| secret_of(visitor_id));
+        Visitor { engine, now: Timestamp(T0), next_id: 1 }
     }
 
     pub fn track(&mut self, name: &str, url: &str) {
@@ -210,6 +212,12 @@ impl Visitor {
         lead.sent_at = Some(self.now);
         lead
     }
+}
+
+/// The erasure secret the test visitor `visitor_id` keeps, as a browser
+/// keeps its own.
+pub fn secret_of(visitor_id: &str) -> String {
+    leadscore::core::sha256::sha256_hex(format!("secret of {visitor_id}").as_bytes())[..32].to_string()
 }
 
 /// An MQL lead for `email` from a visitor named after it.
