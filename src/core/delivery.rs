@@ -116,17 +116,6 @@ fn http_date_millis(value: &str) -> Option<u64> {
     if clock.next().is_some() || hours > 23 || minutes > 59 || seconds > 60 || year < 1970 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
+    let days = super::time::days_from_civil(year, month, day);
     Some(((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000)
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
