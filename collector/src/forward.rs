@@ -214,7 +214,7 @@ async fn attempt(
             blocking(store, move |store| store.delivery_succeeded(id)).await
         }
         outcome => {
-            let jitter = crate::random_unit();
+            let jitter = random_unit();
             let created = Timestamp(delivery.created_at.max(0) as u64);
             let retry_at = (outcome == Outcome::Retry)
                 .then(|| policy.next_attempt(created, Timestamp(now.max(0) as u64), attempts, jitter, retry_after))
@@ -236,9 +236,26 @@ async fn attempt(
     }
 }
 
+/// A random number in `[0, 1)` for retry jitter.
+fn random_unit() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_units_are_in_range() {
+        for _ in 0..100 {
+            let unit = random_unit();
+            assert!((0.0..1.0).contains(&unit), "{unit}");
+        }
+    }
 
     #[test]
     fn a_signature_verifies_and_a_changed_body_does_not() {

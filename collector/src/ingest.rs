@@ -9,8 +9,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -21,7 +22,7 @@ use serde_json::json;
 
 use crate::settings::Site;
 use crate::store::{Erasure, Inserted, NewLead};
-use crate::{error, json_response, App};
+use crate::{error, json_response, ApiError, App};
 
 /// A compressed body may expand at most this much; real leads compress 5–15×.
 pub const MAX_RATIO: usize = 100;
@@ -29,27 +30,32 @@ pub const MAX_RATIO: usize = 100;
 /// Longest `site`, `visitor_id`, identity value or other short string accepted.
 const MAX_SHORT: usize = 256;
 
-/// The public routes.
-pub fn routes() -> Router<Arc<App>> {
+/// The public routes, the two posts behind the one CORS layer ([`cors`]).
+pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     Router::new()
         .route("/v1/leads", post(post_lead).options(preflight))
         .route("/v1/forget", post(forget).options(preflight))
+        .route_layer(middleware::from_fn_with_state(app, cors))
         .route("/v1/sites/{site}/config.json", get(site_config))
 }
 
-/// Why a body was refused, with the status to answer.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// The field at fault, as a JSON path, or `lead` for the body as a whole.
-    pub field: String,
-    /// What is wrong, and what would be right.
-    pub message: String,
+/// Which site a public answer was for, once the body said so: the CORS
+/// layer answers for that site's origins.
+#[derive(Clone, Debug)]
+struct ForSite(String);
+
+/// An answer for `site`.
+fn for_site(mut response: Response, site: &str) -> Response {
+    response.extensions_mut().insert(ForSite(site.to_string()));
+    response
 }
 
+/// Why a body was refused: the collector's one error type, with the field
+/// at fault named by its JSON path (`lead` for the body as a whole).
+pub type Refusal = ApiError;
+
 fn refuse(status: StatusCode, field: &str, message: impl Into<String>) -> Refusal {
-    Refusal { status, field: field.into(), message: message.into() }
+    ApiError::new(status, Some(field), message)
 }
 
 /// Turns a received body into text: checks the media type, undoes gzip
@@ -198,20 +204,38 @@ fn origin(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|value| value.to_str().ok())
 }
 
-/// CORS headers for `origin` when `site` (or, before the body says which
-/// site, any site) allows it. `Retry-After` is exposed so the widget can
-/// read how long to back off.
-fn with_cors(mut response: Response, app: &App, origin: Option<&str>, site: Option<&Site>) -> Response {
+/// The CORS layer of the public posts: a preflight is answered here (`204`
+/// when some site allows the origin, else `403`); every other answer gets
+/// `Access-Control-Allow-Origin` when its site (or, before the body says
+/// which, any site) allows the origin, and exposes `Retry-After` so the
+/// widget can read how long to back off.
+async fn cors(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let origin = origin(request.headers()).map(str::to_string);
+    let any_site = |origin: &str| app.settings.sites.values().any(|site| site.allows(origin));
+    let preflight = request.method() == Method::OPTIONS;
+    if preflight && !origin.as_deref().is_some_and(any_site) {
+        let mut response = error(StatusCode::FORBIDDEN, Some("origin"), "this origin may not post leads here");
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
+        return response;
+    }
+    let mut response = next.run(request).await;
+    let site = response.extensions().get::<ForSite>().and_then(|ForSite(name)| app.settings.sites.get(name));
     let headers = response.headers_mut();
     headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     let Some(origin) = origin else { return response };
     let allowed = match site {
-        Some(site) => site.allows(origin),
-        None => app.settings.sites.values().any(|site| site.allows(origin)),
+        Some(site) => site.allows(&origin),
+        None => any_site(&origin),
     };
-    if let (true, Ok(value)) = (allowed, HeaderValue::from_str(origin)) {
+    if let (true, Ok(value)) = (allowed, HeaderValue::from_str(&origin)) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("Retry-After"));
+        if preflight {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
+            let allow = HeaderValue::from_static("Content-Type, Content-Encoding");
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allow);
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        }
     }
     response
 }
@@ -226,19 +250,9 @@ fn too_many(seconds: u64, what: &str) -> Response {
     response
 }
 
-async fn preflight(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let origin = origin(&headers);
-    let allowed = origin.is_some_and(|origin| app.settings.sites.values().any(|site| site.allows(origin)));
-    if !allowed {
-        let response = error(StatusCode::FORBIDDEN, Some("origin"), "this origin may not post leads here");
-        return with_cors(response, &app, None, None);
-    }
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Content-Type, Content-Encoding"));
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
-    with_cors(response, &app, origin, None)
+/// A preflight the CORS layer admitted.
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 async fn read_body(body: Body, headers: &HeaderMap) -> Result<String, Refusal> {
@@ -253,9 +267,9 @@ pub async fn read_lead(body: Body, headers: &HeaderMap) -> Result<Lead, Refusal>
     read_body(body, headers).await.and_then(|text| parse_lead(&text))
 }
 
-/// The `400`-style answer for a refusal, naming its field.
+/// The answer for a refusal, naming its field.
 pub fn refused(refusal: Refusal) -> Response {
-    error(refusal.status, Some(&refusal.field), refusal.message)
+    refusal.into_response()
 }
 
 async fn post_lead(
@@ -265,41 +279,33 @@ async fn post_lead(
     body: Body,
 ) -> Response {
     let origin = origin(&headers).map(str::to_string);
-    let (response, site) = receive(&app, client_ip(&app, peer, &headers), origin.as_deref(), &headers, body).await;
-    let site = site.and_then(|name| app.settings.sites.get(&name));
-    with_cors(response, &app, origin.as_deref(), site)
+    receive(&app, client_ip(&app, peer, &headers), origin.as_deref(), &headers, body).await
 }
 
-/// The answer to a lead post and, once known, the site it was for.
-async fn receive(
-    app: &Arc<App>,
-    ip: IpAddr,
-    origin: Option<&str>,
-    headers: &HeaderMap,
-    body: Body,
-) -> (Response, Option<String>) {
+/// The answer to a lead post, marked with its site once known.
+async fn receive(app: &Arc<App>, ip: IpAddr, origin: Option<&str>, headers: &HeaderMap, body: Body) -> Response {
     let now = app.clock.now();
     if let Err(seconds) = app.ip_limits.check(&ip, now) {
         tracing::warn!(%ip, "lead post rate-limited per address");
-        return (too_many(seconds, "address"), None);
+        return too_many(seconds, "address");
     }
     let lead = match read_lead(body, headers).await {
         Ok(lead) => lead,
         Err(refusal) => {
-            tracing::info!(%ip, field = %refusal.field, message = %refusal.message, "lead refused");
-            return (refused(refusal), None);
+            tracing::info!(%ip, field = refusal.field.as_deref().unwrap_or(""), message = %refusal.message, "lead refused");
+            return refusal.into_response();
         }
     };
     let site = match known_site(app, &lead.site, origin) {
         Ok(site) => site,
-        Err(answer) => return answer,
+        Err(refusal) => return for_site(refusal.into_response(), &lead.site),
     };
-    let site_name = Some(lead.site.clone());
     if let Err(seconds) = app.site_limits.check(&lead.site, now) {
         tracing::warn!(site = %lead.site, "lead post rate-limited per site");
-        return (too_many(seconds, "site"), site_name);
+        return for_site(too_many(seconds, "site"), &lead.site);
     }
-    (store_lead(app, lead, site, now).await, site_name)
+    let name = lead.site.clone();
+    for_site(store_lead(app, lead, site, now).await, &name)
 }
 
 /// Verifies `lead` under `site`'s rules on the collector's clock (`now`),
@@ -356,24 +362,22 @@ pub async fn store_lead(app: &Arc<App>, lead: Lead, site: &Site, now: crate::sto
 }
 
 /// The site named in a request, if this collector serves it and a browser's
-/// `origin` may call for it; otherwise the answer, with the site once known.
-// The early answer is a Response, as in admin.rs; boxing it buys nothing here.
-#[allow(clippy::result_large_err)]
-fn known_site<'a>(app: &'a App, name: &str, origin: Option<&str>) -> Result<&'a Site, (Response, Option<String>)> {
+/// `origin` may call for it.
+fn known_site<'a>(app: &'a App, name: &str, origin: Option<&str>) -> Result<&'a Site, ApiError> {
     let Some(site) = app.settings.sites.get(name) else {
         let message = format!("unknown site `{name}`; this collector serves {}", site_names(app));
-        return Err((error(StatusCode::BAD_REQUEST, Some("site"), message), None));
+        return Err(ApiError::bad_request("site", message));
     };
     if origin.is_none() && site.require_origin {
         let message = format!(
             "no Origin header: posts for site `{name}` come from a browser on its site; \
              a server imports leads with POST /v1/admin/import and the admin token"
         );
-        return Err((error(StatusCode::FORBIDDEN, Some("origin"), message), Some(name.to_string())));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, Some("origin"), message));
     }
     if let Some(origin) = origin.filter(|origin| !site.allows(origin)) {
         let message = format!("origin {origin} may not call this collector for site `{name}`");
-        return Err((error(StatusCode::FORBIDDEN, Some("origin"), message), Some(name.to_string())));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, Some("origin"), message));
     }
     Ok(site)
 }
@@ -401,22 +405,13 @@ async fn forget(
     body: Body,
 ) -> Response {
     let origin = origin(&headers).map(str::to_string);
-    let (response, site) =
-        erase_visitor(&app, client_ip(&app, peer, &headers), origin.as_deref(), &headers, body).await;
-    let site = site.and_then(|name| app.settings.sites.get(&name));
-    with_cors(response, &app, origin.as_deref(), site)
+    erase_visitor(&app, client_ip(&app, peer, &headers), origin.as_deref(), &headers, body).await
 }
 
-/// The answer to a visitor's erasure request and, once known, its site.
-async fn erase_visitor(
-    app: &Arc<App>,
-    ip: IpAddr,
-    origin: Option<&str>,
-    headers: &HeaderMap,
-    body: Body,
-) -> (Response, Option<String>) {
+/// The answer to a visitor's erasure request, marked with its site once known.
+async fn erase_visitor(app: &Arc<App>, ip: IpAddr, origin: Option<&str>, headers: &HeaderMap, body: Body) -> Response {
     if let Err(seconds) = app.ip_limits.check(&ip, app.clock.now()) {
-        return (too_many(seconds, "address"), None);
+        return too_many(seconds, "address");
     }
     let request = read_body(body, headers).await.and_then(|text| {
         let value: serde_json::Value = serde_json::from_str(&text)
@@ -433,10 +428,10 @@ async fn erase_visitor(
     });
     let (site, visitor_id, secret) = match request {
         Ok(request) => request,
-        Err(refusal) => return (refused(refusal), None),
+        Err(refusal) => return refusal.into_response(),
     };
-    if let Err(answer) = known_site(app, &site, origin) {
-        return answer;
+    if let Err(refusal) = known_site(app, &site, origin) {
+        return for_site(refusal.into_response(), &site);
     }
     let now = app.clock.now();
     let erasure = Erasure::Secret { site: site.clone(), visitor_id, erasure: sha256_hex(secret.as_bytes()) };
@@ -447,7 +442,7 @@ async fn erase_visitor(
         }
         Err(err) => error(StatusCode::SERVICE_UNAVAILABLE, None, format!("cannot erase now: {err}")),
     };
-    (response, Some(site))
+    for_site(response, &site)
 }
 
 /// The rule set a site's widget loads: public, cacheable, any origin.
@@ -486,9 +481,15 @@ mod tests {
         assert_eq!(ok("text/plain;charset=UTF-8", None).unwrap(), "{}");
         assert_eq!(ok("application/json", Some("identity")).unwrap(), "{}");
         let refusal = ok("application/x-www-form-urlencoded", None).unwrap_err();
-        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type"));
+        assert_eq!(
+            (refusal.status, refusal.field.as_deref().unwrap_or("")),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-type")
+        );
         let refusal = ok("text/plain", Some("br")).unwrap_err();
-        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-encoding"));
+        assert_eq!(
+            (refusal.status, refusal.field.as_deref().unwrap_or("")),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "content-encoding")
+        );
         let refusal = decode_body(None, None, b"{}").unwrap_err();
         assert!(refusal.message.contains("send text/plain or application/json"), "{}", refusal.message);
     }
@@ -504,9 +505,15 @@ mod tests {
         assert!(refusal.message.contains("inflates past"), "{}", refusal.message);
         let ratio = gzip(&vec![b' '; 60 * 1024]);
         let refusal = decode_body(Some("text/plain"), Some("gzip"), &ratio).unwrap_err();
-        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "content-encoding"));
+        assert_eq!(
+            (refusal.status, refusal.field.as_deref().unwrap_or("")),
+            (StatusCode::PAYLOAD_TOO_LARGE, "content-encoding")
+        );
         let refusal = decode_body(Some("text/plain"), Some("gzip"), b"not gzip at all").unwrap_err();
-        assert_eq!((refusal.status, refusal.field.as_str()), (StatusCode::BAD_REQUEST, "content-encoding"));
+        assert_eq!(
+            (refusal.status, refusal.field.as_deref().unwrap_or("")),
+            (StatusCode::BAD_REQUEST, "content-encoding")
+        );
     }
 
     #[test]

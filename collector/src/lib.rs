@@ -8,60 +8,35 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod clock;
 pub mod dashboard;
 pub mod forward;
+pub mod http;
 pub mod ingest;
 pub mod public;
 pub mod ratelimit;
 pub mod serve;
 pub mod settings;
 pub mod store;
+pub mod text;
 pub mod verify;
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub use clock::Clock;
+pub use http::{error, json_response, ApiError};
+pub use text::{hex, iso8601};
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::Router;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use ratelimit::RateLimiter;
 use settings::Settings;
-use store::{Millis, Store};
-
-/// The collector's clock: the system time plus an offset tests can move, so
-/// retention and retries are tested without waiting.
-#[derive(Clone, Debug, Default)]
-pub struct Clock {
-    offset: Arc<AtomicI64>,
-}
-
-impl Clock {
-    /// Milliseconds since the Unix epoch.
-    pub fn now(&self) -> Millis {
-        let system = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as Millis);
-        system + self.offset.load(Ordering::Relaxed)
-    }
-
-    /// A clock that reads `at` now and runs on from there, for tests whose
-    /// leads were made at a fixed time.
-    pub fn starting_at(at: Millis) -> Clock {
-        let clock = Clock::default();
-        clock.offset.store(at - clock.now(), Ordering::Relaxed);
-        clock
-    }
-
-    /// Moves this clock (and its clones) forward.
-    pub fn advance(&self, by: Duration) {
-        self.offset.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
-    }
-}
+use store::Store;
 
 /// Everything a request handler needs.
 pub struct App {
@@ -200,12 +175,15 @@ pub fn start_split(
 
 /// Every route the collector answers, on one listener.
 pub fn router(app: Arc<App>) -> Router {
-    finish(Router::new().merge(ingest::routes()).merge(admin::routes(app.clone())).merge(public::routes()), app)
+    finish(
+        Router::new().merge(ingest::routes(app.clone())).merge(admin::routes(app.clone())).merge(public::routes()),
+        app,
+    )
 }
 
 /// The public routes only: what browsers on the sites call.
 pub fn public_router(app: Arc<App>) -> Router {
-    finish(Router::new().merge(ingest::routes()).merge(public::routes()), app)
+    finish(Router::new().merge(ingest::routes(app.clone())).merge(public::routes()), app)
 }
 
 /// The admin routes only, for their own listener.
@@ -230,63 +208,5 @@ async fn retention_sweep(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
             _ = shutdown.changed() => {}
         }
-    }
-}
-
-/// A JSON answer.
-pub fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
-}
-
-/// A JSON error answer: `{"error": message, "field": field}`.
-pub fn error(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Response {
-    json_response(status, json!({ "error": message.into(), "field": field }))
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-/// A random number in `[0, 1)` for retry jitter.
-pub fn random_unit() -> f64 {
-    let mut bytes = [0u8; 8];
-    if getrandom::getrandom(&mut bytes).is_err() {
-        return 0.5;
-    }
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// `2026-01-02T03:04:05Z` for milliseconds since the epoch (the core's
-/// civil-date conversion; times before 1970 print as 1970).
-pub fn iso8601(millis: Millis) -> String {
-    leadscore::core::Timestamp(millis.max(0) as u64).iso8601()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso8601_formats_utc() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_767_225_600_000), "2026-01-01T00:00:00Z");
-        assert_eq!(iso8601(951_782_400_000 + 3_723_000), "2000-02-29T01:02:03Z");
-    }
-
-    #[test]
-    fn random_units_are_in_range() {
-        for _ in 0..100 {
-            let unit = random_unit();
-            assert!((0.0..1.0).contains(&unit), "{unit}");
-        }
-    }
-
-    #[test]
-    fn the_clock_moves_when_told() {
-        let clock = Clock::default();
-        let before = clock.now();
-        clock.clone().advance(Duration::from_secs(86_400));
-        assert!(clock.now() - before >= 86_400_000);
     }
 }

@@ -42,7 +42,7 @@ proptest! {
         let compressed = gzip.finish().unwrap();
         match decode_body(Some("text/plain"), Some("gzip"), &compressed) {
             Ok(text) => prop_assert_eq!(text.as_bytes(), &body[..]),
-            Err(refusal) => prop_assert!(!refusal.field.is_empty()),
+            Err(refusal) => prop_assert!(refusal.field.as_deref().is_some_and(|field| !field.is_empty())),
         }
     }
 
@@ -57,7 +57,7 @@ proptest! {
             Ok(Ok(lead)) => prop_assert!(lead.check().is_ok()),
             Ok(Err(refusal)) | Err(refusal) => {
                 prop_assert!(refusal.status.is_client_error());
-                prop_assert!(!refusal.field.is_empty() && !refusal.message.is_empty());
+                prop_assert!(refusal.field.as_deref().is_some_and(|field| !field.is_empty()) && !refusal.message.is_empty());
             }
         }
     }

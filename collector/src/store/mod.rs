@@ -128,7 +128,10 @@ impl Action {
             }
         };
         if self == Action::Reject && reason.is_none_or(|reason| reason.trim().is_empty()) {
-            return Err(StoreError::Invalid("reason: rejecting a lead back to nurture needs a reason".into()));
+            return Err(StoreError::Invalid {
+                field: "reason".into(),
+                message: "rejecting a lead back to nurture needs a reason".into(),
+            });
         }
         Ok(to)
     }
@@ -440,8 +443,13 @@ pub enum StoreError {
     NotFound(String),
     /// The request conflicts with the current state (a funnel step not allowed).
     Conflict(String),
-    /// The request is malformed.
-    Invalid(String),
+    /// The request is malformed: the field at fault and why.
+    Invalid {
+        /// The field, as a JSON path.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The database failed; the request may be retried.
     Backend(String),
 }
@@ -449,10 +457,10 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreError::NotFound(message)
-            | StoreError::Conflict(message)
-            | StoreError::Invalid(message)
-            | StoreError::Backend(message) => f.write_str(message),
+            StoreError::NotFound(message) | StoreError::Conflict(message) | StoreError::Backend(message) => {
+                f.write_str(message)
+            }
+            StoreError::Invalid { field, message } => write!(f, "{field}: {message}"),
         }
     }
 }
@@ -571,7 +579,7 @@ mod tests {
     fn rejecting_needs_a_reason() {
         for reason in [None, Some(""), Some("  ")] {
             let error = Action::Reject.apply(Funnel::Mql, reason).unwrap_err();
-            assert!(matches!(error, StoreError::Invalid(ref m) if m.starts_with("reason:")), "{error:?}");
+            assert!(matches!(error, StoreError::Invalid { ref field, .. } if field == "reason"), "{error:?}");
         }
     }
 
