@@ -204,10 +204,30 @@ impl ServerLimits {
             header_timeout: millis(file.header_timeout_ms, 10_000),
             body_timeout: millis(file.body_timeout_ms, 20_000),
             idle_timeout: millis(file.idle_timeout_ms, 5_000),
-            max_connections: file.max_connections.unwrap_or(1_024).max(1),
+            max_connections: file.max_connections.unwrap_or_else(default_max_connections).max(1),
             shutdown_timeout: millis(file.shutdown_timeout_ms, 10_000),
         }
     }
+}
+
+/// File descriptors kept free of connections: the database, its WAL,
+/// webhook requests, logs.
+const RESERVED_FDS: usize = 64;
+
+/// 1,024 connections, or fewer when the process may open fewer files, so
+/// the cap is reached before `accept` starts failing.
+fn default_max_connections() -> usize {
+    let limit = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| open_files_limit(&text));
+    match limit {
+        Some(limit) => 1_024.min(limit.saturating_sub(RESERVED_FDS)).max(16),
+        None => 1_024,
+    }
+}
+
+/// The soft "Max open files" limit in the text of `/proc/self/limits`.
+fn open_files_limit(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
 }
 
 /// Checked settings.
@@ -368,6 +388,26 @@ pub fn random_token() -> Result<String, String> {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).map_err(|err| format!("no random source for an admin token: {err}"))?;
     Ok(crate::hex(&bytes))
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_stays_under_the_open_files_limit() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max processes             95000                95000                processes\n\
+                      Max open files            256                  4096                 files\n";
+        assert_eq!(open_files_limit(limits), Some(256));
+        assert_eq!(open_files_limit("Max open files            unlimited            unlimited   files"), None);
+        let cap = default_max_connections();
+        assert!((16..=1_024).contains(&cap), "{cap}");
+        if let Some(limit) = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| open_files_limit(&text))
+        {
+            assert!(cap <= limit.saturating_sub(RESERVED_FDS).max(16), "{cap} under {limit}");
+        }
+    }
 }
 
 #[cfg(test)]
