@@ -124,6 +124,12 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
+    /// How long a claimed batch stays this collector's: the request timeout
+    /// twice over, and a minute for the store.
+    pub fn lease(&self) -> Duration {
+        self.timing.timeout * 2 + Duration::from_secs(60)
+    }
+
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let client = match reqwest::Client::builder().timeout(self.timing.timeout).build() {
@@ -141,7 +147,11 @@ impl Forwarder {
         };
         while !*shutdown.borrow() {
             let now = self.clock.now();
-            let due = match blocking(self.store.clone(), move |store| store.due_deliveries(now, BATCH)).await {
+            // Long enough for every attempt of the batch to finish; a
+            // collector that dies holding it frees the batch when it ends.
+            let lease_until = now + self.lease().as_millis() as i64;
+            let claimed = blocking(self.store.clone(), move |store| store.claim_deliveries(now, BATCH, lease_until));
+            let due = match claimed.await {
                 Ok(due) => due,
                 Err(err) => {
                     tracing::error!(%err, "cannot read the forwarding outbox");

@@ -498,9 +498,13 @@ pub trait Store: Send + Sync + 'static {
     fn erase(&self, erasure: &Erasure, at: Millis) -> Result<Erased, StoreError>;
     /// Deletes leads received before `cutoff`.
     fn delete_older_than(&self, cutoff: Millis) -> Result<u64, StoreError>;
-    /// Deliveries due at `now`, oldest first.
-    fn due_deliveries(&self, now: Millis, limit: u32) -> Result<Vec<Delivery>, StoreError>;
-    /// When the next live delivery is due.
+    /// Claims up to `limit` deliveries due at `now`, oldest first, until
+    /// `lease_until`: no other caller (another collector on the same
+    /// database) gets them before the lease runs out, so each webhook goes
+    /// out from one instance at a time. A delivery whose lease ran out (its
+    /// claimer died) is claimable again. Success or failure ends the lease.
+    fn claim_deliveries(&self, now: Millis, limit: u32, lease_until: Millis) -> Result<Vec<Delivery>, StoreError>;
+    /// When the next live delivery is due, or its lease ends.
     fn next_delivery_at(&self) -> Result<Option<Millis>, StoreError>;
     /// A delivery succeeded: it leaves the outbox.
     fn delivery_succeeded(&self, id: i64) -> Result<(), StoreError>;

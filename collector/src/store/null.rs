@@ -48,7 +48,7 @@ impl Store for NullStore {
         Ok(0)
     }
 
-    fn due_deliveries(&self, _now: Millis, _limit: u32) -> Result<Vec<Delivery>, StoreError> {
+    fn claim_deliveries(&self, _now: Millis, _limit: u32, _lease_until: Millis) -> Result<Vec<Delivery>, StoreError> {
         Ok(Vec::new())
     }
 

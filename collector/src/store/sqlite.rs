@@ -89,6 +89,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 3: erasures asked from browsers are pruned by age.
     "CREATE INDEX suppressions_age ON suppressions(kind, at);",
+    // 4: deliveries are claimed with a lease, so several collectors on one
+    // database never post the same webhook at once.
+    "ALTER TABLE deliveries ADD COLUMN claimed_until INTEGER;",
 ];
 
 /// The schema version this build writes.
@@ -570,18 +573,30 @@ impl Store for SqliteStore {
         })
     }
 
-    fn due_deliveries(&self, now: Millis, limit: u32) -> Result<Vec<Delivery>, StoreError> {
-        self.read(|conn| {
-            let mut query = conn.prepare(&format!(
-                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE dead = 0 AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2"
-            ))?;
-            let rows = query.query_map(params![now, limit], delivery_row)?;
-            rows.collect()
+    fn claim_deliveries(&self, now: Millis, limit: u32, lease_until: Millis) -> Result<Vec<Delivery>, StoreError> {
+        self.write(move |conn| {
+            let mut claim = conn
+                .prepare(&format!(
+                    "UPDATE deliveries SET claimed_until = ?3 WHERE id IN (SELECT id FROM deliveries \
+                     WHERE dead = 0 AND next_at <= ?1 AND (claimed_until IS NULL OR claimed_until <= ?1) \
+                     ORDER BY next_at, id LIMIT ?2) RETURNING {DELIVERY_COLUMNS}"
+                ))
+                .map_err(backend)?;
+            let rows = claim.query_map(params![now, limit, lease_until], delivery_row).map_err(backend)?;
+            let mut claimed: Vec<Delivery> = rows.collect::<rusqlite::Result<_>>().map_err(backend)?;
+            claimed.sort_by_key(|delivery| (delivery.next_at, delivery.id));
+            Ok(claimed)
         })
     }
 
     fn next_delivery_at(&self) -> Result<Option<Millis>, StoreError> {
-        self.read(|conn| conn.query_row("SELECT min(next_at) FROM deliveries WHERE dead = 0", [], |row| row.get(0)))
+        self.read(|conn| {
+            conn.query_row(
+                "SELECT min(max(next_at, coalesce(claimed_until, next_at))) FROM deliveries WHERE dead = 0",
+                [],
+                |row| row.get(0),
+            )
+        })
     }
 
     fn delivery_succeeded(&self, id: i64) -> Result<(), StoreError> {
@@ -593,7 +608,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_at = coalesce(?3, next_at),
-                 dead = (?3 IS NULL) WHERE id = ?1",
+                 dead = (?3 IS NULL), claimed_until = NULL WHERE id = ?1",
                 params![id, error, retry_at],
             )
             .map(drop)

@@ -1,0 +1,165 @@
+//! The `Store` contract, tested once against the trait: whichever backend
+//! runs it must keep one row per `lead_id`, hand each webhook delivery to
+//! one claimer at a time with leases that expire, allow one funnel step of
+//! two racing ones, suppress what was erased, and keep sessions. Each test
+//! runs against every backend this build has (SQLite, in a fresh file).
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use leadscore::core::{Lead, Stage, Timestamp};
+use leadscore_collector::store::{Action, Erasure, Inserted, NewLead, SqliteStore, Store, StoreError, Verdict};
+
+/// Every backend, fresh.
+fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
+    let dir = temp_dir();
+    vec![("sqlite", Arc::new(SqliteStore::open(&dir.join("contract.db")).unwrap()))]
+}
+
+fn new_lead(lead: Lead, received_at: i64) -> NewLead {
+    NewLead { lead, verified_score: 50.0, verified_stage: Stage::Mql, verdict: Verdict::Verified, received_at }
+}
+
+const NOW: i64 = RECEIVED as i64;
+
+#[test]
+fn one_row_per_lead_id_and_changed_repeats_kept_aside() {
+    for (name, store) in backends() {
+        let lead = mql_lead("once@acme.example");
+        let created = store.insert_lead(new_lead(lead.clone(), NOW), &[]).unwrap();
+        assert!(matches!(created, Inserted::Created(_)), "{name}");
+        assert!(
+            matches!(store.insert_lead(new_lead(lead.clone(), NOW + 1), &[]).unwrap(), Inserted::Duplicate),
+            "{name}"
+        );
+        let mut changed = lead.clone();
+        changed.created_at = Timestamp(changed.created_at.0 + 1);
+        assert!(matches!(store.insert_lead(new_lead(changed, NOW + 2), &[]).unwrap(), Inserted::Conflict(_)), "{name}");
+        assert_eq!(store.conflicts(10).unwrap().len(), 1, "{name}");
+        assert_eq!(
+            store.lead(&lead.lead_id).unwrap().unwrap().created_at,
+            lead.created_at.0 as i64,
+            "{name}: unchanged"
+        );
+    }
+}
+
+#[test]
+fn a_claimed_delivery_is_nobody_elses_until_its_lease_ends() {
+    for (name, store) in backends() {
+        let lead = mql_lead("claim@acme.example");
+        store.insert_lead(new_lead(lead, NOW), &["crm".into(), "chat".into()]).unwrap();
+        let first = store.claim_deliveries(NOW, 10, NOW + 1_000).unwrap();
+        assert_eq!(first.len(), 2, "{name}");
+        assert!(store.claim_deliveries(NOW + 999, 10, NOW + 5_000).unwrap().is_empty(), "{name}: leased");
+        assert_eq!(store.next_delivery_at().unwrap(), Some(NOW + 1_000), "{name}: due when the lease ends");
+        let again = store.claim_deliveries(NOW + 1_000, 10, NOW + 2_000).unwrap();
+        assert_eq!(again.len(), 2, "{name}: an expired lease is claimable again");
+        store.delivery_succeeded(again[0].id).unwrap();
+        store.delivery_failed(again[1].id, "HTTP 500", Some(NOW + 10_000)).unwrap();
+        assert!(store.claim_deliveries(NOW + 2_000, 10, NOW + 3_000).unwrap().is_empty(), "{name}: not yet due");
+        let retried = store.claim_deliveries(NOW + 10_000, 10, NOW + 11_000).unwrap();
+        assert_eq!(retried.iter().map(|delivery| delivery.id).collect::<Vec<_>>(), [again[1].id], "{name}");
+        assert_eq!(retried[0].attempts, 1, "{name}");
+        store.delivery_failed(retried[0].id, "HTTP 410", None).unwrap();
+        assert_eq!(store.deliveries(true).unwrap().len(), 1, "{name}: dead");
+        assert!(store.claim_deliveries(NOW + 99_000, 10, NOW + 100_000).unwrap().is_empty(), "{name}");
+    }
+}
+
+#[test]
+fn racing_claimers_each_get_different_deliveries() {
+    for (name, store) in backends() {
+        for n in 0..40 {
+            store.insert_lead(new_lead(mql_lead(&format!("race{n}@acme.example")), NOW), &["crm".into()]).unwrap();
+        }
+        let claimers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let claimed = store.claim_deliveries(NOW, 3, NOW + 60_000).unwrap();
+                        if claimed.is_empty() {
+                            return mine;
+                        }
+                        mine.extend(claimed.into_iter().map(|delivery| delivery.id));
+                    }
+                })
+            })
+            .collect();
+        let mut all: Vec<i64> = claimers.into_iter().flat_map(|claimer| claimer.join().unwrap()).collect();
+        all.sort_unstable();
+        let claimed = all.len();
+        all.dedup();
+        assert_eq!((claimed, all.len()), (40, 40), "{name}: every delivery claimed exactly once");
+    }
+}
+
+#[test]
+fn of_two_racing_funnel_steps_one_wins() {
+    for (name, store) in backends() {
+        let lead = mql_lead("step@acme.example");
+        store.insert_lead(new_lead(lead.clone(), NOW), &[]).unwrap();
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, id) = (store.clone(), lead.lead_id.clone());
+                std::thread::spawn(move || store.transition(&id, Action::Accept, None, NOW, &[]).map(|_| ()))
+            })
+            .collect();
+        let results: Vec<Result<(), StoreError>> = racers.into_iter().map(|racer| racer.join().unwrap()).collect();
+        assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 1, "{name}: {results:?}");
+        assert!(results.iter().any(|result| matches!(result, Err(StoreError::Conflict(_)))), "{name}");
+        assert_eq!(store.history(&lead.lead_id).unwrap().len(), 1, "{name}: one step recorded");
+    }
+}
+
+#[test]
+fn erased_visitors_and_emails_stay_erased() {
+    for (name, store) in backends() {
+        let lead = mql_lead("gone@acme.example");
+        store.insert_lead(new_lead(lead.clone(), NOW), &["crm".into()]).unwrap();
+        let erased = store.erase(&Erasure::Email("Gone@Acme.example".into()), NOW).unwrap();
+        assert_eq!((erased.leads, erased.deliveries), (1, 1), "{name}");
+        assert!(matches!(store.insert_lead(new_lead(lead, NOW + 1), &[]).unwrap(), Inserted::Suppressed), "{name}");
+        // A browser's erasure with the right secret, and with a wrong one.
+        let own = mql_lead("own@acme.example");
+        store.insert_lead(new_lead(own.clone(), NOW), &[]).unwrap();
+        let secret = |visitor: &str| leadscore::core::sha256::sha256_hex(secret_of(visitor).as_bytes());
+        let wrong =
+            Erasure::Secret { site: own.site.clone(), visitor_id: own.visitor_id.clone(), erasure: secret("x") };
+        assert_eq!(store.erase(&wrong, NOW).unwrap().leads, 0, "{name}");
+        let right = Erasure::Secret {
+            site: own.site.clone(),
+            visitor_id: own.visitor_id.clone(),
+            erasure: secret(&own.visitor_id),
+        };
+        assert_eq!(store.erase(&right, NOW).unwrap().leads, 1, "{name}");
+        assert!(store.lead(&own.lead_id).unwrap().is_none(), "{name}");
+    }
+}
+
+#[test]
+fn retention_deletes_only_what_is_older() {
+    for (name, store) in backends() {
+        store.insert_lead(new_lead(mql_lead("old@acme.example"), NOW - 10), &[]).unwrap();
+        store.insert_lead(new_lead(mql_lead("new@acme.example"), NOW + 10), &[]).unwrap();
+        assert_eq!(store.delete_older_than(NOW).unwrap(), 1, "{name}");
+        assert_eq!(store.leads(&Default::default()).unwrap().len(), 1, "{name}");
+    }
+}
+
+#[test]
+fn sessions_live_until_they_expire_or_end() {
+    for (name, store) in backends() {
+        store.create_session("digest-a", NOW, NOW + 1_000).unwrap();
+        store.create_session("digest-b", NOW, NOW + 1_000).unwrap();
+        assert!(store.session_alive("digest-a", NOW + 999).unwrap(), "{name}");
+        assert!(!store.session_alive("digest-a", NOW + 1_000).unwrap(), "{name}: expired");
+        store.end_session("digest-b").unwrap();
+        assert!(!store.session_alive("digest-b", NOW).unwrap(), "{name}: ended");
+        assert!(!store.session_alive("never", NOW).unwrap(), "{name}");
+    }
+}
