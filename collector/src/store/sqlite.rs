@@ -13,6 +13,7 @@ use std::thread;
 use leadscore::core::Stage;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::rules::{difference, secret_key, visitor_key};
 use super::*;
 use crate::forward::event_body;
 
@@ -298,14 +299,6 @@ fn suppress(conn: &Connection, kind: &str, value: &str, at: Millis) -> rusqlite:
     .map(drop)
 }
 
-fn visitor_key(site: &str, visitor_id: &str) -> String {
-    format!("{site}\u{1f}{visitor_id}")
-}
-
-fn secret_key(site: &str, visitor_id: &str, erasure: &str) -> String {
-    format!("{site}\u{1f}{visitor_id}\u{1f}{erasure}")
-}
-
 fn enqueue(
     conn: &Connection,
     targets: &[String],
@@ -325,21 +318,6 @@ fn enqueue(
         )?;
     }
     Ok(())
-}
-
-/// Why a repeat of a stored lead is not just a retry: a retry carries the same
-/// creation time, page and rule set (its score and evidence may have grown).
-fn difference(stored: &LeadRow, lead: &leadscore::core::Lead) -> Option<String> {
-    let stored_hash = stored.lead().map(|stored| stored.config_hash).unwrap_or_default();
-    if stored.created_at != lead.created_at.0 as Millis {
-        Some(format!("created_at {} differs from the stored {}", lead.created_at.0, stored.created_at))
-    } else if stored.page != lead.page {
-        Some("page differs from the stored lead".into())
-    } else if stored_hash != lead.config_hash {
-        Some(format!("config_hash {} differs from the stored {stored_hash}", lead.config_hash))
-    } else {
-        None
-    }
 }
 
 fn insert(conn: &Connection, new: NewLead, targets: &[String]) -> rusqlite::Result<Inserted> {
