@@ -83,7 +83,7 @@ impl Demo {
         let site = e2e::root().join("www/demo/site.json");
         let settings =
             format!("public_dir = \"public\"\n[[sites]]\nconfig = \"{}\"\norigins = [\"*\"]\n", site.display());
-        Demo { collector: Collector::launch(dir, &settings).await }
+        Demo { collector: Collector::launch_now(dir, &settings).await }
     }
 
     /// The stored leads, newest first.

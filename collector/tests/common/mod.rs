@@ -71,6 +71,15 @@ impl Collector {
     /// [`Collector::launch`], with the admin side on its own listener when
     /// `split` (its address in `admin_base`).
     pub async fn launch_split(dir: PathBuf, settings: &str, split: bool) -> Collector {
+        Collector::launch_with(dir, settings, split, Clock::starting_at(RECEIVED as i64)).await
+    }
+
+    /// A collector on the real clock, for leads a real browser makes now.
+    pub async fn launch_now(dir: PathBuf, settings: &str) -> Collector {
+        Collector::launch_with(dir, settings, false, Clock::default()).await
+    }
+
+    async fn launch_with(dir: PathBuf, settings: &str, split: bool, clock: Clock) -> Collector {
         let text = format!("database = \"{}\"\nadmin_token = \"{TOKEN}\"\n{settings}", dir.join("leads.db").display());
         let file: SettingsFile = toml::from_str(&text).unwrap_or_else(|err| panic!("test settings: {err}\n{text}"));
         let settings = Settings::from_file(file, &dir, Overrides::default()).unwrap();
@@ -78,7 +87,6 @@ impl Collector {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin_listener =
             if split { Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()) } else { None };
-        let clock = Clock::starting_at(RECEIVED as i64);
         let running = start_split(settings, Arc::new(store), clock.clone(), listener, admin_listener).unwrap();
         let base = format!("http://{}", running.addr);
         let admin_base = running.admin_addr.map(|addr| format!("http://{addr}"));
