@@ -111,7 +111,7 @@ enum Command {
 
 fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
     if std::env::var("LEADSCORE_LOG_FORMAT").is_ok_and(|format| format == "json") {
         builder.json().init();
     } else {
