@@ -30,7 +30,7 @@ pub const MAX_RATIO: usize = 100;
 /// Longest `site`, `visitor_id`, identity value or other short string accepted.
 const MAX_SHORT: usize = 256;
 
-/// The public routes, the two posts behind the one CORS layer ([`cors`]).
+/// The public routes, the two posts behind the one CORS layer (`cors`).
 pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     Router::new()
         .route("/v1/leads", post(post_lead).options(preflight))

@@ -5,12 +5,10 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use leadscore::core::Config;
 use leadscore_collector::settings::{Overrides, Settings};
-use leadscore_collector::store::SqliteStore;
 use leadscore_collector::{start_split, Clock};
 
 const SETTINGS_HELP: &str = "\
@@ -18,7 +16,8 @@ SETTINGS FILE (TOML; every key optional):
   listen = \"127.0.0.1:8787\"        # address to listen on
   admin_listen = \"127.0.0.1:8788\"  # the admin API and dashboard on their own address
                                    # (then listen serves only the public routes)
-  database = \"leadscore.db\"        # SQLite file (WAL; created and migrated on start)
+  database = \"leadscore.db\"        # SQLite file (WAL; created and migrated on start), or
+                                   # postgres://user@host:port/db for several collectors
   admin_token = \"…\"                # bearer token for /v1/admin and /admin (>= 16 chars);
                                    # generated and printed at start when absent
   retention_days = 365             # delete leads older than this (hourly sweep)
@@ -78,9 +77,10 @@ struct Cli {
     /// then --listen serves only the public routes.
     #[arg(long, env = "LEADSCORE_ADMIN_LISTEN")]
     admin_listen: Option<SocketAddr>,
-    /// SQLite database file [default: leadscore.db].
+    /// Where leads are stored: a SQLite file (a path or sqlite://path) or a
+    /// PostgreSQL URL (postgres://user@host:port/db) [default: leadscore.db].
     #[arg(long, env = "LEADSCORE_DATABASE")]
-    database: Option<PathBuf>,
+    database: Option<String>,
     /// Admin bearer token (at least 16 characters); generated when absent.
     #[arg(long, env = "LEADSCORE_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
@@ -179,7 +179,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         sites: cli.sites,
     };
     let settings = Settings::load(cli.config.as_deref(), overrides)?;
-    let store = SqliteStore::open(&settings.database).map_err(|err| err.to_string())?;
+    let store = settings.database.open().map_err(|err| err.to_string())?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", settings.listen))?;
@@ -187,7 +187,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         tracing::warn!(token = %settings.admin_token, "no admin_token set; generated one for this run");
     }
     let sites: Vec<&String> = settings.sites.keys().collect();
-    let database = settings.database.display().to_string();
+    let database = settings.database.to_string();
     tracing::info!(?sites, %database, webhooks = settings.webhooks.len(), "collector starting");
     let admin_listener = match settings.admin_listen {
         Some(addr) => Some(
@@ -197,8 +197,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         ),
         None => None,
     };
-    let running = start_split(settings, Arc::new(store), Clock::default(), listener, admin_listener)
-        .map_err(|err| err.to_string())?;
+    let running =
+        start_split(settings, store, Clock::default(), listener, admin_listener).map_err(|err| err.to_string())?;
     let admin = running.admin_addr.unwrap_or(running.addr);
     tracing::info!(addr = %running.addr, "listening; dashboard at http://{admin}/admin");
     shutdown_signal().await;

@@ -20,8 +20,9 @@ pub struct SettingsFile {
     /// A separate address for the admin API and dashboard; when set, `listen`
     /// serves only the public routes.
     pub admin_listen: Option<SocketAddr>,
-    /// SQLite database file.
-    pub database: Option<PathBuf>,
+    /// Where leads are stored: a SQLite file (a path or `sqlite://path`) or
+    /// a PostgreSQL URL (`postgres://user@host:port/db`).
+    pub database: Option<String>,
     /// Bearer token for the admin API and dashboard.
     pub admin_token: Option<String>,
     /// Leads older than this many days are deleted.
@@ -175,6 +176,54 @@ pub struct Limits {
     pub per_site_per_minute: u32,
 }
 
+/// Where leads are stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Database {
+    /// One SQLite file, the embedded default: nothing to install or run.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server several collectors share.
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://path` or
+    /// a plain path is a SQLite file.
+    pub fn parse(text: &str) -> Result<Database, String> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Database::Postgres(text.to_string()));
+        }
+        let path = text.strip_prefix("sqlite://").unwrap_or(text);
+        if path.is_empty() {
+            return Err("database: empty; give a SQLite file path or a postgres:// URL".into());
+        }
+        if let Some((scheme, _)) = path.split_once("://") {
+            return Err(format!("database: `{scheme}://` is not a store; use a path, sqlite://path or postgres://…"));
+        }
+        Ok(Database::Sqlite(PathBuf::from(path)))
+    }
+
+    /// Opens the store, migrating its schema; errors say what to check.
+    pub fn open(&self) -> Result<Arc<dyn crate::store::Store>, crate::store::StoreError> {
+        Ok(match self {
+            Database::Sqlite(path) => Arc::new(crate::store::SqliteStore::open(path)?),
+            Database::Postgres(url) => Arc::new(crate::store::PostgresStore::open(url)?),
+        })
+    }
+}
+
+impl std::fmt::Display for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "{}", path.display()),
+            Database::Postgres(url) => {
+                let host = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+                write!(f, "postgres://{}", host.rsplit_once('@').map_or(host, |(_, host)| host))
+            }
+        }
+    }
+}
+
 /// Timeouts and the connection cap, checked (docs/collector.md, `[server]`).
 #[derive(Clone, Copy, Debug)]
 pub struct ServerLimits {
@@ -237,8 +286,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The admin side's own address, if it has one.
     pub admin_listen: Option<SocketAddr>,
-    /// SQLite file.
-    pub database: PathBuf,
+    /// Where leads are stored.
+    pub database: Database,
     /// Admin bearer token (at least 16 characters).
     pub admin_token: String,
     /// Whether the token was generated at start (then it is logged once).
@@ -269,7 +318,7 @@ pub struct Overrides {
     /// `--admin-listen` / `LEADSCORE_ADMIN_LISTEN`.
     pub admin_listen: Option<SocketAddr>,
     /// `--database` / `LEADSCORE_DATABASE`.
-    pub database: Option<PathBuf>,
+    pub database: Option<String>,
     /// `--admin-token` / `LEADSCORE_ADMIN_TOKEN`.
     pub admin_token: Option<String>,
     /// `--retention-days` / `LEADSCORE_RETENTION_DAYS`.
@@ -363,7 +412,7 @@ impl Settings {
         Ok(Settings {
             listen: overrides.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
             admin_listen: overrides.admin_listen.or(file.admin_listen),
-            database: overrides.database.or(file.database).unwrap_or_else(|| PathBuf::from("leadscore.db")),
+            database: Database::parse(&overrides.database.or(file.database).unwrap_or_else(|| "leadscore.db".into()))?,
             admin_token,
             admin_token_generated,
             retention_days: overrides.retention_days.or(file.retention_days).filter(|days| *days > 0),
@@ -393,6 +442,18 @@ pub fn random_token() -> Result<String, String> {
 #[cfg(test)]
 mod limit_tests {
     use super::*;
+
+    #[test]
+    fn the_database_is_a_path_or_a_url() {
+        assert_eq!(Database::parse("leads.db"), Ok(Database::Sqlite("leads.db".into())));
+        assert_eq!(Database::parse("sqlite:///var/lib/leads.db"), Ok(Database::Sqlite("/var/lib/leads.db".into())));
+        let url = "postgres://lead:secret@db.example:5432/leads";
+        assert_eq!(Database::parse(url), Ok(Database::Postgres(url.into())));
+        assert!(matches!(Database::parse("postgresql://db/leads"), Ok(Database::Postgres(_))));
+        assert!(Database::parse("mysql://db/leads").unwrap_err().contains("`mysql://` is not a store"));
+        assert!(Database::parse("").is_err());
+        assert_eq!(Database::parse(url).unwrap().to_string(), "postgres://db.example:5432/leads", "no password shown");
+    }
 
     #[test]
     fn the_connection_cap_stays_under_the_open_files_limit() {

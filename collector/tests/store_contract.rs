@@ -2,20 +2,41 @@
 //! runs it must keep one row per `lead_id`, hand each webhook delivery to
 //! one claimer at a time with leases that expire, allow one funnel step of
 //! two racing ones, suppress what was erased, and keep sessions. Each test
-//! runs against every backend this build has (SQLite, in a fresh file).
+//! runs against every backend: SQLite in a fresh file, and PostgreSQL on a
+//! throwaway server of its own (`common::pg`).
 
 mod common;
 
 use std::sync::Arc;
 
+use common::pg::PgServer;
 use common::*;
 use leadscore::core::{Lead, Stage, Timestamp};
-use leadscore_collector::store::{Action, Erasure, Inserted, NewLead, SqliteStore, Store, StoreError, Verdict};
+use leadscore_collector::store::{
+    Action, Erasure, Inserted, NewLead, PostgresStore, SqliteStore, Store, StoreError, Verdict,
+};
 
-/// Every backend, fresh.
-fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
+/// Every backend, fresh, and the PostgreSQL server under one of them,
+/// stopped when the test ends.
+struct Backends {
+    stores: Vec<(&'static str, Arc<dyn Store>)>,
+    _postgres: PgServer,
+}
+
+impl Backends {
+    fn each(&self) -> Vec<(&'static str, Arc<dyn Store>)> {
+        self.stores.clone()
+    }
+}
+
+fn backends() -> Backends {
     let dir = temp_dir();
-    vec![("sqlite", Arc::new(SqliteStore::open(&dir.join("contract.db")).unwrap()))]
+    let postgres = PgServer::start();
+    let stores: Vec<(&'static str, Arc<dyn Store>)> = vec![
+        ("sqlite", Arc::new(SqliteStore::open(&dir.join("contract.db")).unwrap())),
+        ("postgres", Arc::new(PostgresStore::open(&postgres.url).unwrap())),
+    ];
+    Backends { stores, _postgres: postgres }
 }
 
 fn new_lead(lead: Lead, received_at: i64) -> NewLead {
@@ -26,7 +47,8 @@ const NOW: i64 = RECEIVED as i64;
 
 #[test]
 fn one_row_per_lead_id_and_changed_repeats_kept_aside() {
-    for (name, store) in backends() {
+    let all = backends();
+    for (name, store) in all.each() {
         let lead = mql_lead("once@acme.example");
         let created = store.insert_lead(new_lead(lead.clone(), NOW), &[]).unwrap();
         assert!(matches!(created, Inserted::Created(_)), "{name}");
@@ -48,7 +70,8 @@ fn one_row_per_lead_id_and_changed_repeats_kept_aside() {
 
 #[test]
 fn a_claimed_delivery_is_nobody_elses_until_its_lease_ends() {
-    for (name, store) in backends() {
+    let all = backends();
+    for (name, store) in all.each() {
         let lead = mql_lead("claim@acme.example");
         store.insert_lead(new_lead(lead, NOW), &["crm".into(), "chat".into()]).unwrap();
         let first = store.claim_deliveries(NOW, 10, NOW + 1_000).unwrap();
@@ -71,7 +94,8 @@ fn a_claimed_delivery_is_nobody_elses_until_its_lease_ends() {
 
 #[test]
 fn racing_claimers_each_get_different_deliveries() {
-    for (name, store) in backends() {
+    let all = backends();
+    for (name, store) in all.each() {
         for n in 0..40 {
             store.insert_lead(new_lead(mql_lead(&format!("race{n}@acme.example")), NOW), &["crm".into()]).unwrap();
         }
@@ -100,7 +124,8 @@ fn racing_claimers_each_get_different_deliveries() {
 
 #[test]
 fn of_two_racing_funnel_steps_one_wins() {
-    for (name, store) in backends() {
+    let all = backends();
+    for (name, store) in all.each() {
         let lead = mql_lead("step@acme.example");
         store.insert_lead(new_lead(lead.clone(), NOW), &[]).unwrap();
         let racers: Vec<_> = (0..2)
@@ -118,7 +143,8 @@ fn of_two_racing_funnel_steps_one_wins() {
 
 #[test]
 fn erased_visitors_and_emails_stay_erased() {
-    for (name, store) in backends() {
+    let all = backends();
+    for (name, store) in all.each() {
         let lead = mql_lead("gone@acme.example");
         store.insert_lead(new_lead(lead.clone(), NOW), &["crm".into()]).unwrap();
         let erased = store.erase(&Erasure::Email("Gone@Acme.example".into()), NOW).unwrap();
@@ -143,7 +169,8 @@ fn erased_visitors_and_emails_stay_erased() {
 
 #[test]
 fn retention_deletes_only_what_is_older() {
-    for (name, store) in backends() {
+    let all = backends();
+    for (name, store) in all.each() {
         store.insert_lead(new_lead(mql_lead("old@acme.example"), NOW - 10), &[]).unwrap();
         store.insert_lead(new_lead(mql_lead("new@acme.example"), NOW + 10), &[]).unwrap();
         assert_eq!(store.delete_older_than(NOW).unwrap(), 1, "{name}");
@@ -153,7 +180,8 @@ fn retention_deletes_only_what_is_older() {
 
 #[test]
 fn sessions_live_until_they_expire_or_end() {
-    for (name, store) in backends() {
+    let all = backends();
+    for (name, store) in all.each() {
         store.create_session("digest-a", NOW, NOW + 1_000).unwrap();
         store.create_session("digest-b", NOW, NOW + 1_000).unwrap();
         assert!(store.session_alive("digest-a", NOW + 999).unwrap(), "{name}");

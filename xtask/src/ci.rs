@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use crate::budget::check_dist;
 use crate::dist::build;
 use crate::sh::{cargo, root, run, Result};
-use crate::tools::{ensure_chromium, ensure_wasm_bindgen, ensure_wasm_target, CHROMEDRIVER, WASM_TARGET};
+use crate::tools::{
+    ensure_chromium, ensure_postgres, ensure_wasm_bindgen, ensure_wasm_target, CHROMEDRIVER, WASM_TARGET,
+};
 
 struct Step {
     name: &'static str,
@@ -24,7 +26,11 @@ const STEPS: &[Step] = &[
         run: clippy_wasm,
     },
     Step { name: "doc", why: "public API docs must build without broken links", run: doc },
-    Step { name: "test (native)", why: "unit, integration and property tests of the engine", run: test_native },
+    Step {
+        name: "test (native)",
+        why: "unit, integration and property tests of the engine, and the collector's store on SQLite and a real PostgreSQL",
+        run: test_native,
+    },
     Step {
         name: "test (wasm32, node)",
         why: "the engine must behave the same when compiled to wasm32",
@@ -89,7 +95,11 @@ fn doc() -> Result {
     run(cargo().args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))
 }
 
+/// The collector's store contract runs against a throwaway PostgreSQL
+/// server each test starts (`collector/tests/common/pg.rs`); the package is
+/// installed first, as Chromium is for the browser tests.
 fn test_native() -> Result {
+    ensure_postgres()?;
     run(cargo().args(["test", "--workspace"]))
 }
 

@@ -224,33 +224,54 @@ pub fn ensure_esbuild() -> Result<PathBuf> {
 /// Makes sure Chromium and chromedriver are installed for the browser tests,
 /// installing them with apt when that is possible without asking anyone.
 pub fn ensure_chromium() -> Result {
-    if chromium_present() {
+    let missing = format!("the browser tests need {CHROMIUM} and {CHROMEDRIVER}");
+    ensure_debian_packages(&missing, &["chromium", "chromium-driver"], chromium_present)
+}
+
+/// Makes sure PostgreSQL's server programs (`initdb`, `pg_ctl`) are there:
+/// the collector's store tests start a throwaway server of their own.
+pub fn ensure_postgres() -> Result {
+    ensure_debian_packages(
+        "the collector's store tests need PostgreSQL's initdb and pg_ctl",
+        &["postgresql"],
+        postgres_present,
+    )
+}
+
+fn postgres_present() -> bool {
+    std::fs::read_dir("/usr/lib/postgresql")
+        .map(|versions| versions.filter_map(|entry| entry.ok()).any(|entry| entry.path().join("bin/initdb").is_file()))
+        .unwrap_or(false)
+}
+
+/// Installs Debian `packages` with apt when `present` says they are missing,
+/// when this is Debian and we are root (CI has no one to type a password);
+/// otherwise says what to run.
+fn ensure_debian_packages(missing: &str, packages: &[&str], present: fn() -> bool) -> Result {
+    if present() {
         return Ok(());
     }
-    let commands = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver";
-    let missing = format!("the browser tests need {CHROMIUM} and {CHROMEDRIVER}");
+    let commands =
+        format!("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {}", packages.join(" "));
     if !Path::new("/etc/debian_version").exists() {
-        return Err(format!(
-            "{missing}; this is not a Debian system, so install Chromium and a matching \
-             chromedriver at those paths (on Debian: `{commands}`)"
-        ));
+        return Err(format!("{missing}; this is not a Debian system, so install them (on Debian: `{commands}`)"));
     }
     let uid = output(cmd("id").arg("-u"))?;
     if uid.trim() != "0" {
         return Err(format!("{missing}; install them as root with:\n  {commands}"));
     }
-    println!("xtask: {missing}; installing them with apt-get");
+    println!("xtask: {missing}; installing {} with apt-get", packages.join(", "));
     let apt = || {
         let mut apt = cmd("apt-get");
         apt.env("DEBIAN_FRONTEND", "noninteractive");
         apt
     };
     run(apt().arg("update"))?;
-    run(apt().args(["install", "-y", "chromium", "chromium-driver"]))?;
-    if chromium_present() {
+    run(apt().arg("install").arg("-y").args(packages))?;
+    if present() {
         Ok(())
     } else {
-        Err(format!("apt-get finished, but {CHROMIUM} or {CHROMEDRIVER} is still missing"))
+        Err(format!("apt-get finished, but {missing}"))
     }
 }
 

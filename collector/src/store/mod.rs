@@ -5,6 +5,7 @@
 
 mod funnel;
 mod null;
+mod postgres;
 mod rules;
 mod sqlite;
 mod verdict;
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 pub use funnel::{Action, Funnel};
 pub use null::NullStore;
+pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 pub use verdict::Verdict;
 

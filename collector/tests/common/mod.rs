@@ -2,6 +2,8 @@
 //! the real engine, for the HTTP tests.
 #![allow(dead_code)] // each test file uses a different part of the kit
 
+pub mod pg;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -10,7 +12,6 @@ use std::time::{Duration, Instant};
 use leadscore::core::lead::lead_id;
 use leadscore::core::{Config, Engine, Event, EventId, Lead, Stage, State, Timestamp};
 use leadscore_collector::settings::{Overrides, Settings, SettingsFile};
-use leadscore_collector::store::SqliteStore;
 use leadscore_collector::{start_split, Clock, Running};
 
 /// The site every test posts for.
@@ -83,11 +84,11 @@ impl Collector {
         let text = format!("database = \"{}\"\nadmin_token = \"{TOKEN}\"\n{settings}", dir.join("leads.db").display());
         let file: SettingsFile = toml::from_str(&text).unwrap_or_else(|err| panic!("test settings: {err}\n{text}"));
         let settings = Settings::from_file(file, &dir, Overrides::default()).unwrap();
-        let store = SqliteStore::open(&settings.database).unwrap();
+        let store = settings.database.open().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin_listener =
             if split { Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()) } else { None };
-        let running = start_split(settings, Arc::new(store), clock.clone(), listener, admin_listener).unwrap();
+        let running = start_split(settings, store, clock.clone(), listener, admin_listener).unwrap();
         let base = format!("http://{}", running.addr);
         let admin_base = running.admin_addr.map(|addr| format!("http://{addr}"));
         Collector { running: Some(running), base, admin_base, dir, client: reqwest::Client::new(), clock }
