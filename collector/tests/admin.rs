@@ -360,34 +360,6 @@ async fn the_owner_erases_by_visitor_id_with_the_token() {
 }
 
 #[tokio::test]
-async fn browser_erasures_keep_a_bounded_suppression_list() {
-    use leadscore_collector::store::{Erasure, MAX_SECRET_SUPPRESSIONS, SECRET_SUPPRESSION_DAYS};
-    let collector = Collector::start("").await;
-    let store = collector.running.as_ref().unwrap().app.store.clone();
-    let db = rusqlite::Connection::open(collector.dir.join("leads.db")).unwrap();
-    let count = |db: &rusqlite::Connection| -> i64 {
-        db.query_row("SELECT count(*) FROM suppressions WHERE kind = 'secret'", [], |row| row.get(0)).unwrap()
-    };
-    let erase = |at: i64, visitor: &str| {
-        let erasure = Erasure::Secret { site: "acme".into(), visitor_id: visitor.into(), erasure: "ab".repeat(32) };
-        store.erase(&erasure, at).unwrap()
-    };
-    let t = RECEIVED as i64;
-    erase(t, "old-one");
-    assert_eq!(count(&db), 1);
-    erase(t + SECRET_SUPPRESSION_DAYS * 86_400_000 + 1, "a-month-later");
-    assert_eq!(count(&db), 1, "a month-old one is gone");
-    // Fill the list to its cap, then ask once more: the oldest makes room.
-    let fill = db.prepare("INSERT INTO suppressions (kind, digest, at) VALUES ('secret', ?1, ?2)");
-    let mut fill = fill.unwrap();
-    for n in 0..MAX_SECRET_SUPPRESSIONS {
-        fill.execute(rusqlite::params![format!("filler-{n}"), t + 86_400_000 * 31 + n as i64]).unwrap();
-    }
-    erase(t + 86_400_000 * 32, "one-more");
-    assert_eq!(count(&db) as u64, MAX_SECRET_SUPPRESSIONS);
-}
-
-#[tokio::test]
 async fn retention_deletes_leads_older_than_the_setting() {
     let collector = Collector::start("retention_days = 30").await;
     let old = mql_lead("old@acme.example");

@@ -23,9 +23,7 @@ async fn a_lead_is_stored_once_and_repeats_never_overwrite() {
     assert_eq!(answer["verdict"], "verified");
 
     // The row is on disk when the answer arrives: another connection sees it.
-    let db = rusqlite::Connection::open(collector.dir.join("leads.db")).unwrap();
-    let count: i64 = db.query_row("SELECT count(*) FROM leads", [], |row| row.get(0)).unwrap();
-    assert_eq!(count, 1);
+    assert_eq!(collector.stored_leads(), 1);
 
     // A retry (later sent_at, grown score) and another tab's copy: 200, no new row.
     let mut retry = lead.clone();
@@ -60,8 +58,7 @@ async fn the_database_outlives_the_server() {
     let mut collector = Collector::start("").await;
     let lead = mql_lead("keep@acme.example");
     assert_eq!(collector.post(&lead.to_json()).await.status(), 201);
-    collector.stop().await;
-    let again = Collector::start_in(collector.dir.clone(), "").await;
+    let again = collector.restart().await;
     assert_eq!(again.leads().await.len(), 1);
     assert_eq!(again.post(&lead.to_json()).await.status(), 200, "still a duplicate after a restart");
 }
@@ -384,9 +381,7 @@ async fn shutdown_finishes_a_request_in_flight() {
     stopping.await.unwrap().unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no longer listening");
 
-    let db = rusqlite::Connection::open(collector.dir.join("leads.db")).unwrap();
-    let count: i64 = db.query_row("SELECT count(*) FROM leads", [], |row| row.get(0)).unwrap();
-    assert_eq!(count, 1);
+    assert_eq!(collector.stored_leads(), 1);
 }
 
 #[tokio::test]

@@ -20,12 +20,42 @@ use leadscore_collector::store::{
 /// stopped when the test ends.
 struct Backends {
     stores: Vec<(&'static str, Arc<dyn Store>)>,
-    _postgres: PgServer,
+    sqlite: std::path::PathBuf,
+    postgres: PgServer,
 }
 
 impl Backends {
     fn each(&self) -> Vec<(&'static str, Arc<dyn Store>)> {
         self.stores.clone()
+    }
+
+    /// Runs `sql` on backend `name` directly, for what the trait does not
+    /// offer (filling a table fast, counting rows); `?1`/`$1` is `n`.
+    fn raw(&self, name: &str, sql: &str, values: &[(String, i64)]) {
+        if name == "sqlite" {
+            let db = rusqlite::Connection::open(&self.sqlite).unwrap();
+            db.execute_batch("BEGIN").unwrap();
+            for (text, number) in values {
+                db.execute(&sql.replace('$', "?"), rusqlite::params![text, number]).unwrap();
+            }
+            db.execute_batch("COMMIT").unwrap();
+        } else {
+            let mut db = postgres::Client::connect(&self.postgres.url, postgres::NoTls).unwrap();
+            let mut tx = db.transaction().unwrap();
+            for (text, number) in values {
+                tx.execute(sql, &[text, number]).unwrap();
+            }
+            tx.commit().unwrap();
+        }
+    }
+
+    fn count(&self, name: &str, sql: &str) -> i64 {
+        if name == "sqlite" {
+            rusqlite::Connection::open(&self.sqlite).unwrap().query_row(sql, [], |row| row.get(0)).unwrap()
+        } else {
+            let mut db = postgres::Client::connect(&self.postgres.url, postgres::NoTls).unwrap();
+            db.query_one(sql, &[]).unwrap().get(0)
+        }
     }
 }
 
@@ -36,7 +66,7 @@ fn backends() -> Backends {
         ("sqlite", Arc::new(SqliteStore::open(&dir.join("contract.db")).unwrap())),
         ("postgres", Arc::new(PostgresStore::open(&postgres.url).unwrap())),
     ];
-    Backends { stores, _postgres: postgres }
+    Backends { stores, sqlite: dir.join("contract.db"), postgres }
 }
 
 fn new_lead(lead: Lead, received_at: i64) -> NewLead {
@@ -189,5 +219,28 @@ fn sessions_live_until_they_expire_or_end() {
         store.end_session("digest-b").unwrap();
         assert!(!store.session_alive("digest-b", NOW).unwrap(), "{name}: ended");
         assert!(!store.session_alive("never", NOW).unwrap(), "{name}");
+    }
+}
+
+#[test]
+fn browser_erasures_keep_a_bounded_suppression_list() {
+    use leadscore_collector::store::{MAX_SECRET_SUPPRESSIONS, SECRET_SUPPRESSION_DAYS};
+    let all = backends();
+    for (name, store) in all.each() {
+        let count = || all.count(name, "SELECT count(*) FROM suppressions WHERE kind = 'secret'");
+        let erase = |at: i64, visitor: &str| {
+            let erasure = Erasure::Secret { site: "acme".into(), visitor_id: visitor.into(), erasure: "ab".repeat(32) };
+            store.erase(&erasure, at).unwrap()
+        };
+        erase(NOW, "old-one");
+        assert_eq!(count(), 1, "{name}");
+        erase(NOW + SECRET_SUPPRESSION_DAYS * 86_400_000 + 1, "a-month-later");
+        assert_eq!(count(), 1, "{name}: a month-old one is gone");
+        // Fill the list to its cap, then ask once more: the oldest makes room.
+        let fillers: Vec<(String, i64)> =
+            (0..MAX_SECRET_SUPPRESSIONS as i64).map(|n| (format!("filler-{n}"), NOW + 86_400_000 * 31 + n)).collect();
+        all.raw(name, "INSERT INTO suppressions (kind, digest, at) VALUES ('secret', $1, $2)", &fillers);
+        erase(NOW + 86_400_000 * 32, "one-more");
+        assert_eq!(count() as u64, MAX_SECRET_SUPPRESSIONS, "{name}");
     }
 }

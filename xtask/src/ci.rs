@@ -97,10 +97,13 @@ fn doc() -> Result {
 
 /// The collector's store contract runs against a throwaway PostgreSQL
 /// server each test starts (`collector/tests/common/pg.rs`); the package is
-/// installed first, as Chromium is for the browser tests.
+/// installed first, as Chromium is for the browser tests. The collector's
+/// HTTP suites then run a second time with every test collector on its own
+/// PostgreSQL server (`LEADSCORE_TEST_STORE=postgres`).
 fn test_native() -> Result {
     ensure_postgres()?;
-    run(cargo().args(["test", "--workspace"]))
+    run(cargo().args(["test", "--workspace"]))?;
+    run(cargo().args(["test", "-p", "leadscore-collector"]).env("LEADSCORE_TEST_STORE", "postgres"))
 }
 
 /// cargo hands each wasm32 test binary to `wasm-bindgen-test-runner` (the

@@ -117,12 +117,22 @@ fn shown(url: &str) -> String {
 impl PostgresStore {
     /// Connects to `url` (`postgres://user[:password]@host:port/db`) and
     /// brings the schema up to date.
+    ///
+    /// The synchronous client runs a small runtime of its own, which may not
+    /// start inside an async task; opening happens on a thread of its own, so
+    /// a caller in async code (the binary's start) may call this directly.
+    /// Every other call comes through the blocking pool.
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        let store = PostgresStore { url: url.to_string(), idle: Mutex::new(Vec::new()) };
-        let mut client = store.connect()?;
-        migrate(&mut client)?;
-        store.give_back(client);
-        Ok(store)
+        std::thread::scope(|scope| {
+            let opening = scope.spawn(|| {
+                let store = PostgresStore { url: url.to_string(), idle: Mutex::new(Vec::new()) };
+                let mut client = store.connect()?;
+                migrate(&mut client)?;
+                store.give_back(client);
+                Ok(store)
+            });
+            opening.join().unwrap_or_else(|_| Err(backend("the thread opening PostgreSQL panicked")))
+        })
     }
 
     fn connect(&self) -> Result<Client, StoreError> {
@@ -174,6 +184,18 @@ impl PostgresStore {
                 tx.query_one("SELECT max(version) FROM schema_migrations", &[]).map_err(backend)?.get(0);
             Ok(version.unwrap_or(0) as usize)
         })
+    }
+}
+
+impl Drop for PostgresStore {
+    /// The pooled clients each own a runtime, which may not be dropped in an
+    /// async task (the server drops the store as it stops): they go on a
+    /// thread of their own.
+    fn drop(&mut self) {
+        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        if !idle.is_empty() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use leadscore::core::lead::lead_id;
 use leadscore::core::{Config, Engine, Event, EventId, Lead, Stage, State, Timestamp};
-use leadscore_collector::settings::{Overrides, Settings, SettingsFile};
+use leadscore_collector::settings::{Database, Overrides, Settings, SettingsFile};
 use leadscore_collector::{start_split, Clock, Running};
 
 /// The site every test posts for.
@@ -35,6 +35,17 @@ pub struct Collector {
     pub dir: PathBuf,
     pub client: reqwest::Client,
     pub clock: Clock,
+    /// Where it stores: SQLite in `dir`, or, when `LEADSCORE_TEST_STORE` is
+    /// `postgres` (`cargo xtask test` runs the suites both ways), a
+    /// throwaway PostgreSQL server of its own.
+    pub database: Database,
+    settings: String,
+    postgres: Option<Arc<pg::PgServer>>,
+}
+
+/// Whether this run's collectors store in PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("LEADSCORE_TEST_STORE").is_ok_and(|store| store == "postgres")
 }
 
 pub fn temp_dir() -> PathBuf {
@@ -81,17 +92,56 @@ impl Collector {
     }
 
     async fn launch_with(dir: PathBuf, settings: &str, split: bool, clock: Clock) -> Collector {
-        let text = format!("database = \"{}\"\nadmin_token = \"{TOKEN}\"\n{settings}", dir.join("leads.db").display());
+        let postgres = on_postgres().then(|| Arc::new(pg::PgServer::start()));
+        Collector::run(dir, settings.to_string(), split, clock, postgres).await
+    }
+
+    async fn run(
+        dir: PathBuf,
+        settings: String,
+        split: bool,
+        clock: Clock,
+        postgres: Option<Arc<pg::PgServer>>,
+    ) -> Collector {
+        let database = match &postgres {
+            Some(server) => server.url.clone(),
+            None => dir.join("leads.db").display().to_string(),
+        };
+        let text = format!("database = \"{database}\"\nadmin_token = \"{TOKEN}\"\n{settings}");
         let file: SettingsFile = toml::from_str(&text).unwrap_or_else(|err| panic!("test settings: {err}\n{text}"));
-        let settings = Settings::from_file(file, &dir, Overrides::default()).unwrap();
-        let store = settings.database.open().unwrap();
+        let checked = Settings::from_file(file, &dir, Overrides::default()).unwrap();
+        let database = checked.database.clone();
+        let store = database.open().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let admin_listener =
             if split { Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()) } else { None };
-        let running = start_split(settings, store, clock.clone(), listener, admin_listener).unwrap();
+        let running = start_split(checked, store, clock.clone(), listener, admin_listener).unwrap();
         let base = format!("http://{}", running.addr);
         let admin_base = running.admin_addr.map(|addr| format!("http://{addr}"));
-        Collector { running: Some(running), base, admin_base, dir, client: reqwest::Client::new(), clock }
+        let client = reqwest::Client::new();
+        Collector { running: Some(running), base, admin_base, dir, client, clock, database, settings, postgres }
+    }
+
+    /// Stops this collector and starts another over the same database.
+    pub async fn restart(&mut self) -> Collector {
+        self.stop().await;
+        let clock = self.clock.clone();
+        Collector::run(self.dir.clone(), self.settings.clone(), false, clock, self.postgres.clone()).await
+    }
+
+    /// How many leads the database holds, read over a connection of its own.
+    pub fn stored_leads(&self) -> usize {
+        // Store calls block; off the async test's thread, as the server runs them.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let store = self.database.open().unwrap();
+                    let filter = leadscore_collector::store::LeadFilter { limit: 10_000, ..Default::default() };
+                    store.leads(&filter).unwrap().len()
+                })
+                .join()
+                .unwrap()
+        })
     }
 
     /// Stops the server, finishing requests in flight; the database stays.
