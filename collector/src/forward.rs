@@ -124,10 +124,11 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// How long a claimed batch stays this collector's: the request timeout
-    /// twice over, and a minute for the store.
+    /// How long a claimed batch stays this collector's: three request
+    /// timeouts (a batch's attempts run at once, each bounded by one), at
+    /// least a second. A collector that dies holding a batch frees it then.
     pub fn lease(&self) -> Duration {
-        self.timing.timeout * 2 + Duration::from_secs(60)
+        (self.timing.timeout * 3).max(Duration::from_secs(1))
     }
 
     /// Runs until `shutdown` turns true.
