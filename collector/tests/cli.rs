@@ -89,3 +89,24 @@ fn check_gives_the_full_message_and_fails_on_a_bad_rule_set() {
     assert!(String::from_utf8(output.stdout).unwrap().contains("missing.json: cannot read"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_database_that_cannot_be_reached_is_named_with_what_to_check() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://leadscore:hunter2@127.0.0.1:{port}/leads");
+    let output = collector()
+        .args(["--admin-token", "0123456789abcdef0123", "--listen", "127.0.0.1:0", "--database", &url])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains(&format!("127.0.0.1:{port}")), "names the host: {stderr}");
+    assert!(stderr.contains("check that the server runs"), "says what to check: {stderr}");
+    assert!(!stderr.contains("hunter2"), "never shows the password: {stderr}");
+    let output = collector()
+        .args(["--admin-token", "0123456789abcdef0123", "--listen", "127.0.0.1:0", "--database", "mysql://db/x"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("`mysql://` is not a store"));
+}
