@@ -244,15 +244,7 @@ impl Lead {
             w.key(name).option(touch.as_ref(), |w, touch| {
                 w.punct('{');
                 w.key("at").uint(touch.at.0);
-                let parts = [
-                    ("source", &touch.source),
-                    ("medium", &touch.medium),
-                    ("campaign", &touch.campaign),
-                    ("term", &touch.term),
-                    ("content", &touch.content),
-                    ("click_id", &touch.click_id),
-                ];
-                for (key, part) in parts {
+                for (key, part) in touch.utm().into_iter().chain([("click_id", &touch.click_id)]) {
                     w.key(key).option(part.as_deref(), |w, text| w.text(text));
                 }
                 w.punct('}');
@@ -450,14 +442,7 @@ impl Checker {
     fn touch(&mut self, name: &str, touch: &Touch) {
         let at = |field: &str| format!("touch.{name}.{field}");
         self.time(|| at("at"), touch.at);
-        let parts = [
-            ("source", &touch.source),
-            ("medium", &touch.medium),
-            ("campaign", &touch.campaign),
-            ("term", &touch.term),
-            ("content", &touch.content),
-        ];
-        for (field, part) in parts {
+        for (field, part) in touch.utm() {
             if let Some(text) = part {
                 self.text(|| at(field), text, 0, super::signals::MAX_TOUCH_CHARS);
             }

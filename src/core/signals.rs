@@ -250,6 +250,17 @@ pub struct Touch {
 }
 
 impl Touch {
+    /// The UTM values by their payload names, in payload order.
+    pub fn utm(&self) -> [(&'static str, &Option<String>); 5] {
+        [
+            ("source", &self.source),
+            ("medium", &self.medium),
+            ("campaign", &self.campaign),
+            ("term", &self.term),
+            ("content", &self.content),
+        ]
+    }
+
     /// The attribution a landing URL's query carries, if any. Values are cut
     /// to [`MAX_TOUCH_CHARS`] characters.
     pub fn from_query(query: &str, at: Timestamp) -> Option<Touch> {
