@@ -25,3 +25,13 @@ fn timestamps_print_as_utc_seconds() {
     assert_eq!(Timestamp(951_782_400_000 + 3_723_999).iso8601(), "2000-02-29T01:02:03Z");
     assert_eq!(Timestamp(leadscore::core::time::MAX_MILLIS).iso8601(), "9999-12-31T23:59:59Z");
 }
+
+#[test]
+fn timestamps_move_without_wrapping() {
+    let at = Timestamp(5_000);
+    assert_eq!(at.plus_millis(1_000), Timestamp(6_000));
+    assert_eq!(at.minus_millis(1_000), Timestamp(4_000));
+    assert_eq!(at.minus_millis(9_000), Timestamp(0), "clamped at the epoch");
+    assert_eq!(Timestamp(u64::MAX).plus_millis(1), Timestamp(u64::MAX));
+    assert_eq!(at.millis_since(Timestamp(7_000)), 0);
+}

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::store::Millis;
+use leadscore::core::Timestamp;
 
 /// The collector's clock: the system time plus an offset tests can move, so
 /// retention and retries are tested without waiting.
@@ -14,17 +14,21 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// Milliseconds since the Unix epoch.
-    pub fn now(&self) -> Millis {
-        let system = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as Millis);
-        system + self.offset.load(Ordering::Relaxed)
+    /// The time now (a system clock set before 1970 reads as the epoch).
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.system().saturating_add(self.offset.load(Ordering::Relaxed)).max(0) as u64)
+    }
+
+    /// Milliseconds since the epoch by the system clock alone.
+    fn system(&self) -> i64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as i64)
     }
 
     /// A clock that reads `at` now and runs on from there, for tests whose
     /// leads were made at a fixed time.
-    pub fn starting_at(at: Millis) -> Clock {
+    pub fn starting_at(at: Timestamp) -> Clock {
         let clock = Clock::default();
-        clock.offset.store(at - clock.now(), Ordering::Relaxed);
+        clock.offset.store(at.as_millis() as i64 - clock.system(), Ordering::Relaxed);
         clock
     }
 
@@ -43,12 +47,14 @@ mod tests {
         let clock = Clock::default();
         let before = clock.now();
         clock.clone().advance(Duration::from_secs(86_400));
-        assert!(clock.now() - before >= 86_400_000);
+        assert!(clock.now().millis_since(before) >= 86_400_000);
     }
 
     #[test]
     fn a_clock_can_start_at_a_given_time() {
-        let clock = Clock::starting_at(1_767_225_600_000);
-        assert!((clock.now() - 1_767_225_600_000).abs() < 60_000);
+        let start = Timestamp::from_millis(1_767_225_600_000);
+        let clock = Clock::starting_at(start);
+        let now = clock.now();
+        assert!(now >= start && now.millis_since(start) < 60_000, "{now:?}");
     }
 }

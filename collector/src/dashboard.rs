@@ -6,7 +6,6 @@ use std::fmt::Write;
 
 use leadscore::core::Lead;
 
-use crate::iso8601;
 use crate::store::{Action, Change, Delivery, Funnel, LeadRow, Stats};
 
 /// Escapes text for HTML content and attribute values.
@@ -163,7 +162,7 @@ fn stage_badge(funnel: Funnel) -> String {
 /// dead letters.
 pub fn overview(stats: &Stats, leads: &[LeadRow], dead: &[Delivery], sites: &[&str]) -> String {
     let per_day: Vec<(String, u64)> =
-        stats.per_day.iter().map(|(day, count)| (iso8601(*day)[5..10].to_string(), *count)).collect();
+        stats.per_day.iter().map(|(day, count)| (day.iso8601()[5..10].to_string(), *count)).collect();
     let buckets: Vec<(String, u64)> = stats
         .score_buckets
         .iter()
@@ -196,7 +195,7 @@ pub fn overview(stats: &Stats, leads: &[LeadRow], dead: &[Delivery], sites: &[&s
             html,
             "<tr><td>{}</td><td><a href=\"/admin/leads/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td>\
              <td class=\"num\">{:.1}</td><td class=\"num\">{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            &iso8601(row.received_at)[..16].replace('T', " "),
+            &row.received_at.iso8601()[..16].replace('T', " "),
             escape(&row.lead_id),
             escape(row.email.as_deref().unwrap_or("(no email)")),
             escape(&row.site),
@@ -277,8 +276,8 @@ pub fn lead(row: &LeadRow, history: &[Change], error: Option<&str>) -> String {
         escape(row.funnel_reason.as_deref().unwrap_or("")),
         escape(&row.page),
         escape(row.source.as_deref().unwrap_or("direct")),
-        iso8601(row.created_at),
-        iso8601(row.received_at),
+        row.created_at.iso8601(),
+        row.received_at.iso8601(),
     );
     html.push_str("<section class=\"card\"><h2>Sales steps</h2>");
     let possible: Vec<Action> =
@@ -303,12 +302,12 @@ pub fn lead(row: &LeadRow, history: &[Change], error: Option<&str>) -> String {
     html.push_str(
         "<h2 style=\"margin-top:14px\">History</h2><table><tr><th>When</th><th>Step</th><th>Reason</th></tr>",
     );
-    let _ = write!(html, "<tr><td>{}</td><td>received as {}</td><td></td></tr>", iso8601(row.received_at), row.stage);
+    let _ = write!(html, "<tr><td>{}</td><td>received as {}</td><td></td></tr>", row.received_at.iso8601(), row.stage);
     for change in history {
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
-            iso8601(change.at),
+            change.at.iso8601(),
             change.from,
             change.to,
             escape(change.reason.as_deref().unwrap_or(""))
@@ -324,7 +323,7 @@ pub fn lead(row: &LeadRow, history: &[Change], error: Option<&str>) -> String {
                 escape(&entry.rule_id),
                 entry.points,
                 entry.count,
-                iso8601(entry.last.0 as i64)
+                entry.last.iso8601()
             );
         }
         let _ = write!(

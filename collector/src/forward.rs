@@ -16,7 +16,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 use crate::settings::{Forwarding, Webhook};
-use crate::store::{blocking, Change, Delivery, LeadRow, Millis, Store};
+use crate::store::{blocking, Change, Delivery, LeadRow, Store};
 use crate::Clock;
 
 /// The signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
@@ -31,7 +31,7 @@ const BATCH: u32 = 32;
 
 /// The JSON a webhook receives about `row`, with the funnel `change` for
 /// `lead.lifecycle` events.
-pub fn event_body(event: &str, row: &LeadRow, change: Option<&Change>, at: Millis) -> String {
+pub fn event_body(event: &str, row: &LeadRow, change: Option<&Change>, at: Timestamp) -> String {
     let lead = row.lead();
     let body = json!({
         "event": event,
@@ -150,7 +150,7 @@ impl Forwarder {
             let now = self.clock.now();
             // Long enough for every attempt of the batch to finish; a
             // collector that dies holding it frees the batch when it ends.
-            let lease_until = now + self.lease().as_millis() as i64;
+            let lease_until = now.plus_millis(self.lease().as_millis() as u64);
             let claimed = blocking(self.store.clone(), move |store| store.claim_deliveries(now, BATCH, lease_until));
             let due = match claimed.await {
                 Ok(due) => due,
@@ -176,10 +176,10 @@ impl Forwarder {
                 continue;
             }
             let next = blocking(self.store.clone(), |store| store.next_delivery_at()).await.ok().flatten();
-            let wait = next.map_or(60_000, |at| (at - self.clock.now()).clamp(0, 60_000));
+            let wait = next.map_or(60_000, |at| at.millis_since(self.clock.now()).min(60_000));
             tokio::select! {
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -195,7 +195,7 @@ async fn attempt(
     delivery: Delivery,
 ) {
     let now = clock.now();
-    let signature = sign(&hook.secret, now.div_euclid(1000), &delivery.body);
+    let signature = sign(&hook.secret, (now.as_millis() / 1000) as i64, &delivery.body);
     let sent = client
         .post(&hook.url)
         .header("content-type", "application/json")
@@ -212,7 +212,7 @@ async fn attempt(
                 .headers()
                 .get("retry-after")
                 .and_then(|value| value.to_str().ok())
-                .and_then(|value| parse_retry_after(value, Timestamp(now.max(0) as u64)));
+                .and_then(|value| parse_retry_after(value, now));
             (Some(response.status().as_u16()), retry_after, format!("HTTP {}", response.status()))
         }
         Err(err) => (None, None, err.to_string()),
@@ -226,14 +226,12 @@ async fn attempt(
         }
         outcome => {
             let jitter = random_unit();
-            let created = Timestamp(delivery.created_at.max(0) as u64);
             let retry_at = (outcome == Outcome::Retry)
-                .then(|| policy.next_attempt(created, Timestamp(now.max(0) as u64), attempts, jitter, retry_after))
-                .flatten()
-                .map(|at| at.as_millis() as Millis);
+                .then(|| policy.next_attempt(delivery.created_at, now, attempts, jitter, retry_after))
+                .flatten();
             match retry_at {
                 Some(at) => {
-                    tracing::warn!(id, %webhook, %event, attempts, %error, retry_in_ms = at - now, "webhook failed")
+                    tracing::warn!(id, %webhook, %event, attempts, %error, retry_in_ms = at.millis_since(now), "webhook failed")
                 }
                 None => {
                     tracing::error!(id, %webhook, %event, attempts, %error, "webhook delivery moved to dead letters")

@@ -311,8 +311,8 @@ async fn receive(app: &Arc<App>, ip: IpAddr, origin: Option<&str>, headers: &Hea
 /// Verifies `lead` under `site`'s rules on the collector's clock (`now`),
 /// stores it and answers: the path a browser's post and an admin import
 /// share once the caller is admitted.
-pub async fn store_lead(app: &Arc<App>, lead: Lead, site: &Site, now: crate::store::Millis) -> Response {
-    let checked = crate::verify::verify(&lead, site.config.clone(), Timestamp(now as u64));
+pub async fn store_lead(app: &Arc<App>, lead: Lead, site: &Site, now: Timestamp) -> Response {
+    let checked = crate::verify::verify(&lead, site.config.clone(), now);
     let lead_id = lead.lead_id.clone();
     let new = NewLead {
         lead,

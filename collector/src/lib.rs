@@ -23,7 +23,7 @@ pub mod verify;
 
 pub use clock::Clock;
 pub use http::{error, json_response, ApiError};
-pub use text::{hex, iso8601};
+pub use text::hex;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

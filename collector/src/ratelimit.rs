@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
-use crate::store::Millis;
+use leadscore::core::Timestamp;
 
 /// Buckets beyond this many are pruned of full (idle) ones.
 const PRUNE_AT: usize = 10_000;
@@ -14,7 +14,7 @@ const PRUNE_AT: usize = 10_000;
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
     tokens: f64,
-    at: Millis,
+    at: Timestamp,
 }
 
 /// One limit over many keys.
@@ -32,15 +32,15 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 
     /// Takes a token for `key` at `now`: `Ok` when allowed, else `Err` with
     /// the seconds until a token is available (at least 1).
-    pub fn check(&self, key: &K, now: Millis) -> Result<(), u64> {
+    pub fn check(&self, key: &K, now: Timestamp) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let rate = self.per_minute / 60_000.0;
         if buckets.len() >= PRUNE_AT {
             let per_minute = self.per_minute;
-            buckets.retain(|_, bucket| bucket.tokens + (now - bucket.at) as f64 * rate < per_minute);
+            buckets.retain(|_, bucket| bucket.tokens + now.millis_since(bucket.at) as f64 * rate < per_minute);
         }
         let bucket = buckets.entry(key.clone()).or_insert(Bucket { tokens: self.per_minute, at: now });
-        bucket.tokens = (bucket.tokens + (now - bucket.at).max(0) as f64 * rate).min(self.per_minute);
+        bucket.tokens = (bucket.tokens + now.millis_since(bucket.at) as f64 * rate).min(self.per_minute);
         bucket.at = now.max(bucket.at);
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -60,21 +60,21 @@ mod tests {
     fn a_burst_is_allowed_then_refused_until_refilled() {
         let limiter = RateLimiter::new(60);
         for _ in 0..60 {
-            assert_eq!(limiter.check(&"ip", 0), Ok(()));
+            assert_eq!(limiter.check(&"ip", Timestamp(0)), Ok(()));
         }
-        assert_eq!(limiter.check(&"ip", 0), Err(1), "one token a second at 60/min");
-        assert_eq!(limiter.check(&"other", 0), Ok(()), "keys are independent");
-        assert_eq!(limiter.check(&"ip", 1_000), Ok(()));
-        assert_eq!(limiter.check(&"ip", 1_000), Err(1));
+        assert_eq!(limiter.check(&"ip", Timestamp(0)), Err(1), "one token a second at 60/min");
+        assert_eq!(limiter.check(&"other", Timestamp(0)), Ok(()), "keys are independent");
+        assert_eq!(limiter.check(&"ip", Timestamp(1_000)), Ok(()));
+        assert_eq!(limiter.check(&"ip", Timestamp(1_000)), Err(1));
     }
 
     #[test]
     fn retry_after_says_when_a_token_arrives() {
         let limiter = RateLimiter::new(2);
-        assert!(limiter.check(&1, 0).is_ok());
-        assert!(limiter.check(&1, 0).is_ok());
-        assert_eq!(limiter.check(&1, 0), Err(30));
-        assert_eq!(limiter.check(&1, 20_000), Err(10));
-        assert!(limiter.check(&1, 30_000).is_ok());
+        assert!(limiter.check(&1, Timestamp(0)).is_ok());
+        assert!(limiter.check(&1, Timestamp(0)).is_ok());
+        assert_eq!(limiter.check(&1, Timestamp(0)), Err(30));
+        assert_eq!(limiter.check(&1, Timestamp(20_000)), Err(10));
+        assert!(limiter.check(&1, Timestamp(30_000)).is_ok());
     }
 }

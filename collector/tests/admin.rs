@@ -226,7 +226,7 @@ async fn exports_stream_every_lead_however_many() {
                     verified_score: 50.0,
                     verified_stage: leadscore::core::Stage::Mql,
                     verdict: Verdict::Verified,
-                    received_at: (T0 + (index as u64 / 7) * 1000) as i64,
+                    received_at: leadscore::core::Timestamp(T0 + (index as u64 / 7) * 1000),
                 };
                 store.insert_lead(new, &[]).unwrap();
             }

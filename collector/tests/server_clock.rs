@@ -32,7 +32,7 @@ async fn a_year_old_evidence_set_is_read_as_it_stands_today() {
     assert!(replayed["verified_score"].as_f64().unwrap() < 1.0, "decayed a year: {replayed}");
     // With `sent_at` now, the claim of 60-odd points is plainly false.
     let mut now = mql_lead("now@acme.example");
-    now.sent_at = Some(Timestamp(collector.clock.now() as u64));
+    now.sent_at = Some(collector.clock.now());
     let forged = verdict(&collector, &now).await;
     assert_eq!(forged["verdict"], "forged", "{forged}");
     let (forged_score, replayed_score) =
@@ -58,7 +58,7 @@ async fn sent_at_is_trusted_only_within_the_skew() {
 #[tokio::test]
 async fn times_that_contradict_each_other_are_forged() {
     let collector = Collector::start("").await;
-    let now = collector.clock.now() as u64;
+    let now = collector.clock.now().as_millis();
     let mut after_sending = mql_lead("after@acme.example");
     after_sending.evidence.last_mut().unwrap().at = Timestamp(after_sending.sent_at.unwrap().0 + 1);
     assert_eq!(verdict(&collector, &after_sending).await["verdict"], "forged");

@@ -69,11 +69,11 @@ fn backends() -> Backends {
     Backends { stores, sqlite: dir.join("contract.db"), postgres }
 }
 
-fn new_lead(lead: Lead, received_at: i64) -> NewLead {
+fn new_lead(lead: Lead, received_at: Timestamp) -> NewLead {
     NewLead { lead, verified_score: 50.0, verified_stage: Stage::Mql, verdict: Verdict::Verified, received_at }
 }
 
-const NOW: i64 = RECEIVED as i64;
+const NOW: Timestamp = Timestamp(RECEIVED);
 
 #[test]
 fn one_row_per_lead_id_and_changed_repeats_kept_aside() {
@@ -83,18 +83,17 @@ fn one_row_per_lead_id_and_changed_repeats_kept_aside() {
         let created = store.insert_lead(new_lead(lead.clone(), NOW), &[]).unwrap();
         assert!(matches!(created, Inserted::Created(_)), "{name}");
         assert!(
-            matches!(store.insert_lead(new_lead(lead.clone(), NOW + 1), &[]).unwrap(), Inserted::Duplicate),
+            matches!(store.insert_lead(new_lead(lead.clone(), NOW.plus_millis(1)), &[]).unwrap(), Inserted::Duplicate),
             "{name}"
         );
         let mut changed = lead.clone();
         changed.created_at = Timestamp(changed.created_at.0 + 1);
-        assert!(matches!(store.insert_lead(new_lead(changed, NOW + 2), &[]).unwrap(), Inserted::Conflict(_)), "{name}");
-        assert_eq!(store.conflicts(10).unwrap().len(), 1, "{name}");
-        assert_eq!(
-            store.lead(&lead.lead_id).unwrap().unwrap().created_at,
-            lead.created_at.0 as i64,
-            "{name}: unchanged"
+        assert!(
+            matches!(store.insert_lead(new_lead(changed, NOW.plus_millis(2)), &[]).unwrap(), Inserted::Conflict(_)),
+            "{name}"
         );
+        assert_eq!(store.conflicts(10).unwrap().len(), 1, "{name}");
+        assert_eq!(store.lead(&lead.lead_id).unwrap().unwrap().created_at, lead.created_at, "{name}: unchanged");
     }
 }
 
@@ -104,21 +103,30 @@ fn a_claimed_delivery_is_nobody_elses_until_its_lease_ends() {
     for (name, store) in all.each() {
         let lead = mql_lead("claim@acme.example");
         store.insert_lead(new_lead(lead, NOW), &["crm".into(), "chat".into()]).unwrap();
-        let first = store.claim_deliveries(NOW, 10, NOW + 1_000).unwrap();
+        let first = store.claim_deliveries(NOW, 10, NOW.plus_millis(1_000)).unwrap();
         assert_eq!(first.len(), 2, "{name}");
-        assert!(store.claim_deliveries(NOW + 999, 10, NOW + 5_000).unwrap().is_empty(), "{name}: leased");
-        assert_eq!(store.next_delivery_at().unwrap(), Some(NOW + 1_000), "{name}: due when the lease ends");
-        let again = store.claim_deliveries(NOW + 1_000, 10, NOW + 2_000).unwrap();
+        assert!(
+            store.claim_deliveries(NOW.plus_millis(999), 10, NOW.plus_millis(5_000)).unwrap().is_empty(),
+            "{name}: leased"
+        );
+        assert_eq!(store.next_delivery_at().unwrap(), Some(NOW.plus_millis(1_000)), "{name}: due when the lease ends");
+        let again = store.claim_deliveries(NOW.plus_millis(1_000), 10, NOW.plus_millis(2_000)).unwrap();
         assert_eq!(again.len(), 2, "{name}: an expired lease is claimable again");
         store.delivery_succeeded(again[0].id).unwrap();
-        store.delivery_failed(again[1].id, "HTTP 500", Some(NOW + 10_000)).unwrap();
-        assert!(store.claim_deliveries(NOW + 2_000, 10, NOW + 3_000).unwrap().is_empty(), "{name}: not yet due");
-        let retried = store.claim_deliveries(NOW + 10_000, 10, NOW + 11_000).unwrap();
+        store.delivery_failed(again[1].id, "HTTP 500", Some(NOW.plus_millis(10_000))).unwrap();
+        assert!(
+            store.claim_deliveries(NOW.plus_millis(2_000), 10, NOW.plus_millis(3_000)).unwrap().is_empty(),
+            "{name}: not yet due"
+        );
+        let retried = store.claim_deliveries(NOW.plus_millis(10_000), 10, NOW.plus_millis(11_000)).unwrap();
         assert_eq!(retried.iter().map(|delivery| delivery.id).collect::<Vec<_>>(), [again[1].id], "{name}");
         assert_eq!(retried[0].attempts, 1, "{name}");
         store.delivery_failed(retried[0].id, "HTTP 410", None).unwrap();
         assert_eq!(store.deliveries(true).unwrap().len(), 1, "{name}: dead");
-        assert!(store.claim_deliveries(NOW + 99_000, 10, NOW + 100_000).unwrap().is_empty(), "{name}");
+        assert!(
+            store.claim_deliveries(NOW.plus_millis(99_000), 10, NOW.plus_millis(100_000)).unwrap().is_empty(),
+            "{name}"
+        );
     }
 }
 
@@ -135,7 +143,7 @@ fn racing_claimers_each_get_different_deliveries() {
                 std::thread::spawn(move || {
                     let mut mine = Vec::new();
                     loop {
-                        let claimed = store.claim_deliveries(NOW, 3, NOW + 60_000).unwrap();
+                        let claimed = store.claim_deliveries(NOW, 3, NOW.plus_millis(60_000)).unwrap();
                         if claimed.is_empty() {
                             return mine;
                         }
@@ -179,7 +187,10 @@ fn erased_visitors_and_emails_stay_erased() {
         store.insert_lead(new_lead(lead.clone(), NOW), &["crm".into()]).unwrap();
         let erased = store.erase(&Erasure::Email("Gone@Acme.example".into()), NOW).unwrap();
         assert_eq!((erased.leads, erased.deliveries), (1, 1), "{name}");
-        assert!(matches!(store.insert_lead(new_lead(lead, NOW + 1), &[]).unwrap(), Inserted::Suppressed), "{name}");
+        assert!(
+            matches!(store.insert_lead(new_lead(lead, NOW.plus_millis(1)), &[]).unwrap(), Inserted::Suppressed),
+            "{name}"
+        );
         // A browser's erasure with the right secret, and with a wrong one.
         let own = mql_lead("own@acme.example");
         store.insert_lead(new_lead(own.clone(), NOW), &[]).unwrap();
@@ -201,8 +212,8 @@ fn erased_visitors_and_emails_stay_erased() {
 fn retention_deletes_only_what_is_older() {
     let all = backends();
     for (name, store) in all.each() {
-        store.insert_lead(new_lead(mql_lead("old@acme.example"), NOW - 10), &[]).unwrap();
-        store.insert_lead(new_lead(mql_lead("new@acme.example"), NOW + 10), &[]).unwrap();
+        store.insert_lead(new_lead(mql_lead("old@acme.example"), NOW.minus_millis(10)), &[]).unwrap();
+        store.insert_lead(new_lead(mql_lead("new@acme.example"), NOW.plus_millis(10)), &[]).unwrap();
         assert_eq!(store.delete_older_than(NOW).unwrap(), 1, "{name}");
         assert_eq!(store.leads(&Default::default()).unwrap().len(), 1, "{name}");
     }
@@ -212,10 +223,10 @@ fn retention_deletes_only_what_is_older() {
 fn sessions_live_until_they_expire_or_end() {
     let all = backends();
     for (name, store) in all.each() {
-        store.create_session("digest-a", NOW, NOW + 1_000).unwrap();
-        store.create_session("digest-b", NOW, NOW + 1_000).unwrap();
-        assert!(store.session_alive("digest-a", NOW + 999).unwrap(), "{name}");
-        assert!(!store.session_alive("digest-a", NOW + 1_000).unwrap(), "{name}: expired");
+        store.create_session("digest-a", NOW, NOW.plus_millis(1_000)).unwrap();
+        store.create_session("digest-b", NOW, NOW.plus_millis(1_000)).unwrap();
+        assert!(store.session_alive("digest-a", NOW.plus_millis(999)).unwrap(), "{name}");
+        assert!(!store.session_alive("digest-a", NOW.plus_millis(1_000)).unwrap(), "{name}: expired");
         store.end_session("digest-b").unwrap();
         assert!(!store.session_alive("digest-b", NOW).unwrap(), "{name}: ended");
         assert!(!store.session_alive("never", NOW).unwrap(), "{name}");
@@ -228,19 +239,20 @@ fn browser_erasures_keep_a_bounded_suppression_list() {
     let all = backends();
     for (name, store) in all.each() {
         let count = || all.count(name, "SELECT count(*) FROM suppressions WHERE kind = 'secret'");
-        let erase = |at: i64, visitor: &str| {
+        let erase = |at: Timestamp, visitor: &str| {
             let erasure = Erasure::Secret { site: "acme".into(), visitor_id: visitor.into(), erasure: "ab".repeat(32) };
             store.erase(&erasure, at).unwrap()
         };
         erase(NOW, "old-one");
         assert_eq!(count(), 1, "{name}");
-        erase(NOW + SECRET_SUPPRESSION_DAYS * 86_400_000 + 1, "a-month-later");
+        erase(NOW.plus_millis(SECRET_SUPPRESSION_DAYS * 86_400_000 + 1), "a-month-later");
         assert_eq!(count(), 1, "{name}: a month-old one is gone");
         // Fill the list to its cap, then ask once more: the oldest makes room.
-        let fillers: Vec<(String, i64)> =
-            (0..MAX_SECRET_SUPPRESSIONS as i64).map(|n| (format!("filler-{n}"), NOW + 86_400_000 * 31 + n)).collect();
+        let fillers: Vec<(String, i64)> = (0..MAX_SECRET_SUPPRESSIONS as i64)
+            .map(|n| (format!("filler-{n}"), RECEIVED as i64 + 86_400_000 * 31 + n))
+            .collect();
         all.raw(name, "INSERT INTO suppressions (kind, digest, at) VALUES ('secret', $1, $2)", &fillers);
-        erase(NOW + 86_400_000 * 32, "one-more");
+        erase(NOW.plus_millis(86_400_000 * 32), "one-more");
         assert_eq!(count() as u64, MAX_SECRET_SUPPRESSIONS, "{name}");
     }
 }

@@ -41,7 +41,7 @@ async fn receive(
     body: String,
 ) -> StatusCode {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
-    let now = receiver.clock.now() / 1000;
+    let now = (receiver.clock.now().as_millis() / 1000) as i64;
     let signature_ok = verify(SECRET, &header(SIGNATURE_HEADER), &body, now, 300).is_ok();
     let delivery = header(DELIVERY_HEADER);
     let mut received = receiver.received.lock().unwrap();
@@ -63,7 +63,7 @@ async fn receive(
 async fn start_receiver() -> (String, Arc<Receiver>) {
     let receiver = Arc::new(Receiver {
         received: Mutex::default(),
-        clock: leadscore_collector::Clock::starting_at(RECEIVED as i64),
+        clock: leadscore_collector::Clock::starting_at(leadscore::core::Timestamp(RECEIVED)),
     });
     let app = Router::new().route("/{route}", post(receive)).with_state(receiver.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -40,6 +40,11 @@ impl Timestamp {
     pub const fn plus_millis(self, ms: u64) -> Timestamp {
         Timestamp(self.0.saturating_add(ms))
     }
+
+    /// This timestamp moved back by `ms`, saturating at the epoch.
+    pub const fn minus_millis(self, ms: u64) -> Timestamp {
+        Timestamp(self.0.saturating_sub(ms))
+    }
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date, for dates from 1970

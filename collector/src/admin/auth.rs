@@ -21,13 +21,12 @@ use axum::Form;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::store::Millis;
 use crate::{dashboard, error, hex, App};
 
 /// The dashboard's session cookie.
 pub const COOKIE: &str = "leadscore_session";
 /// How long a dashboard session lasts.
-pub const SESSION_MS: Millis = 12 * 3_600_000;
+pub const SESSION_MS: u64 = 12 * 3_600_000;
 /// Login attempts one address may make per minute.
 pub const LOGINS_PER_MINUTE: u32 = 10;
 
@@ -172,7 +171,7 @@ fn over_tls(app: &App, headers: &HeaderMap) -> bool {
             .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
-fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+fn session_cookie(value: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     let cookie = format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age={max_age_secs}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("leadscore_session=; Max-Age=0"))
@@ -210,7 +209,7 @@ pub async fn login(
         Err(message) => return error(StatusCode::SERVICE_UNAVAILABLE, None, message),
     };
     let digest = session_digest(&id);
-    if let Err(err) = app.blocking(move |store| store.create_session(&digest, now, now + SESSION_MS)).await {
+    if let Err(err) = app.blocking(move |store| store.create_session(&digest, now, now.plus_millis(SESSION_MS))).await {
         tracing::error!(%err, "cannot store a session");
         return error(StatusCode::SERVICE_UNAVAILABLE, None, "storage is unavailable; retry later");
     }

@@ -13,8 +13,8 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 
-use crate::store::{LeadFilter, LeadRow, Millis};
-use crate::{iso8601, App};
+use crate::store::{LeadFilter, LeadRow, Timestamp};
+use crate::App;
 
 /// Leads read from the store per page of an export.
 pub const EXPORT_PAGE: u32 = 500;
@@ -68,8 +68,8 @@ fn csv_line(row: &LeadRow) -> String {
         row.email.clone().unwrap_or_default(),
         row.source.clone().unwrap_or_default(),
         row.page.clone(),
-        iso8601(row.created_at),
-        iso8601(row.received_at),
+        row.created_at.iso8601(),
+        row.received_at.iso8601(),
     ];
     let mut line = cells.iter().map(|cell| csv_cell(cell)).collect::<Vec<_>>().join(",");
     line.push_str("\r\n");
@@ -86,7 +86,7 @@ enum Step {
     /// The header is still to be sent.
     Head,
     /// Rows after this position (`None`: from the newest) are still to be sent.
-    Rows { after: Option<(Millis, String)>, first: bool },
+    Rows { after: Option<(Timestamp, String)>, first: bool },
     /// Everything is sent.
     Done,
 }

@@ -130,6 +130,6 @@ async fn retry(app: &Arc<App>, id: i64) -> Result<(), ApiError> {
 /// Deletes leads older than the retention setting; the number deleted.
 pub async fn apply_retention(app: &Arc<App>) -> Result<u64, StoreError> {
     let Some(days) = app.settings.retention_days else { return Ok(0) };
-    let cutoff = app.clock.now() - i64::from(days) * 86_400_000;
+    let cutoff = app.clock.now().minus_millis(u64::from(days) * leadscore::core::time::DAY_MS);
     app.blocking(move |store| store.delete_older_than(cutoff)).await
 }

@@ -1,7 +1,8 @@
 //! Storage behind one trait, so the HTTP layer never sees SQL. SQLite is the
-//! embedded default ([`SqliteStore`]); [`NullStore`] answers without storing
-//! and is the baseline of the load benchmark. ARCHITECTURE.md explains how a
-//! PostgreSQL implementation fits for several collectors behind one balancer.
+//! embedded default ([`SqliteStore`]); [`PostgresStore`] lets several
+//! collectors share one database behind a balancer; [`NullStore`] answers
+//! without storing and is the baseline of the load benchmark. Times are the
+//! core's [`Timestamp`] everywhere above the SQL.
 
 mod funnel;
 mod null;
@@ -12,6 +13,8 @@ mod verdict;
 
 use std::fmt;
 
+use leadscore::core::time::{DAY_MS, MAX_MILLIS};
+pub use leadscore::core::Timestamp;
 use leadscore::core::{Lead, Stage};
 use serde::Serialize;
 
@@ -21,8 +24,19 @@ pub use postgres::PostgresStore;
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 pub use verdict::Verdict;
 
-/// Milliseconds since the Unix epoch.
-pub type Millis = i64;
+/// A time as both databases keep it: milliseconds since the Unix epoch in a
+/// signed 64-bit integer (SQLite's `INTEGER`, PostgreSQL's `BIGINT`). The
+/// one place a [`Timestamp`] becomes a column value; every timestamp the
+/// collector makes is at most [`MAX_MILLIS`], so the conversion is exact.
+pub(crate) fn sql_time(at: Timestamp) -> i64 {
+    at.as_millis().min(MAX_MILLIS) as i64
+}
+
+/// A column value back as a [`Timestamp`]: the inverse of [`sql_time`]
+/// (a negative value, which no collector writes, reads as the epoch).
+pub(crate) fn from_sql_time(millis: i64) -> Timestamp {
+    Timestamp::from_millis(millis.max(0) as u64)
+}
 
 /// A checked lead, ready to store.
 #[derive(Clone, Debug)]
@@ -36,7 +50,7 @@ pub struct NewLead {
     /// Whether the claim held.
     pub verdict: Verdict,
     /// When the collector received it.
-    pub received_at: Millis,
+    pub received_at: Timestamp,
 }
 
 /// A stored lead.
@@ -67,15 +81,15 @@ pub struct LeadRow {
     /// Page the lead was created on.
     pub page: String,
     /// When the browser created the lead.
-    pub created_at: Millis,
+    pub created_at: Timestamp,
     /// When the collector stored it.
-    pub received_at: Millis,
+    pub received_at: Timestamp,
     /// Funnel stage.
     pub funnel: Funnel,
     /// Why it was rejected or lost, if it was.
     pub funnel_reason: Option<String>,
     /// Last funnel change.
-    pub updated_at: Millis,
+    pub updated_at: Timestamp,
     /// The lead JSON as received (ledger, evidence, identity, attribution).
     #[serde(skip)]
     pub payload: String,
@@ -99,7 +113,7 @@ impl LeadRow {
             email: lead.identity.get("email").map(|email| email.trim().to_lowercase()),
             source: touch.and_then(|touch| touch.source.clone()),
             page: lead.page.clone(),
-            created_at: lead.created_at.0 as Millis,
+            created_at: lead.created_at,
             received_at: new.received_at,
             funnel: Funnel::Mql,
             funnel_reason: None,
@@ -139,7 +153,7 @@ pub struct Change {
     /// Why, for rejections and losses.
     pub reason: Option<String>,
     /// When.
-    pub at: Millis,
+    pub at: Timestamp,
 }
 
 /// A repeat of a `lead_id` whose content differed, kept for review.
@@ -150,7 +164,7 @@ pub struct Conflict {
     /// The lead it repeated.
     pub lead_id: String,
     /// When it arrived.
-    pub received_at: Millis,
+    pub received_at: Timestamp,
     /// What differed.
     pub reason: String,
     /// The body as received.
@@ -171,11 +185,11 @@ pub struct Delivery {
     /// The JSON body.
     pub body: String,
     /// When it was queued.
-    pub created_at: Millis,
+    pub created_at: Timestamp,
     /// Attempts made.
     pub attempts: u32,
     /// When the next attempt is due.
-    pub next_at: Millis,
+    pub next_at: Timestamp,
     /// What the last attempt ran into.
     pub last_error: Option<String>,
     /// Given up: on the dead-letter list.
@@ -214,7 +228,7 @@ pub enum Erasure {
 /// first, and any goes after [`SECRET_SUPPRESSION_DAYS`].
 pub const MAX_SECRET_SUPPRESSIONS: u64 = 10_000;
 /// How long a browser's erasure keeps refusing leads still on their way.
-pub const SECRET_SUPPRESSION_DAYS: i64 = 30;
+pub const SECRET_SUPPRESSION_DAYS: u64 = 30;
 
 /// What an erasure removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -241,7 +255,7 @@ pub struct LeadFilter {
     /// Only leads after this one in the list's order (newest first): its
     /// `(received_at, lead_id)`. Paging by position instead of by offset, so
     /// each page costs the same and rows stored meanwhile never shift one.
-    pub after: Option<(Millis, String)>,
+    pub after: Option<(Timestamp, String)>,
 }
 
 /// Figures for the dashboard.
@@ -254,7 +268,7 @@ pub struct Stats {
     /// Leads whose claim did not verify.
     pub flagged: u64,
     /// Leads received per day (UTC), oldest first: `(day start, count)`.
-    pub per_day: Vec<(Millis, u64)>,
+    pub per_day: Vec<(Timestamp, u64)>,
     /// Verified scores in buckets of 10 points; the last holds 100 and more.
     pub score_buckets: [u64; 11],
     /// Leads in all.
@@ -263,6 +277,16 @@ pub struct Stats {
     pub dead_letters: u64,
     /// Repeats kept aside.
     pub conflicts: u64,
+}
+
+impl Stats {
+    /// The `days` UTC days (at least one) up to the one holding `now`, oldest
+    /// first, each with a count of zero: the frame `per_day` is filled in.
+    pub fn days(now: Timestamp, days: u32) -> Vec<(Timestamp, u64)> {
+        let today = now.minus_millis(now.as_millis() % DAY_MS);
+        let days = u64::from(days.max(1));
+        (0..days).map(|day| (today.minus_millis((days - 1 - day) * DAY_MS), 0)).collect()
+    }
 }
 
 /// Why a store call failed.
@@ -315,7 +339,7 @@ pub trait Store: Send + Sync + 'static {
         lead_id: &str,
         action: Action,
         reason: Option<String>,
-        at: Millis,
+        at: Timestamp,
         targets: &[String],
     ) -> Result<(LeadRow, Change), StoreError>;
     /// A lead's funnel changes, oldest first.
@@ -324,32 +348,33 @@ pub trait Store: Send + Sync + 'static {
     fn conflicts(&self, limit: u32) -> Result<Vec<Conflict>, StoreError>;
     /// Deletes the matching leads with everything about them, and suppresses
     /// future leads from the same email or visitor.
-    fn erase(&self, erasure: &Erasure, at: Millis) -> Result<Erased, StoreError>;
+    fn erase(&self, erasure: &Erasure, at: Timestamp) -> Result<Erased, StoreError>;
     /// Deletes leads received before `cutoff`.
-    fn delete_older_than(&self, cutoff: Millis) -> Result<u64, StoreError>;
+    fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64, StoreError>;
     /// Claims up to `limit` deliveries due at `now`, oldest first, until
     /// `lease_until`: no other caller (another collector on the same
     /// database) gets them before the lease runs out, so each webhook goes
     /// out from one instance at a time. A delivery whose lease ran out (its
     /// claimer died) is claimable again. Success or failure ends the lease.
-    fn claim_deliveries(&self, now: Millis, limit: u32, lease_until: Millis) -> Result<Vec<Delivery>, StoreError>;
+    fn claim_deliveries(&self, now: Timestamp, limit: u32, lease_until: Timestamp)
+        -> Result<Vec<Delivery>, StoreError>;
     /// When the next live delivery is due, or its lease ends.
-    fn next_delivery_at(&self) -> Result<Option<Millis>, StoreError>;
+    fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError>;
     /// A delivery succeeded: it leaves the outbox.
     fn delivery_succeeded(&self, id: i64) -> Result<(), StoreError>;
     /// A delivery failed: retry at `retry_at`, or move it to the dead-letter list.
-    fn delivery_failed(&self, id: i64, error: &str, retry_at: Option<Millis>) -> Result<(), StoreError>;
+    fn delivery_failed(&self, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError>;
     /// The outbox: dead letters only, or everything waiting.
     fn deliveries(&self, dead: bool) -> Result<Vec<Delivery>, StoreError>;
     /// Puts a dead letter back in the outbox, due at `now`.
-    fn retry_delivery(&self, id: i64, now: Millis) -> Result<(), StoreError>;
+    fn retry_delivery(&self, id: i64, now: Timestamp) -> Result<(), StoreError>;
     /// Dashboard figures; `per_day` covers `days` days up to `now`.
-    fn stats(&self, now: Millis, days: u32) -> Result<Stats, StoreError>;
+    fn stats(&self, now: Timestamp, days: u32) -> Result<Stats, StoreError>;
     /// Records a dashboard session by the digest of its id, valid until
     /// `expires_at`; sessions already expired at `now` are dropped.
-    fn create_session(&self, digest: &str, now: Millis, expires_at: Millis) -> Result<(), StoreError>;
+    fn create_session(&self, digest: &str, now: Timestamp, expires_at: Timestamp) -> Result<(), StoreError>;
     /// Whether the session with this digest exists and is unexpired at `now`.
-    fn session_alive(&self, digest: &str, now: Millis) -> Result<bool, StoreError>;
+    fn session_alive(&self, digest: &str, now: Timestamp) -> Result<bool, StoreError>;
     /// Ends a session (logout): its id is worthless from here on.
     fn end_session(&self, digest: &str) -> Result<(), StoreError>;
 }
@@ -426,6 +451,25 @@ mod tests {
         }
         assert_eq!(Verdict::parse("forged"), Some(Verdict::Forged));
         assert_eq!(Funnel::parse("MQL"), None);
+    }
+
+    #[test]
+    fn times_become_column_values_and_back() {
+        for millis in [0, 1, 1_767_225_600_000, MAX_MILLIS] {
+            assert_eq!(from_sql_time(sql_time(Timestamp(millis))), Timestamp(millis));
+        }
+        assert_eq!(sql_time(Timestamp(u64::MAX)), MAX_MILLIS as i64, "never a negative column value");
+        assert_eq!(from_sql_time(-5), Timestamp(0));
+    }
+
+    #[test]
+    fn the_days_of_a_chart_end_with_today() {
+        let noon = Timestamp(1_767_225_600_000 + DAY_MS / 2);
+        let days = Stats::days(noon, 3);
+        let starts: Vec<u64> = days.iter().map(|(day, _)| day.as_millis()).collect();
+        assert_eq!(starts, [1_767_225_600_000 - 2 * DAY_MS, 1_767_225_600_000 - DAY_MS, 1_767_225_600_000]);
+        assert!(days.iter().all(|(_, count)| *count == 0));
+        assert_eq!(Stats::days(noon, 0).len(), 1, "at least one day");
     }
 
     #[test]

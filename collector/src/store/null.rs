@@ -26,7 +26,7 @@ impl Store for NullStore {
         lead_id: &str,
         _action: Action,
         _reason: Option<String>,
-        _at: Millis,
+        _at: Timestamp,
         _targets: &[String],
     ) -> Result<(LeadRow, Change), StoreError> {
         Err(StoreError::NotFound(format!("no lead with lead_id `{lead_id}`")))
@@ -40,19 +40,24 @@ impl Store for NullStore {
         Ok(Vec::new())
     }
 
-    fn erase(&self, _erasure: &Erasure, _at: Millis) -> Result<Erased, StoreError> {
+    fn erase(&self, _erasure: &Erasure, _at: Timestamp) -> Result<Erased, StoreError> {
         Ok(Erased::default())
     }
 
-    fn delete_older_than(&self, _cutoff: Millis) -> Result<u64, StoreError> {
+    fn delete_older_than(&self, _cutoff: Timestamp) -> Result<u64, StoreError> {
         Ok(0)
     }
 
-    fn claim_deliveries(&self, _now: Millis, _limit: u32, _lease_until: Millis) -> Result<Vec<Delivery>, StoreError> {
+    fn claim_deliveries(
+        &self,
+        _now: Timestamp,
+        _limit: u32,
+        _lease_until: Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
         Ok(Vec::new())
     }
 
-    fn next_delivery_at(&self) -> Result<Option<Millis>, StoreError> {
+    fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
         Ok(None)
     }
 
@@ -60,7 +65,7 @@ impl Store for NullStore {
         Ok(())
     }
 
-    fn delivery_failed(&self, _id: i64, _error: &str, _retry_at: Option<Millis>) -> Result<(), StoreError> {
+    fn delivery_failed(&self, _id: i64, _error: &str, _retry_at: Option<Timestamp>) -> Result<(), StoreError> {
         Ok(())
     }
 
@@ -68,19 +73,19 @@ impl Store for NullStore {
         Ok(Vec::new())
     }
 
-    fn retry_delivery(&self, id: i64, _now: Millis) -> Result<(), StoreError> {
+    fn retry_delivery(&self, id: i64, _now: Timestamp) -> Result<(), StoreError> {
         Err(StoreError::NotFound(format!("no dead delivery with id {id}")))
     }
 
-    fn stats(&self, _now: Millis, _days: u32) -> Result<Stats, StoreError> {
+    fn stats(&self, _now: Timestamp, _days: u32) -> Result<Stats, StoreError> {
         Ok(Stats::default())
     }
 
-    fn create_session(&self, _digest: &str, _now: Millis, _expires_at: Millis) -> Result<(), StoreError> {
+    fn create_session(&self, _digest: &str, _now: Timestamp, _expires_at: Timestamp) -> Result<(), StoreError> {
         Ok(())
     }
 
-    fn session_alive(&self, _digest: &str, _now: Millis) -> Result<bool, StoreError> {
+    fn session_alive(&self, _digest: &str, _now: Timestamp) -> Result<bool, StoreError> {
         Ok(false)
     }
 

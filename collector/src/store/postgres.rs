@@ -242,11 +242,11 @@ fn lead_row(row: &Row) -> LeadRow {
         email: row.get(9),
         source: row.get(10),
         page: row.get(11),
-        created_at: row.get(12),
-        received_at: row.get(13),
+        created_at: time(row, 12),
+        received_at: time(row, 13),
         funnel: Funnel::parse(row.get(14)).unwrap_or(Funnel::Mql),
         funnel_reason: row.get(15),
-        updated_at: row.get(16),
+        updated_at: time(row, 16),
         payload: row.get(17),
     }
 }
@@ -258,12 +258,16 @@ fn delivery_row(row: &Row) -> Delivery {
         event: row.get(2),
         lead_id: row.get(3),
         body: row.get(4),
-        created_at: row.get(5),
+        created_at: time(row, 5),
         attempts: row.get::<_, i32>(6).max(0) as u32,
-        next_at: row.get(7),
+        next_at: time(row, 7),
         last_error: row.get(8),
         dead: row.get(9),
     }
+}
+
+fn time(row: &Row, index: usize) -> Timestamp {
+    from_sql_time(row.get(index))
 }
 
 fn count(tx: &mut Transaction<'_>, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
@@ -277,10 +281,10 @@ fn suppressed(tx: &mut Transaction<'_>, kind: &str, value: &str) -> Result<bool,
     Ok(found.is_some())
 }
 
-fn suppress(tx: &mut Transaction<'_>, kind: &str, value: &str, at: Millis) -> Result<(), StoreError> {
+fn suppress(tx: &mut Transaction<'_>, kind: &str, value: &str, at: Timestamp) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO suppressions (kind, digest, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        &[&kind, &digest(kind, value), &at],
+        &[&kind, &digest(kind, value), &sql_time(at)],
     )
     .map(drop)
     .map_err(backend)
@@ -292,7 +296,7 @@ fn enqueue(
     event: &str,
     row: &LeadRow,
     change: Option<&Change>,
-    now: Millis,
+    now: Timestamp,
 ) -> Result<(), StoreError> {
     if targets.is_empty() {
         return Ok(());
@@ -301,7 +305,7 @@ fn enqueue(
     for webhook in targets {
         tx.execute(
             "INSERT INTO deliveries (webhook, event, lead_id, body, created_at, next_at) VALUES ($1, $2, $3, $4, $5, $5)",
-            &[webhook, &event, &row.lead_id, &body, &now],
+            &[webhook, &event, &row.lead_id, &body, &sql_time(now)],
         )
         .map_err(backend)?;
     }
@@ -348,11 +352,11 @@ fn insert(tx: &mut Transaction<'_>, new: NewLead, targets: &[String]) -> Result<
                 &row.email,
                 &row.source,
                 &row.page,
-                &row.created_at,
-                &row.received_at,
+                &sql_time(row.created_at),
+                &sql_time(row.received_at),
                 &row.funnel.as_str(),
                 &row.funnel_reason,
-                &row.updated_at,
+                &sql_time(row.updated_at),
                 &row.payload,
             ],
         )
@@ -362,7 +366,7 @@ fn insert(tx: &mut Transaction<'_>, new: NewLead, targets: &[String]) -> Result<
         let Some(reason) = difference(&stored, lead) else { return Ok(Inserted::Duplicate) };
         tx.execute(
             "INSERT INTO conflicts (lead_id, received_at, reason, payload) VALUES ($1, $2, $3, $4)",
-            &[&lead.lead_id, &new.received_at, &reason, &lead.to_json()],
+            &[&lead.lead_id, &sql_time(new.received_at), &reason, &lead.to_json()],
         )
         .map_err(backend)?;
         return Ok(Inserted::Conflict(reason));
@@ -371,7 +375,7 @@ fn insert(tx: &mut Transaction<'_>, new: NewLead, targets: &[String]) -> Result<
     Ok(Inserted::Created(Box::new(row)))
 }
 
-fn erase(tx: &mut Transaction<'_>, erasure: &Erasure, at: Millis) -> Result<Erased, StoreError> {
+fn erase(tx: &mut Transaction<'_>, erasure: &Erasure, at: Timestamp) -> Result<Erased, StoreError> {
     let visitors: Vec<(String, String)> = match erasure {
         Erasure::Email(email) => {
             suppress(tx, "email", email, at)?;
@@ -391,7 +395,7 @@ fn erase(tx: &mut Transaction<'_>, erasure: &Erasure, at: Millis) -> Result<Eras
             suppress(tx, "secret", &secret_key(site, visitor_id, erasure), at)?;
             tx.execute(
                 "DELETE FROM suppressions WHERE kind = 'secret' AND at < $1",
-                &[&(at - SECRET_SUPPRESSION_DAYS * 86_400_000)],
+                &[&sql_time(at.minus_millis(SECRET_SUPPRESSION_DAYS * DAY_MS))],
             )
             .map_err(backend)?;
             tx.execute(
@@ -443,7 +447,7 @@ impl Store for PostgresStore {
     fn leads(&self, filter: &LeadFilter) -> Result<Vec<LeadRow>, StoreError> {
         let limit = i64::from(if filter.limit == 0 { 100 } else { filter.limit.min(10_000) });
         let (after_at, after_id) = match &filter.after {
-            Some((at, id)) => (Some(*at), Some(id.as_str())),
+            Some((at, id)) => (Some(sql_time(*at)), Some(id.as_str())),
             None => (None, None),
         };
         self.tx(|tx| {
@@ -476,7 +480,7 @@ impl Store for PostgresStore {
         lead_id: &str,
         action: Action,
         reason: Option<String>,
-        at: Millis,
+        at: Timestamp,
         targets: &[String],
     ) -> Result<(LeadRow, Change), StoreError> {
         self.tx(|tx| {
@@ -490,12 +494,12 @@ impl Store for PostgresStore {
             tx.execute(
                 "UPDATE leads SET funnel = $2, funnel_reason = $3, reached = greatest(reached, $4), updated_at = $5 \
                  WHERE lead_id = $1",
-                &[&lead_id, &to.as_str(), &change.reason, &i32::from(to.rank()), &at],
+                &[&lead_id, &to.as_str(), &change.reason, &i32::from(to.rank()), &sql_time(at)],
             )
             .map_err(backend)?;
             tx.execute(
                 "INSERT INTO lifecycle (lead_id, at, from_stage, to_stage, reason) VALUES ($1, $2, $3, $4, $5)",
-                &[&lead_id, &at, &change.from.as_str(), &to.as_str(), &change.reason],
+                &[&lead_id, &sql_time(at), &change.from.as_str(), &to.as_str(), &change.reason],
             )
             .map_err(backend)?;
             row.funnel = to;
@@ -521,7 +525,7 @@ impl Store for PostgresStore {
                     from: Funnel::parse(row.get(0)).unwrap_or(Funnel::Mql),
                     to: Funnel::parse(row.get(1)).unwrap_or(Funnel::Mql),
                     reason: row.get(2),
-                    at: row.get(3),
+                    at: time(row, 3),
                 })
                 .collect())
         })
@@ -540,7 +544,7 @@ impl Store for PostgresStore {
                 .map(|row| Conflict {
                     id: row.get(0),
                     lead_id: row.get(1),
-                    received_at: row.get(2),
+                    received_at: time(row, 2),
                     reason: row.get(3),
                     payload: row.get(4),
                 })
@@ -548,15 +552,20 @@ impl Store for PostgresStore {
         })
     }
 
-    fn erase(&self, erasure: &Erasure, at: Millis) -> Result<Erased, StoreError> {
+    fn erase(&self, erasure: &Erasure, at: Timestamp) -> Result<Erased, StoreError> {
         self.tx(|tx| erase(tx, erasure, at))
     }
 
-    fn delete_older_than(&self, cutoff: Millis) -> Result<u64, StoreError> {
-        self.tx(|tx| tx.execute("DELETE FROM leads WHERE received_at < $1", &[&cutoff]).map_err(backend))
+    fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
+        self.tx(|tx| tx.execute("DELETE FROM leads WHERE received_at < $1", &[&sql_time(cutoff)]).map_err(backend))
     }
 
-    fn claim_deliveries(&self, now: Millis, limit: u32, lease_until: Millis) -> Result<Vec<Delivery>, StoreError> {
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
         self.tx(|tx| {
             let rows = tx
                 .query(
@@ -565,7 +574,7 @@ impl Store for PostgresStore {
                          WHERE NOT dead AND next_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1) \
                          ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING {DELIVERY_COLUMNS}"
                     ),
-                    &[&now, &i64::from(limit), &lease_until],
+                    &[&sql_time(now), &i64::from(limit), &sql_time(lease_until)],
                 )
                 .map_err(backend)?;
             let mut claimed: Vec<Delivery> = rows.iter().map(delivery_row).collect();
@@ -574,7 +583,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn next_delivery_at(&self) -> Result<Option<Millis>, StoreError> {
+    fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
         self.tx(|tx| {
             let row = tx
                 .query_one(
@@ -582,7 +591,7 @@ impl Store for PostgresStore {
                     &[],
                 )
                 .map_err(backend)?;
-            Ok(row.get(0))
+            Ok(row.get::<_, Option<i64>>(0).map(from_sql_time))
         })
     }
 
@@ -590,12 +599,12 @@ impl Store for PostgresStore {
         self.tx(|tx| tx.execute("DELETE FROM deliveries WHERE id = $1", &[&id]).map(drop).map_err(backend))
     }
 
-    fn delivery_failed(&self, id: i64, error: &str, retry_at: Option<Millis>) -> Result<(), StoreError> {
+    fn delivery_failed(&self, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
         self.tx(|tx| {
             tx.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = $2, next_at = coalesce($3, next_at), \
                  dead = ($3::bigint IS NULL), claimed_until = NULL WHERE id = $1",
-                &[&id, &error, &retry_at],
+                &[&id, &error, &retry_at.map(sql_time)],
             )
             .map(drop)
             .map_err(backend)
@@ -611,12 +620,12 @@ impl Store for PostgresStore {
         })
     }
 
-    fn retry_delivery(&self, id: i64, now: Millis) -> Result<(), StoreError> {
+    fn retry_delivery(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         self.tx(|tx| {
             let changed = tx
                 .execute(
                     "UPDATE deliveries SET dead = false, attempts = 0, next_at = $2 WHERE id = $1 AND dead",
-                    &[&id, &now],
+                    &[&id, &sql_time(now)],
                 )
                 .map_err(backend)?;
             if changed == 0 {
@@ -626,10 +635,9 @@ impl Store for PostgresStore {
         })
     }
 
-    fn stats(&self, now: Millis, days: u32) -> Result<Stats, StoreError> {
-        const DAY: Millis = 86_400_000;
-        let today = now - now.rem_euclid(DAY);
-        let first_day = today - DAY * (days.max(1) as Millis - 1);
+    fn stats(&self, now: Timestamp, days: u32) -> Result<Stats, StoreError> {
+        let mut per_day = Stats::days(now, days);
+        let first_day = sql_time(per_day[0].0);
         self.tx(|tx| {
             let mut stats = Stats::default();
             for (rank, reached) in stats.reached.iter_mut().enumerate() {
@@ -644,12 +652,10 @@ impl Store for PostgresStore {
             }
             stats.total = count(tx, "SELECT count(*) FROM leads", &[])?;
             stats.flagged = count(tx, "SELECT count(*) FROM leads WHERE verdict != 'verified'", &[])?;
-            let mut per_day: Vec<(Millis, u64)> =
-                (0..days.max(1) as Millis).map(|day| (first_day + day * DAY, 0)).collect();
             let rows = tx
                 .query(
                     "SELECT (received_at - $1) / $2 AS day, count(*) FROM leads WHERE received_at >= $1 GROUP BY day",
-                    &[&first_day, &DAY],
+                    &[&first_day, &(DAY_MS as i64)],
                 )
                 .map_err(backend)?;
             for row in rows {
@@ -676,24 +682,24 @@ impl Store for PostgresStore {
         })
     }
 
-    fn create_session(&self, digest: &str, now: Millis, expires_at: Millis) -> Result<(), StoreError> {
+    fn create_session(&self, digest: &str, now: Timestamp, expires_at: Timestamp) -> Result<(), StoreError> {
         self.tx(|tx| {
-            tx.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", &[&now]).map_err(backend)?;
+            tx.execute("DELETE FROM admin_sessions WHERE expires_at <= $1", &[&sql_time(now)]).map_err(backend)?;
             tx.execute(
                 "INSERT INTO admin_sessions (digest, created_at, expires_at) VALUES ($1, $2, $3)",
-                &[&digest, &now, &expires_at],
+                &[&digest, &sql_time(now), &sql_time(expires_at)],
             )
             .map_err(backend)?;
             Ok(())
         })
     }
 
-    fn session_alive(&self, digest: &str, now: Millis) -> Result<bool, StoreError> {
+    fn session_alive(&self, digest: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.tx(|tx| {
             let row = tx
                 .query_one(
                     "SELECT EXISTS (SELECT 1 FROM admin_sessions WHERE digest = $1 AND expires_at > $2)",
-                    &[&digest, &now],
+                    &[&digest, &sql_time(now)],
                 )
                 .map_err(backend)?;
             Ok(row.get(0))

@@ -235,6 +235,10 @@ fn stage(text: String) -> Stage {
     Stage::parse(&text).unwrap_or(Stage::Mql)
 }
 
+fn time(row: &Row<'_>, index: usize) -> rusqlite::Result<Timestamp> {
+    row.get(index).map(from_sql_time)
+}
+
 fn lead_row(row: &Row<'_>) -> rusqlite::Result<LeadRow> {
     Ok(LeadRow {
         lead_id: row.get(0)?,
@@ -249,11 +253,11 @@ fn lead_row(row: &Row<'_>) -> rusqlite::Result<LeadRow> {
         email: row.get(9)?,
         source: row.get(10)?,
         page: row.get(11)?,
-        created_at: row.get(12)?,
-        received_at: row.get(13)?,
+        created_at: time(row, 12)?,
+        received_at: time(row, 13)?,
         funnel: Funnel::parse(&row.get::<_, String>(14)?).unwrap_or(Funnel::Mql),
         funnel_reason: row.get(15)?,
-        updated_at: row.get(16)?,
+        updated_at: time(row, 16)?,
         payload: row.get(17)?,
     })
 }
@@ -265,9 +269,9 @@ fn delivery_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
         event: row.get(2)?,
         lead_id: row.get(3)?,
         body: row.get(4)?,
-        created_at: row.get(5)?,
+        created_at: time(row, 5)?,
         attempts: row.get(6)?,
-        next_at: row.get(7)?,
+        next_at: time(row, 7)?,
         last_error: row.get(8)?,
         dead: row.get(9)?,
     })
@@ -291,10 +295,10 @@ fn suppressed(conn: &Connection, kind: &str, value: &str) -> rusqlite::Result<bo
     .map(|found| found.is_some())
 }
 
-fn suppress(conn: &Connection, kind: &str, value: &str, at: Millis) -> rusqlite::Result<()> {
+fn suppress(conn: &Connection, kind: &str, value: &str, at: Timestamp) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT OR IGNORE INTO suppressions (kind, digest, at) VALUES (?1, ?2, ?3)",
-        params![kind, digest(kind, value), at],
+        params![kind, digest(kind, value), sql_time(at)],
     )
     .map(drop)
 }
@@ -305,7 +309,7 @@ fn enqueue(
     event: &str,
     row: &LeadRow,
     change: Option<&Change>,
-    now: Millis,
+    now: Timestamp,
 ) -> rusqlite::Result<()> {
     if targets.is_empty() {
         return Ok(());
@@ -314,7 +318,7 @@ fn enqueue(
     for webhook in targets {
         conn.execute(
             "INSERT INTO deliveries (webhook, event, lead_id, body, created_at, next_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            params![webhook, event, row.lead_id, body, now],
+            params![webhook, event, row.lead_id, body, sql_time(now)],
         )?;
     }
     Ok(())
@@ -335,7 +339,7 @@ fn insert(conn: &Connection, new: NewLead, targets: &[String]) -> rusqlite::Resu
         let Some(reason) = difference(&stored, lead) else { return Ok(Inserted::Duplicate) };
         conn.execute(
             "INSERT INTO conflicts (lead_id, received_at, reason, payload) VALUES (?1, ?2, ?3, ?4)",
-            params![lead.lead_id, new.received_at, reason, lead.to_json()],
+            params![lead.lead_id, sql_time(new.received_at), reason, lead.to_json()],
         )?;
         return Ok(Inserted::Conflict(reason));
     }
@@ -359,11 +363,11 @@ fn insert(conn: &Connection, new: NewLead, targets: &[String]) -> rusqlite::Resu
         row.email,
         row.source,
         row.page,
-        row.created_at,
-        row.received_at,
+        sql_time(row.created_at),
+        sql_time(row.received_at),
         row.funnel.as_str(),
         row.funnel_reason,
-        row.updated_at,
+        sql_time(row.updated_at),
         row.payload,
     ])?;
     enqueue(conn, targets, "lead.created", &row, None, new.received_at)?;
@@ -375,7 +379,7 @@ fn transition(
     lead_id: &str,
     action: Action,
     reason: Option<String>,
-    at: Millis,
+    at: Timestamp,
     targets: &[String],
 ) -> Result<(LeadRow, Change), StoreError> {
     let mut row = find_lead(conn, lead_id).map_err(backend)?.ok_or_else(|| not_found(lead_id))?;
@@ -384,12 +388,12 @@ fn transition(
     let change = Change { lead_id: lead_id.to_string(), from: row.funnel, to, reason, at };
     conn.execute(
         "UPDATE leads SET funnel = ?2, funnel_reason = ?3, reached = max(reached, ?4), updated_at = ?5 WHERE lead_id = ?1",
-        params![lead_id, to.as_str(), change.reason, to.rank(), at],
+        params![lead_id, to.as_str(), change.reason, to.rank(), sql_time(at)],
     )
     .map_err(backend)?;
     conn.execute(
         "INSERT INTO lifecycle (lead_id, at, from_stage, to_stage, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![lead_id, at, change.from.as_str(), to.as_str(), change.reason],
+        params![lead_id, sql_time(at), change.from.as_str(), to.as_str(), change.reason],
     )
     .map_err(backend)?;
     row.funnel = to;
@@ -403,7 +407,7 @@ fn not_found(lead_id: &str) -> StoreError {
     StoreError::NotFound(format!("no lead with lead_id `{lead_id}`"))
 }
 
-fn erase(conn: &Connection, erasure: &Erasure, at: Millis) -> rusqlite::Result<Erased> {
+fn erase(conn: &Connection, erasure: &Erasure, at: Timestamp) -> rusqlite::Result<Erased> {
     // Every visitor the erasure reaches: their other leads go too, and the
     // visitor is suppressed, so a lead still waiting in their browser is refused.
     let visitors: Vec<(String, String)> = match erasure {
@@ -427,7 +431,7 @@ fn erase(conn: &Connection, erasure: &Erasure, at: Millis) -> rusqlite::Result<E
             suppress(conn, "secret", &secret_key(site, visitor_id, erasure), at)?;
             conn.execute(
                 "DELETE FROM suppressions WHERE kind = 'secret' AND at < ?1",
-                [at - super::SECRET_SUPPRESSION_DAYS * 86_400_000],
+                [sql_time(at.minus_millis(super::SECRET_SUPPRESSION_DAYS * DAY_MS))],
             )?;
             conn.execute(
                 "DELETE FROM suppressions WHERE kind = 'secret' AND rowid IN (SELECT rowid FROM suppressions \
@@ -485,7 +489,7 @@ impl Store for SqliteStore {
                     filter.verdict.map(Verdict::as_str),
                     limit,
                     filter.offset,
-                    filter.after.as_ref().map(|(at, _)| *at),
+                    filter.after.as_ref().map(|(at, _)| sql_time(*at)),
                     filter.after.as_ref().map(|(_, id)| id.as_str()),
                 ],
                 lead_row,
@@ -499,7 +503,7 @@ impl Store for SqliteStore {
         lead_id: &str,
         action: Action,
         reason: Option<String>,
-        at: Millis,
+        at: Timestamp,
         targets: &[String],
     ) -> Result<(LeadRow, Change), StoreError> {
         let (lead_id, targets) = (lead_id.to_string(), targets.to_vec());
@@ -516,7 +520,7 @@ impl Store for SqliteStore {
                     from: Funnel::parse(&row.get::<_, String>(0)?).unwrap_or(Funnel::Mql),
                     to: Funnel::parse(&row.get::<_, String>(1)?).unwrap_or(Funnel::Mql),
                     reason: row.get(2)?,
-                    at: row.get(3)?,
+                    at: time(row, 3)?,
                 })
             })?;
             rows.collect()
@@ -531,7 +535,7 @@ impl Store for SqliteStore {
                 Ok(Conflict {
                     id: row.get(0)?,
                     lead_id: row.get(1)?,
-                    received_at: row.get(2)?,
+                    received_at: time(row, 2)?,
                     reason: row.get(3)?,
                     payload: row.get(4)?,
                 })
@@ -540,18 +544,25 @@ impl Store for SqliteStore {
         })
     }
 
-    fn erase(&self, erasure: &Erasure, at: Millis) -> Result<Erased, StoreError> {
+    fn erase(&self, erasure: &Erasure, at: Timestamp) -> Result<Erased, StoreError> {
         let erasure = erasure.clone();
         self.write(move |conn| erase(conn, &erasure, at).map_err(backend))
     }
 
-    fn delete_older_than(&self, cutoff: Millis) -> Result<u64, StoreError> {
+    fn delete_older_than(&self, cutoff: Timestamp) -> Result<u64, StoreError> {
         self.write(move |conn| {
-            conn.execute("DELETE FROM leads WHERE received_at < ?1", [cutoff]).map(|n| n as u64).map_err(backend)
+            conn.execute("DELETE FROM leads WHERE received_at < ?1", [sql_time(cutoff)])
+                .map(|n| n as u64)
+                .map_err(backend)
         })
     }
 
-    fn claim_deliveries(&self, now: Millis, limit: u32, lease_until: Millis) -> Result<Vec<Delivery>, StoreError> {
+    fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lease_until: Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
         self.write(move |conn| {
             let mut claim = conn
                 .prepare(&format!(
@@ -560,19 +571,20 @@ impl Store for SqliteStore {
                      ORDER BY next_at, id LIMIT ?2) RETURNING {DELIVERY_COLUMNS}"
                 ))
                 .map_err(backend)?;
-            let rows = claim.query_map(params![now, limit, lease_until], delivery_row).map_err(backend)?;
+            let rows =
+                claim.query_map(params![sql_time(now), limit, sql_time(lease_until)], delivery_row).map_err(backend)?;
             let mut claimed: Vec<Delivery> = rows.collect::<rusqlite::Result<_>>().map_err(backend)?;
             claimed.sort_by_key(|delivery| (delivery.next_at, delivery.id));
             Ok(claimed)
         })
     }
 
-    fn next_delivery_at(&self) -> Result<Option<Millis>, StoreError> {
+    fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
         self.read(|conn| {
             conn.query_row(
                 "SELECT min(max(next_at, coalesce(claimed_until, next_at))) FROM deliveries WHERE dead = 0",
                 [],
-                |row| row.get(0),
+                |row| row.get::<_, Option<i64>>(0).map(|at| at.map(from_sql_time)),
             )
         })
     }
@@ -581,13 +593,13 @@ impl Store for SqliteStore {
         self.write(move |conn| conn.execute("DELETE FROM deliveries WHERE id = ?1", [id]).map(drop).map_err(backend))
     }
 
-    fn delivery_failed(&self, id: i64, error: &str, retry_at: Option<Millis>) -> Result<(), StoreError> {
+    fn delivery_failed(&self, id: i64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
         let error = error.to_string();
         self.write(move |conn| {
             conn.execute(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = ?2, next_at = coalesce(?3, next_at),
                  dead = (?3 IS NULL), claimed_until = NULL WHERE id = ?1",
-                params![id, error, retry_at],
+                params![id, error, retry_at.map(sql_time)],
             )
             .map(drop)
             .map_err(backend)
@@ -603,12 +615,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn retry_delivery(&self, id: i64, now: Millis) -> Result<(), StoreError> {
+    fn retry_delivery(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             let changed = conn
                 .execute(
                     "UPDATE deliveries SET dead = 0, attempts = 0, next_at = ?2 WHERE id = ?1 AND dead = 1",
-                    params![id, now],
+                    params![id, sql_time(now)],
                 )
                 .map_err(backend)?;
             if changed == 0 {
@@ -618,24 +630,24 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_session(&self, digest: &str, now: Millis, expires_at: Millis) -> Result<(), StoreError> {
+    fn create_session(&self, digest: &str, now: Timestamp, expires_at: Timestamp) -> Result<(), StoreError> {
         let digest = digest.to_string();
         self.write(move |conn| {
-            conn.execute("DELETE FROM admin_sessions WHERE expires_at <= ?1", [now]).map_err(backend)?;
+            conn.execute("DELETE FROM admin_sessions WHERE expires_at <= ?1", [sql_time(now)]).map_err(backend)?;
             conn.execute(
                 "INSERT INTO admin_sessions (digest, created_at, expires_at) VALUES (?1, ?2, ?3)",
-                params![digest, now, expires_at],
+                params![digest, sql_time(now), sql_time(expires_at)],
             )
             .map_err(backend)?;
             Ok(())
         })
     }
 
-    fn session_alive(&self, digest: &str, now: Millis) -> Result<bool, StoreError> {
+    fn session_alive(&self, digest: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.read(|conn| {
             conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM admin_sessions WHERE digest = ?1 AND expires_at > ?2)",
-                params![digest, now],
+                params![digest, sql_time(now)],
                 |row| row.get(0),
             )
         })
@@ -649,10 +661,9 @@ impl Store for SqliteStore {
         })
     }
 
-    fn stats(&self, now: Millis, days: u32) -> Result<Stats, StoreError> {
-        const DAY: Millis = 86_400_000;
-        let today = now - now.rem_euclid(DAY);
-        let first_day = today - DAY * (days.max(1) as Millis - 1);
+    fn stats(&self, now: Timestamp, days: u32) -> Result<Stats, StoreError> {
+        let mut per_day = Stats::days(now, days);
+        let first_day = sql_time(per_day[0].0);
         self.read(|conn| {
             let mut stats = Stats::default();
             for (rank, reached) in stats.reached.iter_mut().enumerate() {
@@ -669,14 +680,12 @@ impl Store for SqliteStore {
             stats.total = conn.query_row("SELECT count(*) FROM leads", [], |row| row.get(0))?;
             stats.flagged =
                 conn.query_row("SELECT count(*) FROM leads WHERE verdict != 'verified'", [], |row| row.get(0))?;
-            let mut per_day: Vec<(Millis, u64)> =
-                (0..days.max(1) as Millis).map(|day| (first_day + day * DAY, 0)).collect();
             let mut query = conn.prepare(
                 "SELECT (received_at - ?1) / ?2 AS day, count(*) FROM leads WHERE received_at >= ?1 GROUP BY day",
             )?;
-            for row in
-                query.query_map(params![first_day, DAY], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, u64>(1)?)))?
-            {
+            for row in query.query_map(params![first_day, DAY_MS as i64], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, u64>(1)?))
+            })? {
                 let (day, count) = row?;
                 if let Some(slot) = per_day.get_mut(day as usize) {
                     slot.1 = count;

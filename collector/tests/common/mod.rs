@@ -83,7 +83,7 @@ impl Collector {
     /// [`Collector::launch`], with the admin side on its own listener when
     /// `split` (its address in `admin_base`).
     pub async fn launch_split(dir: PathBuf, settings: &str, split: bool) -> Collector {
-        Collector::launch_with(dir, settings, split, Clock::starting_at(RECEIVED as i64)).await
+        Collector::launch_with(dir, settings, split, Clock::starting_at(leadscore::core::Timestamp(RECEIVED))).await
     }
 
     /// A collector on the real clock, for leads a real browser makes now.
