@@ -1,9 +1,10 @@
 //! Load benchmark for the collector (`cargo xtask bench-collector`). It posts
-//! real MQL leads over loopback to the same in-process server twice, once
-//! storing them in SQLite and once answering without storing, and prints
-//! leads per second and latency percentiles for both in one Markdown table.
-//! The no-storage run is the HTTP path's own limit on this machine, so the
-//! ratio between the two says how much of that limit storage leaves;
+//! real MQL leads over loopback to the in-process server in four runs, one
+//! after the other: storing them in SQLite; in PostgreSQL; in PostgreSQL with
+//! two collectors behind a real HAProxy; and answering without storing. It
+//! prints leads per second and latency percentiles for all in one Markdown
+//! table. The no-storage run is the HTTP path's own limit on this machine, so
+//! the ratio to it says how much of that limit each store leaves;
 //! BENCHMARKS.md records the figures.
 //!
 //! Bounded by construction: a fixed number of leads, a fixed number of
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use leadscore::core::time::DAY_MS;
 use leadscore::core::{Config, Engine, Event, EventId, Lead, Stage, State, Timestamp};
 use leadscore_collector::settings::{Overrides, Settings, SettingsFile};
-use leadscore_collector::store::{NullStore, SqliteStore, Store};
+use leadscore_collector::store::{NullStore, PostgresStore, SqliteStore, Store};
 use leadscore_collector::{start, Clock};
 use reqwest::header::{CONTENT_TYPE, ORIGIN};
 use reqwest::StatusCode;
@@ -28,9 +29,12 @@ const USAGE: &str = "\
 usage: cargo run --release -p leadscore-collector --example load -- [options]
    or: cargo xtask bench-collector -- [options]
 
-Posts the same set of MQL leads to the collector on 127.0.0.1, first with
-SQLite storage, then with a store that keeps nothing, and prints a Markdown
-table of leads per second and latency for both.
+Posts the same set of MQL leads to the collector on 127.0.0.1: with SQLite
+storage; with PostgreSQL (a throwaway server the run starts, fsync on); with
+two collectors on that PostgreSQL behind HAProxy; and with a store that keeps
+nothing. Prints a Markdown table of leads per second and latency for each.
+PostgreSQL and HAProxy come from Debian's `postgresql` and `haproxy`
+(`cargo xtask bench-collector` installs them).
 
 options:
   --leads N         leads timed per run, each a new visitor (default 4000, at most 1000000)
@@ -38,6 +42,7 @@ options:
   --warmup W        extra leads posted before the timed ones, not timed (default 200)
   --dir DIR         where the SQLite file goes (default: the system temp folder);
                     a fresh folder is made inside it and removed afterwards
+  --no-postgres     only the SQLite and no-storage runs
   -h, --help        this help
 ";
 
@@ -63,6 +68,26 @@ struct Options {
     concurrency: usize,
     warmup: usize,
     dir: Option<PathBuf>,
+    postgres: bool,
+}
+
+/// The throwaway PostgreSQL server of the tests, started with fsync on here.
+#[path = "../tests/common/pg.rs"]
+#[allow(dead_code)]
+mod pg;
+
+/// The tests' HAProxy in front of the collectors.
+#[path = "../tests/common/haproxy.rs"]
+mod haproxy;
+
+/// A fresh folder for a PostgreSQL server's data (the server removes it).
+fn temp_dir() -> PathBuf {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!("leadscore-load-pg-{}-{nanos}", std::process::id()));
+    if let Err(err) = std::fs::create_dir_all(&dir) {
+        panic!("cannot create {}: {err}", dir.display());
+    }
+    dir
 }
 
 fn main() -> ExitCode {
@@ -89,7 +114,7 @@ fn main() -> ExitCode {
 
 /// `Ok(None)` asks for the help text.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options { leads: 4000, concurrency: 32, warmup: 200, dir: None };
+    let mut options = Options { leads: 4000, concurrency: 32, warmup: 200, dir: None, postgres: true };
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_string(), Some(value.to_string())),
@@ -97,6 +122,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         };
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--no-postgres" {
+            options.postgres = false;
+            continue;
         }
         let (slot, max) = match flag.as_str() {
             "--leads" => (&mut options.leads, 1_000_000),
@@ -140,51 +169,116 @@ fn run(options: &Options) -> Result<bool, String> {
         .map_err(|err| format!("cannot write the site config in {}: {err}", dir.path.display()))?;
     let database = dir.path.join("bench.db");
 
-    eprintln!("run 1 of 2: SQLite at {}", database.display());
-    let sqlite = Arc::new(SqliteStore::open(&database).map_err(|err| format!("cannot open the database: {err}"))?);
-    let stored = measure(&dir.path, sqlite.clone(), &warmup, &measured, options.concurrency)?;
-    let stats = sqlite.stats(Clock::default().now(), 1).map_err(|err| format!("cannot count stored leads: {err}"))?;
+    let expected_rows = (warmup.len() + measured.len()) as u64;
+    let runs_in_all = if options.postgres { 4 } else { 2 };
+    let mut runs: Vec<Run> = Vec::new();
+
+    eprintln!("run 1 of {runs_in_all}: SQLite at {}", database.display());
+    let sqlite: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&database).map_err(|err| format!("cannot open the database: {err}"))?);
+    let stored = measure(&dir.path, std::slice::from_ref(&sqlite), &warmup, &measured, options.concurrency)?;
     let on_disk = file_size(&database) + file_size(&dir.path.join("bench.db-wal"));
+    runs.push(Run::new("SQLite (WAL, synchronous = FULL)", stored, Some(rows(sqlite.as_ref())?)));
     drop(sqlite);
 
-    eprintln!("run 2 of 2: no storage");
-    let answered = measure(&dir.path, Arc::new(NullStore), &warmup, &measured, options.concurrency)?;
-
-    let expected_rows = (warmup.len() + measured.len()) as u64;
-    print_report(options, mean_bytes, &database, &stored, &answered);
-    println!(
-        "SQLite rows after the run: {} ({} warm-up + {} timed), {} flagged; database and WAL {:.1} MB",
-        stats.total,
-        warmup.len(),
-        measured.len(),
-        stats.flagged,
-        on_disk as f64 / 1e6
-    );
-
-    let mut ok = true;
-    for (name, run) in [("SQLite", &stored), ("no storage", &answered)] {
-        if run.failed() > 0 {
-            ok = false;
-            println!("\nFAILED: {} of {} requests to the {name} run were not 201 verified:", run.failed(), run.sent);
-            for (message, count) in run.failures.iter().take(FAILURES_SHOWN) {
-                println!("  {count} × {message}");
-            }
-            if run.failures.len() > FAILURES_SHOWN {
-                println!("  … and {} other distinct failures", run.failures.len() - FAILURES_SHOWN);
-            }
+    if options.postgres {
+        haproxy::program()?;
+        for (index, instances) in [(2, 1), (3, 2)] {
+            let server = pg::PgServer::start_durable();
+            let what = if instances == 1 {
+                "one collector".to_string()
+            } else {
+                format!("{instances} collectors behind HAProxy")
+            };
+            eprintln!("run {index} of {runs_in_all}: PostgreSQL at {}, {what}", server.url);
+            let stores =
+                (0..instances).map(|_| open_postgres(&server.url)).collect::<Result<Vec<Arc<dyn Store>>, String>>()?;
+            let run = measure(&dir.path, &stores, &warmup, &measured, options.concurrency)?;
+            let counted = rows_in_postgres(&server.url)?;
+            let name = if instances == 1 {
+                "PostgreSQL 15 (fsync on), one collector".to_string()
+            } else {
+                format!("PostgreSQL 15 (fsync on), {instances} collectors behind HAProxy")
+            };
+            runs.push(Run::new(&name, run, Some(counted)));
         }
     }
-    if stats.total != expected_rows || stats.flagged != 0 {
-        ok = false;
-        println!(
-            "\nFAILED: SQLite holds {} leads ({} flagged); expected {expected_rows}, none flagged",
-            stats.total, stats.flagged
-        );
+
+    eprintln!("run {runs_in_all} of {runs_in_all}: no storage");
+    let answered = measure(&dir.path, &[Arc::new(NullStore)], &warmup, &measured, options.concurrency)?;
+    runs.push(Run::new("none (answers without storing)", answered, None));
+
+    print_report(options, mean_bytes, &database, &runs);
+    println!("SQLite database and WAL after its run: {:.1} MB", on_disk as f64 / 1e6);
+
+    let mut ok = true;
+    for run in &runs {
+        let name = &run.name;
+        if run.measured.failed() > 0 {
+            ok = false;
+            let failed = &run.measured;
+            println!(
+                "\nFAILED: {} of {} requests to the {name} run were not 201 verified:",
+                failed.failed(),
+                failed.sent
+            );
+            for (message, count) in failed.failures.iter().take(FAILURES_SHOWN) {
+                println!("  {count} × {message}");
+            }
+            if failed.failures.len() > FAILURES_SHOWN {
+                println!("  … and {} other distinct failures", failed.failures.len() - FAILURES_SHOWN);
+            }
+        }
+        if let Some((total, flagged)) = run.rows {
+            println!(
+                "{name}: {total} rows after the run ({} warm-up + {} timed), {flagged} flagged",
+                warmup.len(),
+                measured.len()
+            );
+            if total != expected_rows || flagged != 0 {
+                ok = false;
+                println!(
+                    "\nFAILED: {name} holds {total} leads ({flagged} flagged); expected {expected_rows}, none flagged"
+                );
+            }
+        }
     }
     if !ok {
         println!("\nthese figures are not valid: fix the failures above and run again");
     }
     Ok(ok)
+}
+
+/// One run's name, figures and, for a store, `(rows, flagged)` after it.
+struct Run {
+    name: String,
+    measured: Measured,
+    rows: Option<(u64, u64)>,
+}
+
+impl Run {
+    fn new(name: &str, measured: Measured, rows: Option<(u64, u64)>) -> Run {
+        Run { name: name.to_string(), measured, rows }
+    }
+}
+
+fn rows(store: &dyn Store) -> Result<(u64, u64), String> {
+    let stats = store.stats(Clock::default().now(), 1).map_err(|err| format!("cannot count stored leads: {err}"))?;
+    Ok((stats.total, stats.flagged))
+}
+
+/// Opens a `PostgresStore` off any runtime: its client runs one of its own.
+fn open_postgres(url: &str) -> Result<Arc<dyn Store>, String> {
+    let url = url.to_string();
+    std::thread::spawn(move || PostgresStore::open(&url).map(|store| Arc::new(store) as Arc<dyn Store>))
+        .join()
+        .map_err(|_| "opening PostgreSQL panicked".to_string())?
+        .map_err(|err| format!("cannot open PostgreSQL: {err}"))
+}
+
+fn rows_in_postgres(url: &str) -> Result<(u64, u64), String> {
+    let store = open_postgres(url)?;
+    rows(store.as_ref())
 }
 
 /// A scripted visitor, as the widget would feed the engine: time moves only
@@ -297,40 +391,77 @@ impl Measured {
     }
 }
 
-/// Starts a collector on `store`, posts the warm-up leads, then times the
-/// measured ones, and stops the collector.
+/// Starts one collector per store (several behind HAProxy), posts the
+/// warm-up leads, then times the measured ones, and stops the collectors.
 fn measure(
     dir: &Path,
-    store: Arc<dyn Store>,
+    stores: &[Arc<dyn Store>],
     warmup: &[String],
     measured: &[String],
     concurrency: usize,
 ) -> Result<Measured, String> {
-    // Separate runtimes for server and client, as two processes would have:
-    // the server gets the runtime `collector` itself starts (one worker per
-    // core), and both compete for the same cores.
-    let server_runtime = runtime("collector")?;
+    // Separate runtimes for each server and the client, as separate
+    // processes would have: each server gets the runtime `collector` itself
+    // starts (one worker per core), and all compete for the same cores.
     let client_runtime = runtime("load")?;
-    let listener = server_runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .map_err(|err| format!("cannot listen on 127.0.0.1: {err}"))?;
-    let running = {
-        let _entered = server_runtime.enter();
-        start(bench_settings(dir)?, store, Clock::default(), listener)
-            .map_err(|err| format!("cannot start the collector: {err}"))?
+    let mut servers = Vec::new();
+    for store in stores {
+        let server_runtime = runtime("collector")?;
+        let listener = server_runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .map_err(|err| format!("cannot listen on 127.0.0.1: {err}"))?;
+        let running = {
+            let _entered = server_runtime.enter();
+            start(bench_settings(dir)?, store.clone(), Clock::default(), listener)
+                .map_err(|err| format!("cannot start the collector: {err}"))?
+        };
+        servers.push((server_runtime, running));
+    }
+    let (url, balancer) = match servers.as_slice() {
+        [(_, running)] => (format!("http://{}/v1/leads", running.addr), None),
+        _ => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .map_err(|err| format!("cannot find a free port: {err}"))?
+                .port();
+            let backends: Vec<u16> = servers.iter().map(|(_, running)| running.addr.port()).collect();
+            let balancer = haproxy::start(dir, port, &backends)?;
+            client_runtime.block_on(listening(port))?;
+            (format!("http://127.0.0.1:{port}/v1/leads"), Some(balancer))
+        }
     };
-    let url = format!("http://{}/v1/leads", running.addr);
     let client = reqwest::Client::new();
     let warm = client_runtime.block_on(post_all(&client, &url, warmup.to_vec(), concurrency));
     let mut timed = client_runtime.block_on(post_all(&client, &url, measured.to_vec(), concurrency));
     // Idle keep-alive connections would hold up the graceful stop.
     drop(client);
-    server_runtime.block_on(running.stop()).map_err(|err| format!("the collector stopped with an error: {err}"))?;
+    drop(balancer);
+    for (server_runtime, running) in servers {
+        server_runtime.block_on(running.stop()).map_err(|err| format!("the collector stopped with an error: {err}"))?;
+    }
     for (message, count) in warm.failures {
         *timed.failures.entry(format!("(warm-up) {message}")).or_default() += count;
     }
     timed.sent += warm.sent;
     Ok(timed)
+}
+
+/// Waits (bounded) until HAProxy accepts connections and has found a
+/// backend up, so the first request is not a 503.
+async fn listening(port: u16) -> Result<(), String> {
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        // Any answer but HAProxy's own 503 ("no server available") will do.
+        let answer = client.get(format!("http://127.0.0.1:{port}/")).send().await;
+        if answer.is_ok_and(|answer| answer.status() != StatusCode::SERVICE_UNAVAILABLE) {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err("HAProxy did not come up within 30 s; see haproxy.log".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn runtime(name: &str) -> Result<tokio::runtime::Runtime, String> {
@@ -418,7 +549,7 @@ async fn post(client: &reqwest::Client, url: &str, body: String) -> Result<(), S
     Ok(())
 }
 
-fn print_report(options: &Options, mean_bytes: usize, database: &Path, stored: &Measured, answered: &Measured) {
+fn print_report(options: &Options, mean_bytes: usize, database: &Path, runs: &[Run]) {
     let cores = std::thread::available_parallelism().map_or(0, |cores| cores.get());
     let system = std::process::Command::new("uname")
         .arg("-sr")
@@ -428,33 +559,29 @@ fn print_report(options: &Options, mean_bytes: usize, database: &Path, stored: &
         .map_or_else(|| "unknown system".to_string(), |text| text.trim().to_string());
     let filesystem = filesystem_of(database).unwrap_or_else(|| "unknown".into());
     println!();
-    println!("Machine: {cores} cores ({system}); client and server in one process on 127.0.0.1, sharing those cores.");
+    println!("Machine: {cores} cores ({system}); client, servers and databases on 127.0.0.1, sharing those cores.");
     println!(
         "Parameters: {} leads per run after {} warm-up leads, {} requests in flight, one HTTP/1.1 client \
-         (keep-alive), mean body {mean_bytes} bytes; SQLite file on {filesystem}.",
+         (keep-alive), mean body {mean_bytes} bytes; databases on {filesystem}.",
         options.leads, options.warmup, options.concurrency
     );
     println!();
-    println!("| store | leads/s | p50 | p90 | p99 | max | wall time |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (name, run) in [("SQLite (WAL, synchronous = FULL)", stored), ("none (answers without storing)", answered)] {
+    println!("| store | leads/s | p50 | p90 | p99 | max | wall time | leads/s ÷ none |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let ceiling = runs.last().map_or(1.0, |run| run.measured.per_second());
+    for Run { name, measured: run, .. } in runs {
         println!(
-            "| {name} | {:.0} | {} | {} | {} | {} | {:.2} s |",
+            "| {name} | {:.0} | {} | {} | {} | {} | {:.2} s | {:.2}× |",
             run.per_second(),
             millis(run.percentile(0.50)),
             millis(run.percentile(0.90)),
             millis(run.percentile(0.99)),
             millis(run.latencies[run.latencies.len() - 1]),
-            run.wall.as_secs_f64()
+            run.wall.as_secs_f64(),
+            run.per_second() / ceiling
         );
     }
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!();
-    println!(
-        "SQLite / none: throughput {:.2}×, p99 latency {:.2}×",
-        stored.per_second() / answered.per_second(),
-        ratio(stored.percentile(0.99), answered.percentile(0.99))
-    );
 }
 
 fn millis(duration: Duration) -> String {

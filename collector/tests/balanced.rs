@@ -11,7 +11,7 @@ mod common;
 use std::collections::HashMap;
 use std::net::TcpListener as StdListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,19 +19,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing;
 use axum::Router;
+use common::haproxy::{self, Process};
 use common::pg::PgServer;
 use common::{mql_lead, temp_dir, ORIGIN, SITE_JSON, TOKEN};
 use leadscore_collector::store::{LeadFilter, PostgresStore, Store};
-
-/// A child process killed when the test ends, passed or failed.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -81,24 +72,6 @@ fn collector(dir: &Path, name: &str, port: u16, database: &str, hook: u16) -> Pr
     Process(child)
 }
 
-fn haproxy(dir: &Path, port: u16, backends: [u16; 2]) -> Process {
-    let config = format!(
-        "global\n  maxconn 1000\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n\
-         \x20 option redispatch\n  retries 3\n\
-         frontend leads\n  bind 127.0.0.1:{port}\n  default_backend collectors\n\
-         backend collectors\n  balance roundrobin\n\
-         \x20 server a 127.0.0.1:{} check inter 200ms fall 1 rise 1\n\
-         \x20 server b 127.0.0.1:{} check inter 200ms fall 1 rise 1\n",
-        backends[0], backends[1]
-    );
-    let path = dir.join("haproxy.cfg");
-    std::fs::write(&path, config).unwrap();
-    let binary = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].into_iter().find(|path| Path::new(path).exists());
-    let binary = binary.expect("HAProxy is not installed: `cargo xtask test` installs it (Debian `haproxy`)");
-    let log = std::fs::File::create(dir.join("haproxy.log")).unwrap();
-    Process(Command::new(binary).arg("-db").arg("-f").arg(&path).stdout(Stdio::null()).stderr(log).spawn().unwrap())
-}
-
 async fn post(client: &reqwest::Client, port: u16, body: String) -> Option<u16> {
     let sent = client
         .post(format!("http://127.0.0.1:{port}/v1/leads"))
@@ -140,7 +113,7 @@ async fn two_collectors_behind_haproxy_keep_one_row_and_deliver_every_webhook() 
         listening(port, "a collector").await;
     }
     let balancer_port = free_port();
-    let _balancer = haproxy(&dir, balancer_port, ports);
+    let _balancer = haproxy::start(&dir, balancer_port, &ports).unwrap();
     listening(balancer_port, "HAProxy").await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap();
 

@@ -256,3 +256,38 @@ fn browser_erasures_keep_a_bounded_suppression_list() {
         assert_eq!(count() as u64, MAX_SECRET_SUPPRESSIONS, "{name}");
     }
 }
+
+/// PostgreSQL's own: the pool never opens more connections than its size,
+/// however many calls arrive at once, and every call still succeeds.
+#[test]
+fn postgres_keeps_to_its_pool_size_under_concurrent_calls() {
+    let postgres = PgServer::start();
+    let store = Arc::new(PostgresStore::open(&format!("{}?pool_size=2", postgres.url)).unwrap());
+    let busiest = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let callers: Vec<_> = (0..8)
+        .map(|caller| {
+            let (store, busiest) = (store.clone(), busiest.clone());
+            std::thread::spawn(move || {
+                for n in 0..5 {
+                    let lead = mql_lead(&format!("pool{caller}-{n}@acme.example"));
+                    assert!(matches!(store.insert_lead(new_lead(lead, NOW), &[]).unwrap(), Inserted::Created(_)));
+                    busiest.fetch_max(store.connections(), std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    assert!(busiest.load(std::sync::atomic::Ordering::Relaxed) <= 2, "more connections than the pool size");
+    let mut db = postgres::Client::connect(&postgres.url, postgres::NoTls).unwrap();
+    let others: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(others <= 2, "{others} connections open on the server");
+    assert_eq!(store.leads(&Default::default()).unwrap().len(), 40);
+}

@@ -8,7 +8,8 @@ use crate::budget::check_dist;
 use crate::dist::build;
 use crate::sh::{cargo, root, run, Result};
 use crate::tools::{
-    ensure_chromium, ensure_postgres, ensure_wasm_bindgen, ensure_wasm_target, CHROMEDRIVER, WASM_TARGET,
+    ensure_chromium, ensure_haproxy, ensure_postgres, ensure_wasm_bindgen, ensure_wasm_target, CHROMEDRIVER,
+    WASM_TARGET,
 };
 
 struct Step {
@@ -97,11 +98,13 @@ fn doc() -> Result {
 
 /// The collector's store contract runs against a throwaway PostgreSQL
 /// server each test starts (`collector/tests/common/pg.rs`); the package is
-/// installed first, as Chromium is for the browser tests. The collector's
+/// installed first (and HAProxy, for two collectors behind a balancer), as
+/// Chromium is for the browser tests. The collector's
 /// HTTP suites then run a second time with every test collector on its own
 /// PostgreSQL server (`LEADSCORE_TEST_STORE=postgres`).
 fn test_native() -> Result {
     ensure_postgres()?;
+    ensure_haproxy()?;
     run(cargo().args(["test", "--workspace"]))?;
     run(cargo().args(["test", "-p", "leadscore-collector"]).env("LEADSCORE_TEST_STORE", "postgres"))
 }

@@ -96,5 +96,9 @@ fn bench(args: &[OsString]) -> Result {
 /// leading `--` is dropped: cargo would otherwise hand it to the example.
 fn bench_collector(args: &[OsString]) -> Result {
     let args = args.strip_prefix(&[OsString::from("--")]).unwrap_or(args);
+    if !args.iter().any(|arg| arg == "--no-postgres" || arg == "-h" || arg == "--help") {
+        tools::ensure_postgres()?;
+        tools::ensure_haproxy()?;
+    }
     run(cargo().args(["run", "--release", "-p", "leadscore-collector", "--example", "load", "--"]).args(args))
 }

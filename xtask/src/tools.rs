@@ -238,6 +238,14 @@ pub fn ensure_postgres() -> Result {
     )
 }
 
+/// Makes sure HAProxy is there: the multi-instance test and benchmark put
+/// two collectors behind a real load balancer.
+pub fn ensure_haproxy() -> Result {
+    ensure_debian_packages("two collectors behind a load balancer need HAProxy", &["haproxy"], || {
+        ["/usr/sbin/haproxy", "/usr/bin/haproxy"].iter().any(|path| Path::new(path).is_file())
+    })
+}
+
 fn postgres_present() -> bool {
     std::fs::read_dir("/usr/lib/postgresql")
         .map(|versions| versions.filter_map(|entry| entry.ok()).any(|entry| entry.path().join("bin/initdb").is_file()))

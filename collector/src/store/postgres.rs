@@ -7,7 +7,8 @@
 //! versioned and run under an advisory lock, so instances may start at
 //! once. A returned `Ok` means committed.
 
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use ::postgres::types::ToSql;
 use ::postgres::{Client, NoTls, Row, Transaction};
@@ -93,13 +94,53 @@ const MIGRATIONS: &[&str] = &[
 /// them while the others wait, then find nothing left to do.
 const MIGRATION_LOCK: i64 = 0x6c65_6164_7363_6f72; // "leadscor"
 
-/// Connections kept open for reuse.
-const POOL: usize = 16;
+/// Connections one collector opens at most, unless the URL's `pool_size`
+/// says otherwise. Each instance behind a balancer has its own pool, so the
+/// server's `max_connections` must cover the sum.
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+/// The most a URL's `pool_size` may ask for.
+pub const MAX_POOL_SIZE: usize = 1_000;
+
+/// How long a call waits for a free connection when all are busy; then it
+/// fails, and the request is answered 503 to be retried.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+
+/// Open connections: the idle ones, and how many exist in all.
+struct Pool {
+    idle: Vec<Client>,
+    open: usize,
+}
 
 /// Leads in one PostgreSQL database.
 pub struct PostgresStore {
     url: String,
-    idle: Mutex<Vec<Client>>,
+    size: usize,
+    pool: Mutex<Pool>,
+    freed: Condvar,
+}
+
+/// `url` without its `pool_size` parameter, which the driver does not know,
+/// and the pool size it asks for ([`DEFAULT_POOL_SIZE`] if none).
+fn pool_size(url: &str) -> Result<(String, usize), StoreError> {
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_string(), DEFAULT_POOL_SIZE)) };
+    let mut size = DEFAULT_POOL_SIZE;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        match pair.split_once('=') {
+            Some(("pool_size", value)) => {
+                size = value.parse().ok().filter(|size| (1..=MAX_POOL_SIZE).contains(size)).ok_or_else(|| {
+                    StoreError::Invalid {
+                        field: "database".into(),
+                        message: format!("pool_size `{value}` is not a whole number from 1 to {MAX_POOL_SIZE}"),
+                    }
+                })?
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
+    Ok((url, size))
 }
 
 fn backend(error: impl fmt::Display) -> StoreError {
@@ -115,7 +156,8 @@ fn shown(url: &str) -> String {
 }
 
 impl PostgresStore {
-    /// Connects to `url` (`postgres://user[:password]@host:port/db`) and
+    /// Connects to `url` (`postgres://user[:password]@host:port/db`, with
+    /// an optional `?pool_size=N`, [`DEFAULT_POOL_SIZE`] by default) and
     /// brings the schema up to date.
     ///
     /// The synchronous client runs a small runtime of its own, which may not
@@ -125,11 +167,13 @@ impl PostgresStore {
     pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
         std::thread::scope(|scope| {
             let opening = scope.spawn(|| {
-                let store = PostgresStore { url: url.to_string(), idle: Mutex::new(Vec::new()) };
-                let mut client = store.connect()?;
-                migrate(&mut client)?;
+                let (url, size) = pool_size(url)?;
+                let pool = Mutex::new(Pool { idle: Vec::new(), open: 0 });
+                let store = PostgresStore { url, size, pool, freed: Condvar::new() };
+                let mut client = store.client()?;
+                let migrated = migrate(&mut client);
                 store.give_back(client);
-                Ok(store)
+                migrated.map(|()| store)
             });
             opening.join().unwrap_or_else(|_| Err(backend("the thread opening PostgreSQL panicked")))
         })
@@ -145,23 +189,58 @@ impl PostgresStore {
         })
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Returns a connection to the pool; a closed one (the server went
+    /// away) is dropped, and its place may be taken by a new one.
     fn give_back(&self, client: Client) {
+        let mut pool = self.lock();
         if client.is_closed() {
-            return;
+            pool.open -= 1;
+        } else {
+            pool.idle.push(client);
         }
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < POOL {
-                idle.push(client);
+        drop(pool);
+        self.freed.notify_one();
+    }
+
+    /// An idle connection, else a new one while fewer than the pool size
+    /// are open, else the first one given back within [`POOL_WAIT`].
+    fn client(&self) -> Result<Client, StoreError> {
+        let deadline = Instant::now() + POOL_WAIT;
+        let mut pool = self.lock();
+        loop {
+            if let Some(client) = pool.idle.pop() {
+                return Ok(client);
             }
+            if pool.open < self.size {
+                pool.open += 1;
+                drop(pool);
+                let connected = self.connect();
+                if connected.is_err() {
+                    self.lock().open -= 1;
+                    self.freed.notify_one();
+                }
+                return connected;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(backend(format!(
+                    "all {} connections to PostgreSQL stayed busy for {} s; raise pool_size in the database URL \
+                     or look for slow queries",
+                    self.size,
+                    POOL_WAIT.as_secs()
+                )));
+            }
+            pool = self.freed.wait_timeout(pool, left).unwrap_or_else(|poisoned| poisoned.into_inner()).0;
         }
     }
 
-    fn client(&self) -> Result<Client, StoreError> {
-        let pooled = self.idle.lock().map_err(|_| backend("the connection pool panicked"))?.pop();
-        match pooled {
-            Some(client) => Ok(client),
-            None => self.connect(),
-        }
+    /// Connections open now, idle or in use (at most the pool size).
+    pub fn connections(&self) -> usize {
+        self.lock().open
     }
 
     /// Runs `work` in one transaction, committed before it returns `Ok`.
@@ -192,7 +271,7 @@ impl Drop for PostgresStore {
     /// async task (the server drops the store as it stops): they go on a
     /// thread of their own.
     fn drop(&mut self) {
-        let idle = self.idle.get_mut().map(std::mem::take).unwrap_or_default();
+        let idle = self.pool.get_mut().map(|pool| std::mem::take(&mut pool.idle)).unwrap_or_default();
         if !idle.is_empty() {
             let _ = std::thread::spawn(move || drop(idle)).join();
         }
@@ -708,5 +787,28 @@ impl Store for PostgresStore {
 
     fn end_session(&self, digest: &str) -> Result<(), StoreError> {
         self.tx(|tx| tx.execute("DELETE FROM admin_sessions WHERE digest = $1", &[&digest]).map(drop).map_err(backend))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_size_comes_from_the_url_and_the_driver_never_sees_it() {
+        let base = "postgres://leadscore@db:5432/leads";
+        assert_eq!(pool_size(base), Ok((base.to_string(), DEFAULT_POOL_SIZE)));
+        assert_eq!(pool_size(&format!("{base}?pool_size=4")), Ok((base.to_string(), 4)));
+        assert_eq!(
+            pool_size(&format!("{base}?sslmode=disable&pool_size=40&application_name=c1")),
+            Ok((format!("{base}?sslmode=disable&application_name=c1"), 40))
+        );
+        for bad in ["0", "-1", "many", "1001", ""] {
+            let Err(StoreError::Invalid { field, message }) = pool_size(&format!("{base}?pool_size={bad}")) else {
+                panic!("pool_size={bad} was taken")
+            };
+            assert_eq!(field, "database");
+            assert!(message.contains(&format!("`{bad}`")) && message.contains("1 to 1000"), "{message}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! the real engine, for the HTTP tests.
 #![allow(dead_code)] // each test file uses a different part of the kit
 
+pub mod haproxy;
 pub mod pg;
 
 use std::path::PathBuf;

@@ -54,8 +54,20 @@ fn run(as_postgres: bool, program: &Path, args: &[&str]) -> Output {
 }
 
 impl PgServer {
-    /// Starts a fresh server and waits until it accepts connections.
+    /// Starts a fresh server for a test and waits until it accepts
+    /// connections. It skips fsync: a test's data need not survive a crash
+    /// of the machine.
     pub fn start() -> PgServer {
+        PgServer::start_with(false)
+    }
+
+    /// A server that flushes every commit to disk, as a production one does:
+    /// for figures comparable with SQLite's `synchronous = FULL`.
+    pub fn start_durable() -> PgServer {
+        PgServer::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> PgServer {
         let bin = bin_dir();
         let as_postgres = is_root();
         let dir = super::temp_dir();
@@ -66,8 +78,14 @@ impl PgServer {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let data = dir.join("data");
         let (data_text, dir_text) = (data.display().to_string(), dir.display().to_string());
-        run(as_postgres, &bin.join("initdb"), &["-D", &data_text, "-A", "trust", "-U", "leadscore", "--no-sync"]);
-        let options = format!("-p {port} -k {dir_text} -c listen_addresses=127.0.0.1 -c fsync=off");
+        let mut init = vec!["-D", &data_text, "-A", "trust", "-U", "leadscore"];
+        if !durable {
+            init.push("--no-sync");
+        }
+        run(as_postgres, &bin.join("initdb"), &init);
+        let fsync = if durable { "on" } else { "off" };
+        let options =
+            format!("-p {port} -k {dir_text} -c listen_addresses=127.0.0.1 -c fsync={fsync} -c max_connections=200");
         let log = dir.join("server.log").display().to_string();
         let server = PgServer { url: format!("postgres://leadscore@127.0.0.1:{port}/postgres"), dir, bin, as_postgres };
         run(as_postgres, &server.bin.join("pg_ctl"), &["-D", &data_text, "-o", &options, "-l", &log, "-w", "start"]);
