@@ -20,7 +20,7 @@ use serde::Serialize;
 
 pub use funnel::{Action, Funnel};
 pub use null::NullStore;
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, DEFAULT_POOL_SIZE, MAX_POOL_SIZE};
 pub use sqlite::{SqliteStore, SCHEMA_VERSION};
 pub use verdict::Verdict;
 
