@@ -12,6 +12,7 @@ pub mod clock;
 pub mod dashboard;
 pub mod forward;
 pub mod http;
+pub mod insights;
 pub mod ingest;
 pub mod public;
 pub mod ratelimit;

@@ -29,6 +29,14 @@ pub struct Verification {
 /// for the time a request spends on the way.
 pub const MAX_CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;
 
+/// When a lead's score is read: its `sent_at` (else `created_at`) moved into
+/// [`MAX_CLOCK_SKEW_MS`] of `received_at`. Verification and the what-if
+/// replay read a lead at the same moment.
+pub fn read_at(lead: &Lead, received_at: Timestamp) -> Timestamp {
+    let claimed_at = lead.sent_at.unwrap_or(lead.created_at);
+    Timestamp(claimed_at.0.clamp(received_at.0.saturating_sub(MAX_CLOCK_SKEW_MS), received_at.plus_millis(MAX_CLOCK_SKEW_MS).0))
+}
+
 /// Replays `lead` under `config`, on the collector's clock: `received_at`
 /// is when it arrived. A claim holds when the replay reaches the claimed
 /// stage and at least the claimed score; a browser may claim less than its
@@ -45,7 +53,7 @@ pub fn verify(lead: &Lead, config: Arc<Config>, received_at: Timestamp) -> Verif
     let (earliest, latest) =
         (received_at.0.saturating_sub(MAX_CLOCK_SKEW_MS), received_at.plus_millis(MAX_CLOCK_SKEW_MS));
     let claimed_at = lead.sent_at.unwrap_or(lead.created_at);
-    let at = Timestamp(claimed_at.0.clamp(earliest, latest.0));
+    let at = read_at(lead, received_at);
     let same_rules = config.hash_hex() == lead.config_hash;
     let engine = lead.replay(config);
     let (score, stage) = engine.standing(at);

@@ -18,6 +18,7 @@ use crate::{ApiError, App};
 pub mod api;
 pub mod auth;
 pub mod export;
+pub mod insights;
 pub mod pages;
 pub use export::{csv_cell, CSV_COLUMNS};
 
@@ -34,6 +35,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/admin/deliveries/{id}/retry"),
     ("GET", "/v1/admin/conflicts"),
     ("GET", "/v1/admin/stats"),
+    ("GET", "/v1/admin/insights"),
+    ("POST", "/v1/admin/what-if"),
     ("GET", "/v1/admin/export.csv"),
     ("GET", "/v1/admin/export.json"),
     ("GET", "/admin"),
@@ -60,6 +63,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/v1/admin/deliveries/{id}/retry", post(api::retry))
         .route("/v1/admin/conflicts", get(api::list_conflicts))
         .route("/v1/admin/stats", get(api::stats))
+        .route("/v1/admin/insights", get(insights::get_insights))
+        .route("/v1/admin/what-if", post(insights::post_what_if))
         .route("/v1/admin/export.csv", get(export::csv))
         .route("/v1/admin/export.json", get(export::json))
         .route_layer(middleware::from_fn_with_state(app.clone(), auth::require_token));

@@ -344,6 +344,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(LeadRow, Change), StoreError>;
     /// A lead's funnel changes, oldest first.
     fn history(&self, lead_id: &str) -> Result<Vec<Change>, StoreError>;
+    /// Every lead's funnel changes, oldest first: what the outcomes report
+    /// reads.
+    fn all_changes(&self) -> Result<Vec<Change>, StoreError>;
     /// Repeats kept aside, newest first.
     fn conflicts(&self, limit: u32) -> Result<Vec<Conflict>, StoreError>;
     /// Deletes the matching leads with everything about them, and suppresses

@@ -36,6 +36,10 @@ impl Store for NullStore {
         Ok(Vec::new())
     }
 
+    fn all_changes(&self) -> Result<Vec<Change>, StoreError> {
+        Ok(Vec::new())
+    }
+
     fn conflicts(&self, _limit: u32) -> Result<Vec<Conflict>, StoreError> {
         Ok(Vec::new())
     }

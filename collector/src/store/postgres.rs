@@ -610,6 +610,24 @@ impl Store for PostgresStore {
         })
     }
 
+    fn all_changes(&self) -> Result<Vec<Change>, StoreError> {
+        self.tx(|tx| {
+            let rows = tx
+                .query("SELECT lead_id, from_stage, to_stage, reason, at FROM lifecycle ORDER BY id", &[])
+                .map_err(backend)?;
+            Ok(rows
+                .iter()
+                .map(|row| Change {
+                    lead_id: row.get(0),
+                    from: Funnel::parse(row.get(1)).unwrap_or(Funnel::Mql),
+                    to: Funnel::parse(row.get(2)).unwrap_or(Funnel::Mql),
+                    reason: row.get(3),
+                    at: time(row, 4),
+                })
+                .collect())
+        })
+    }
+
     fn conflicts(&self, limit: u32) -> Result<Vec<Conflict>, StoreError> {
         self.tx(|tx| {
             let rows = tx

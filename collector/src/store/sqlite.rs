@@ -527,6 +527,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn all_changes(&self) -> Result<Vec<Change>, StoreError> {
+        self.read(|conn| {
+            let mut query =
+                conn.prepare("SELECT lead_id, from_stage, to_stage, reason, at FROM lifecycle ORDER BY id")?;
+            let rows = query.query_map([], |row| {
+                Ok(Change {
+                    lead_id: row.get(0)?,
+                    from: Funnel::parse(&row.get::<_, String>(1)?).unwrap_or(Funnel::Mql),
+                    to: Funnel::parse(&row.get::<_, String>(2)?).unwrap_or(Funnel::Mql),
+                    reason: row.get(3)?,
+                    at: time(row, 4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
     fn conflicts(&self, limit: u32) -> Result<Vec<Conflict>, StoreError> {
         self.read(|conn| {
             let mut query = conn
