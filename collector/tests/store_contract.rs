@@ -13,7 +13,7 @@ use common::pg::PgServer;
 use common::*;
 use leadscore::core::{Lead, Stage, Timestamp};
 use leadscore_collector::store::{
-    Action, Erasure, Inserted, NewLead, PostgresStore, SqliteStore, Store, StoreError, Verdict,
+    Action, Erasure, Funnel, Inserted, NewLead, PostgresStore, SqliteStore, Store, StoreError, Verdict,
 };
 
 /// Every backend, fresh, and the PostgreSQL server under one of them,
@@ -157,6 +157,35 @@ fn racing_claimers_each_get_different_deliveries() {
         let claimed = all.len();
         all.dedup();
         assert_eq!((claimed, all.len()), (40, 40), "{name}: every delivery claimed exactly once");
+    }
+}
+
+#[test]
+fn every_funnel_change_of_every_lead_reads_back_oldest_first() {
+    let all = backends();
+    for (name, store) in all.each() {
+        let (a, b) = (mql_lead("a@acme.example"), mql_lead("b@acme.example"));
+        for lead in [&a, &b] {
+            store.insert_lead(new_lead(lead.clone(), NOW), &[]).unwrap();
+        }
+        store.transition(&a.lead_id, Action::Accept, None, NOW.plus_millis(1), &[]).unwrap();
+        store.transition(&b.lead_id, Action::Reject, Some("student".into()), NOW.plus_millis(2), &[]).unwrap();
+        store.transition(&a.lead_id, Action::Qualify, None, NOW.plus_millis(3), &[]).unwrap();
+        let changes: Vec<(String, Funnel, Option<String>, Timestamp)> = store
+            .all_changes()
+            .unwrap()
+            .into_iter()
+            .map(|change| (change.lead_id, change.to, change.reason, change.at))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (a.lead_id.clone(), Funnel::Sal, None, NOW.plus_millis(1)),
+                (b.lead_id.clone(), Funnel::Nurture, Some("student".into()), NOW.plus_millis(2)),
+                (a.lead_id.clone(), Funnel::Sql, None, NOW.plus_millis(3)),
+            ],
+            "{name}"
+        );
     }
 }
 
