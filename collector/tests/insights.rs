@@ -241,3 +241,28 @@ async fn what_if_replays_history_under_a_candidate_and_changes_nothing() {
     assert_eq!(bad["field"], "rule_set");
     assert!(bad["error"].as_str().unwrap().contains("thresholds"), "{bad}");
 }
+
+/// The demo's generated history: the report finds the effect planted in the
+/// model (the demo predicts winning) and none where none was planted (the
+/// whitepaper download), with the seed the demo uses.
+#[test]
+fn the_report_finds_the_planted_effect_and_no_other() {
+    use leadscore_collector::insights::{load, report, seed_history, Scope};
+    use leadscore_collector::store::{SqliteStore, Store};
+    let dir = temp_dir();
+    let store = SqliteStore::open(&dir.join("seeded.db")).unwrap();
+    let config = Arc::new(Config::parse(SITE_JSON).unwrap());
+    let now = leadscore::core::Timestamp(RECEIVED + 150 * DAY);
+    let seeded = seed_history(&store, &config, 600, 7, now).unwrap();
+    assert!((200..=600).contains(&seeded.stored), "{seeded:?}");
+    assert!(seeded.won > 20 && seeded.lost > 20, "{seeded:?}");
+    let visitors = load(&store, &Scope::default()).unwrap();
+    assert_eq!(visitors.len() as u64, seeded.stored);
+    let report = report(&visitors);
+    let rule = |id: &str| report.rules.iter().find(|row| row.rule == id).unwrap_or_else(|| panic!("no row for {id}"));
+    let demo = rule("demo-use").difference.won;
+    assert!(demo.low > 0.15, "the planted +40 points must show: {demo:?}");
+    let download = rule("content-download").difference.won;
+    assert!(download.low < 0.0 && download.high > 0.0, "no effect was planted: {download:?}");
+    assert_eq!(store.stats(now, 1).unwrap().total, seeded.stored);
+}

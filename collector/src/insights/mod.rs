@@ -10,6 +10,7 @@
 //! never with the visitors who never qualified.
 
 mod report;
+mod seed;
 mod stats;
 mod suggest;
 mod whatif;
@@ -21,6 +22,7 @@ use leadscore::core::{Lead, Timestamp};
 use crate::store::{Change, Funnel, LeadFilter, LeadRow, Store, StoreError};
 
 pub use report::{report, Report};
+pub use seed::{seed_history, win_probability, Seeded};
 pub use stats::{newcombe, quartiles, wilson, Interval, Quartiles};
 pub use suggest::{suggest, Suggestions};
 pub use whatif::{what_if, WhatIf};
