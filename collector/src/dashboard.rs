@@ -45,11 +45,12 @@ button.secondary{background:#fff;color:var(--brand)}input[type=text],input[type=
 pre{white-space:pre-wrap;word-break:break-all;font-size:12px;margin:0}
 ";
 
-fn page(title: &str, body: &str) -> String {
+/// A dashboard page around `body`, with the header and navigation.
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\"><title>{} · leadscore</title><style>{STYLE}</style></head>\
-         <body><header><h1>leadscore collector</h1><nav><a href=\"/admin\">Leads</a>\
+         <body><header><h1>leadscore collector</h1><nav><a href=\"/admin\">Leads</a><a href=\"/admin/insights\">Insights</a>\
          <a href=\"/admin/export.csv\">CSV</a><a href=\"/admin/export.json\">JSON</a>\
          <form class=\"inline\" method=\"post\" action=\"/admin/logout\"><button class=\"secondary\">Log out</button></form></nav></header>\
          <main>{body}</main></body></html>",

@@ -401,3 +401,47 @@ async fn withdrawn_consent_removes_the_key() {
     assert_eq!(sent(&h).await, Vec::<String>::new());
     h.finish().await;
 }
+
+/// The Insights page on the demo's generated history, as a site owner reads
+/// it: the lift chart names the rule that was planted to predict winning,
+/// the source chart and the funnel over time are drawn, and a what-if typed
+/// into the form shows beside the live figures.
+#[tokio::test]
+async fn the_insights_page_shows_what_converts_and_tries_a_rule_set() {
+    use leadscore_collector::insights::seed_history;
+    let h = visit().await;
+    let running = h.server.collector.running.as_ref().expect("running");
+    let config = running.app.settings.sites["demo"].config.clone();
+    let seeded = seed_history(running.app.store.as_ref(), &config, 400, 7, h.server.collector.clock.now()).unwrap();
+    assert!(seeded.stored > 100, "{seeded:?}");
+
+    h.browser.client.set_window_size(1280, 1000).await.expect("window size");
+    h.open("/admin/login").await;
+    h.type_into("input[name='token']", TOKEN).await;
+    h.click("form button").await;
+    h.wait_for("the dashboard", "document.querySelector('header nav a[href=\"/admin/insights\"]') !== null").await;
+    h.open("/admin/insights?site=demo").await;
+    h.wait_for("the insights page", "document.body.textContent.indexOf('Lift per rule') >= 0").await;
+    let visitors = format!("document.body.textContent.indexOf('{} qualified visitors') >= 0", seeded.stored);
+    h.wait_for("the visitor count", &visitors).await;
+    let charts = h.eval("document.querySelectorAll('.card svg').length").await;
+    assert!(charts.as_u64().unwrap_or(0) >= 3, "three charts: {charts}");
+    let lift = h.eval("document.querySelector('.card svg').textContent").await;
+    assert!(lift.as_str().unwrap_or("").contains("demo-use"), "the lift chart names the planted rule: {lift}");
+    h.screenshot("insights").await;
+
+    let candidate = r#"{"site":"demo","preset":"b2b-saas","endpoint":"/v1/leads","thresholds":{"warm":20,"mql":70,"sales_ready":90}}"#;
+    h.type_into("textarea[name='rule_set']", candidate).await;
+    h.click("form[action^='/admin/insights/what-if'] button").await;
+    h.wait_for("the what-if answer", "document.body.textContent.indexOf('live rule set') >= 0").await;
+    let answer = h.eval("document.body.textContent").await;
+    let text = answer.as_str().unwrap_or("");
+    assert!(text.contains("change stage") && text.contains("Suggestions under the candidate"), "{text}");
+    h.eval("document.querySelector('textarea[name=rule_set]').scrollIntoView()").await;
+    h.screenshot("insights-what-if").await;
+    let store = &h.server.collector.running.as_ref().expect("running").app.store;
+    let total = store.stats(h.server.collector.clock.now(), 1).expect("the store answers").total;
+    assert_eq!(total, seeded.stored, "a what-if changes nothing");
+    assert_eq!(h.errors().await, Vec::<String>::new());
+    h.finish().await;
+}

@@ -146,7 +146,7 @@ fn test_browser() -> Result {
 /// never needs a browser or a build.
 fn test_end_to_end() -> Result {
     ensure_chromium()?;
-    run(&mut journeys(None))?;
+    run(&mut journeys(&[]))?;
     run(cargo()
         .args([
             "test",
@@ -166,15 +166,16 @@ fn test_end_to_end() -> Result {
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }
 
-/// The demo-site journeys against the collector (only `filter`'s, if given),
+/// The demo-site journeys against the collector (only those matching one of
+/// `filters`, if any are given),
 /// which leave their screenshots in `target/e2e-artifacts/`.
-pub fn journeys(filter: Option<&str>) -> std::process::Command {
+pub fn journeys(filters: &[&str]) -> std::process::Command {
     let mut command = cargo();
     command
         .args(["test", "-p", "leadscore-collector", "--features", "e2e", "--test", "journeys"])
         .env("CHROMEDRIVER", CHROMEDRIVER);
-    if let Some(filter) = filter {
-        command.args(["--", filter]);
+    if !filters.is_empty() {
+        command.arg("--").args(filters);
     }
     command
 }

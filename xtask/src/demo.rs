@@ -110,13 +110,16 @@ pub fn demo(port: u16) -> Result {
 }
 
 /// The README's pictures, taken by the demo journey in headless Chromium.
-pub const SCREENSHOTS: [&str; 3] = ["demo-mql-banner", "debug-overlay", "dashboard"];
+pub const SCREENSHOTS: [&str; 4] = ["demo-mql-banner", "debug-overlay", "dashboard", "insights"];
 
 /// Plays the demo journey and copies its screenshots to `docs/screenshots/`.
 pub fn screenshots() -> Result {
     build()?;
     ensure_chromium()?;
-    run(&mut crate::ci::journeys(Some("a_returning_visitor_becomes_one_verified_mql_then_sales_ready")))?;
+    run(&mut crate::ci::journeys(&[
+        "a_returning_visitor_becomes_one_verified_mql_then_sales_ready",
+        "the_insights_page_shows_what_converts_and_tries_a_rule_set",
+    ]))?;
     let taken = target_dir().join("e2e-artifacts");
     let kept = root().join("docs/screenshots");
     fs::create_dir_all(&kept).map_err(|err| format!("cannot create {}: {err}", kept.display()))?;

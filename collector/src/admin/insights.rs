@@ -7,12 +7,15 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Form};
 use leadscore::core::time::{days_from_civil, DAY_MS};
 use leadscore::core::{Config, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::auth::{self, Session};
+use crate::insights::page::{self, Filter, Tried};
 use crate::insights::{self, Report, Scope, Suggestions, Visitor, WhatIf};
 use crate::{json_response, ApiError, App};
 
@@ -87,7 +90,10 @@ impl InsightsQuery {
 
 /// The report and, when one site's rule set applies, its suggestions on the
 /// live scores.
-pub async fn report(app: &Arc<App>, query: &InsightsQuery) -> Result<(Report, Option<Suggestions>), ApiError> {
+pub async fn report(
+    app: &Arc<App>,
+    query: &InsightsQuery,
+) -> Result<(Vec<Visitor>, Report, Option<Suggestions>), ApiError> {
     let scope = query.scope(app)?;
     let visitors = app.blocking(move |store| insights::load(store, &scope)).await?;
     let report = insights::report(&visitors);
@@ -95,7 +101,7 @@ pub async fn report(app: &Arc<App>, query: &InsightsQuery) -> Result<(Report, Op
         let scores: Vec<Option<f64>> = visitors.iter().map(live_score).collect();
         insights::suggest(&visitors, &scores, site.config.thresholds().mql)
     });
-    Ok((report, suggestions))
+    Ok((visitors, report, suggestions))
 }
 
 /// The best score the collector verified for any of a visitor's leads.
@@ -127,7 +133,7 @@ pub async fn what_if(
 /// `GET /v1/admin/insights?site=&from=&until=`.
 pub async fn get_insights(State(app): State<Arc<App>>, request: Request) -> Result<Response, ApiError> {
     let query = super::query::<InsightsQuery>(request.uri().query())?;
-    let (report, suggestions) = report(&app, &query).await?;
+    let (_, report, suggestions) = report(&app, &query).await?;
     Ok(json_response(StatusCode::OK, json!({ "report": report, "suggestions": suggestions })))
 }
 
@@ -141,4 +147,80 @@ pub async fn post_what_if(State(app): State<Arc<App>>, request: Request) -> Resu
     let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request("rule_set", "the body is not UTF-8"))?;
     let (site, answer, suggestions) = what_if(&app, query, text).await?;
     Ok(json_response(StatusCode::OK, json!({ "site": site, "what_if": answer, "suggestions": suggestions })))
+}
+
+/// The Insights page's filter: the API's, plus the CSRF token every
+/// dashboard form carries.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    site: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    #[serde(default, rename = "csrf")]
+    _csrf: Option<String>,
+}
+
+impl PageQuery {
+    fn split(self, app: &App) -> (InsightsQuery, Filter) {
+        let filter = Filter {
+            site: self.site.clone().unwrap_or_default(),
+            from: self.from.clone().unwrap_or_default(),
+            until: self.until.clone().unwrap_or_default(),
+            sites: app.settings.sites.keys().cloned().collect(),
+        };
+        (InsightsQuery { site: self.site, from: self.from, until: self.until }, filter)
+    }
+}
+
+/// The what-if form's fields.
+#[derive(Debug, Deserialize)]
+pub struct WhatIfForm {
+    /// The candidate rule set, as typed.
+    #[serde(default)]
+    rule_set: String,
+    /// The session's CSRF token, checked by `auth::require_session`.
+    #[serde(default, rename = "csrf")]
+    _csrf: String,
+}
+
+async fn render(app: &Arc<App>, session: &Session, page_query: PageQuery, form: Option<WhatIfForm>) -> Result<Response, ApiError> {
+    let (query, filter) = page_query.split(app);
+    let (visitors, report, suggestions) = report(app, &query).await?;
+    let tried = match &form {
+        None => None,
+        Some(form) => Some(what_if(app, query.clone(), &form.rule_set).await.map_err(|err| err.message)),
+    };
+    let html = match (&tried, &form) {
+        (Some(Ok((_, answer, candidate))), Some(form)) => {
+            page::insights_page(&filter, &visitors, &report, suggestions.as_ref(), &Tried::Answer(answer, candidate, &form.rule_set))
+        }
+        (Some(Err(error)), Some(form)) => {
+            page::insights_page(&filter, &visitors, &report, suggestions.as_ref(), &Tried::Refused(error, &form.rule_set))
+        }
+        _ => page::insights_page(&filter, &visitors, &report, suggestions.as_ref(), &Tried::Nothing),
+    };
+    Ok(Html(auth::with_csrf(&html, session)).into_response())
+}
+
+/// `GET /admin/insights`.
+pub async fn insights_page(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let query = super::query::<PageQuery>(request.uri().query())?;
+    render(&app, &session, query, None).await
+}
+
+/// `POST /admin/insights/what-if`: the page again, with the candidate's
+/// answer beside the live figures (or why it was refused).
+pub async fn what_if_page(
+    State(app): State<Arc<App>>,
+    Extension(session): Extension<Session>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    Form(form): Form<WhatIfForm>,
+) -> Result<Response, ApiError> {
+    let query = super::query::<PageQuery>(raw.as_deref())?;
+    render(&app, &session, query, Some(form)).await
 }

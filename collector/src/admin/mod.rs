@@ -41,6 +41,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/admin/export.json"),
     ("GET", "/admin"),
     ("GET", "/admin/leads/{lead_id}"),
+    ("GET", "/admin/insights"),
+    ("POST", "/admin/insights/what-if"),
     ("POST", "/admin/leads/{lead_id}/{action}"),
     ("POST", "/admin/deliveries/{id}/retry"),
     ("GET", "/admin/export.csv"),
@@ -71,6 +73,8 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
     let pages = Router::new()
         .route("/admin", get(pages::overview))
         .route("/admin/leads/{lead_id}", get(pages::lead))
+        .route("/admin/insights", get(insights::insights_page))
+        .route("/admin/insights/what-if", post(insights::what_if_page))
         .route("/admin/leads/{lead_id}/{action}", post(pages::transition))
         .route("/admin/deliveries/{id}/retry", post(pages::retry))
         .route("/admin/export.csv", get(export::csv))

@@ -9,6 +9,7 @@
 //! collector, so every figure compares qualified visitors with each other,
 //! never with the visitors who never qualified.
 
+pub mod page;
 mod report;
 mod seed;
 mod stats;
