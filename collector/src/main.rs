@@ -107,6 +107,18 @@ enum Command {
         #[arg(required = true, value_name = "CONFIG_JSON")]
         files: Vec<PathBuf>,
     },
+    /// Fills the database with generated visitors for every configured site,
+    /// played through the engine, and their outcomes from a stated model
+    /// (docs/collector.md, "What converts"), then exits. The same seed gives
+    /// the same history; running it again adds nothing.
+    SeedHistory {
+        /// Visitors to generate per site (those that qualify are stored).
+        #[arg(long, default_value_t = 400)]
+        count: u64,
+        /// The random seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 fn init_logs() {
@@ -180,6 +192,25 @@ async fn run(cli: Cli) -> Result<(), String> {
     };
     let settings = Settings::load(cli.config.as_deref(), overrides)?;
     let store = settings.database.open().map_err(|err| err.to_string())?;
+    if let Some(Command::SeedHistory { count, seed }) = cli.command {
+        let now = Clock::default().now();
+        for (name, site) in &settings.sites {
+            // Store calls block (PostgreSQL's client runs a runtime of its own).
+            let (store, config) = (store.clone(), site.config.clone());
+            let seeding = tokio::task::spawn_blocking(move || {
+                leadscore_collector::insights::seed_history(store.as_ref(), &config, count, seed, now)
+            });
+            let seeded = seeding
+                .await
+                .map_err(|err| format!("seeding {name} failed: {err}"))?
+                .map_err(|err| format!("cannot seed {name}: {err}"))?;
+            println!(
+                "{name}: {} visitors generated, {} qualified and stored ({} won, {} lost) in {}",
+                seeded.visitors, seeded.stored, seeded.won, seeded.lost, settings.database
+            );
+        }
+        return Ok(());
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", settings.listen))?;

@@ -34,7 +34,11 @@ pub const MAX_CLOCK_SKEW_MS: u64 = 10 * 60 * 1000;
 /// replay read a lead at the same moment.
 pub fn read_at(lead: &Lead, received_at: Timestamp) -> Timestamp {
     let claimed_at = lead.sent_at.unwrap_or(lead.created_at);
-    Timestamp(claimed_at.0.clamp(received_at.0.saturating_sub(MAX_CLOCK_SKEW_MS), received_at.plus_millis(MAX_CLOCK_SKEW_MS).0))
+    Timestamp(
+        claimed_at
+            .0
+            .clamp(received_at.0.saturating_sub(MAX_CLOCK_SKEW_MS), received_at.plus_millis(MAX_CLOCK_SKEW_MS).0),
+    )
 }
 
 /// Replays `lead` under `config`, on the collector's clock: `received_at`

@@ -266,3 +266,41 @@ fn the_report_finds_the_planted_effect_and_no_other() {
     assert!(download.low < 0.0 && download.high > 0.0, "no effect was planted: {download:?}");
     assert_eq!(store.stats(now, 1).unwrap().total, seeded.stored);
 }
+
+/// `collector seed-history` as the demo runs it: it fills the database for
+/// every configured site, says what it stored, and a second run adds nothing.
+#[test]
+fn seed_history_fills_the_database_once() {
+    let dir = temp_dir();
+    let database = dir.join("seeded.db");
+    let site = dir.join("acme.json");
+    std::fs::write(&site, SITE_JSON).unwrap();
+    let seed = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_collector"))
+            .arg("--database")
+            .arg(&database)
+            .arg("--site")
+            .arg(&site)
+            .args(["--admin-token", "0123456789abcdef0123", "seed-history", "--count", "80", "--seed", "3"])
+            .output()
+            .unwrap()
+    };
+    let first = seed();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let said = String::from_utf8(first.stdout).unwrap();
+    let stored: u64 = said
+        .split(" qualified and stored")
+        .next()
+        .and_then(|head| head.rsplit(", ").next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {said:?}"));
+    assert!(said.starts_with("acme: 80 visitors generated") && stored > 20, "{said}");
+    let store = leadscore_collector::store::SqliteStore::open(&database).unwrap();
+    let now = leadscore::core::Timestamp(u64::MAX / 2);
+    use leadscore_collector::store::Store;
+    assert_eq!(store.stats(now, 1).unwrap().total, stored);
+    drop(store);
+    let again = seed();
+    let again = String::from_utf8(again.stdout).unwrap();
+    assert!(again.contains(", 0 qualified and stored"), "nothing added twice: {again}");
+}

@@ -15,17 +15,36 @@ use crate::tools::ensure_chromium;
 /// The port unless `--port` says otherwise.
 const DEFAULT_PORT: u16 = 8787;
 
-/// Reads `[--port N]`.
-pub fn port(args: &[std::ffi::OsString]) -> Result<u16> {
-    match args {
-        [] => Ok(DEFAULT_PORT),
-        [flag, value] if flag == "--port" => value
-            .to_str()
-            .and_then(|value| value.parse::<u16>().ok())
-            .filter(|port| *port > 0)
-            .ok_or_else(|| format!("--port: `{}` is not a port number (1-65535)", value.to_string_lossy())),
-        _ => Err("usage: cargo xtask demo [--port N]".into()),
+const USAGE: &str = "usage: cargo xtask demo [--port N] [--seed-history]";
+
+/// What `cargo xtask demo` was asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// The site's port; the dashboard is on the next one.
+    pub port: u16,
+    /// Fill the database with a generated history first.
+    pub seed_history: bool,
+}
+
+/// Reads `[--port N] [--seed-history]`.
+pub fn options(args: &[std::ffi::OsString]) -> Result<Options> {
+    let mut options = Options { port: DEFAULT_PORT, seed_history: false };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--seed-history" {
+            options.seed_history = true;
+        } else if arg == "--port" {
+            let value = args.next().ok_or(USAGE)?;
+            options.port = value
+                .to_str()
+                .and_then(|value| value.parse::<u16>().ok())
+                .filter(|port| *port > 0)
+                .ok_or_else(|| format!("--port: `{}` is not a port number (1-65535)", value.to_string_lossy()))?;
+        } else {
+            return Err(USAGE.into());
+        }
     }
+    Ok(options)
 }
 
 /// Copies `from` into `to`, folders included.
@@ -54,7 +73,7 @@ fn token() -> Result<String> {
     Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
-pub fn demo(port: u16) -> Result {
+pub fn demo(Options { port, seed_history }: Options) -> Result {
     println!("==> [1/3] building the widget (wasm, glue, loader) into dist/");
     build()?;
     println!("\n==> [2/3] building the collector (release)");
@@ -86,6 +105,16 @@ pub fn demo(port: u16) -> Result {
         database.display()
     );
     let collector = target_dir().join("release/collector");
+    if seed_history {
+        println!("==> seeding a generated history (docs/collector.md, \"What converts\")");
+        run(cmd(&collector)
+            .arg("--database")
+            .arg(&database)
+            .arg("--site")
+            .arg(root().join("www/demo/site.json"))
+            .env("LEADSCORE_ADMIN_TOKEN", &token)
+            .arg("seed-history"))?;
+    }
     let status = cmd(&collector)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--admin-listen", &format!("127.0.0.1:{admin_port}")])
@@ -136,12 +165,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_port_is_configurable() {
+    fn the_port_and_the_history_are_options() {
+        let port = |args: &[&str]| options(&args.iter().map(Into::into).collect::<Vec<_>>()).map(|o| o.port);
         assert_eq!(port(&[]), Ok(DEFAULT_PORT));
-        assert_eq!(port(&["--port".into(), "9000".into()]), Ok(9000));
-        assert!(port(&["--port".into(), "0".into()]).unwrap_err().contains("not a port number"));
-        assert!(port(&["--port".into(), "x".into()]).is_err());
-        assert!(port(&["9000".into()]).unwrap_err().starts_with("usage:"));
+        assert_eq!(port(&["--port", "9000"]), Ok(9000));
+        assert!(port(&["--port", "0"]).unwrap_err().contains("not a port number"));
+        assert!(port(&["--port", "x"]).is_err());
+        assert!(port(&["--port"]).unwrap_err().starts_with("usage:"));
+        assert!(port(&["9000"]).unwrap_err().starts_with("usage:"));
+        let both = options(&["--seed-history".into(), "--port".into(), "9100".into()]).unwrap();
+        assert_eq!(both, Options { port: 9100, seed_history: true });
+        assert!(!options(&[]).unwrap().seed_history);
     }
 
     #[test]

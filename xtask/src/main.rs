@@ -35,10 +35,13 @@ commands:
            in headless Chromium
   demo     build the widget and the collector, then serve the demo site,
            the widget on http://127.0.0.1:8787 and the dashboard on the next
-           port (`cargo xtask demo --port N` for others); Ctrl-C stops it
+           port (`cargo xtask demo --port N` for others); Ctrl-C stops it;
+           `--seed-history` first fills the database with a generated
+           history for the dashboard's Insights page
   screenshots
-           play the demo journey in headless Chromium and copy its
-           screenshots (site, debug overlay, dashboard) to docs/screenshots/
+           play the demo journeys in headless Chromium and copy their
+           screenshots (site, debug overlay, dashboard, insights) to
+           docs/screenshots/
   bench    run the engine benchmarks; extra args go to `cargo bench`,
            e.g. `cargo xtask bench -- --save-baseline main`
   bench-collector
@@ -73,7 +76,7 @@ fn main() -> ExitCode {
         ("size", true) => size::size(),
         ("test", true) => ci::test(),
         ("screenshots", true) => demo::screenshots(),
-        ("demo", _) => demo::port(&rest).and_then(demo::demo),
+        ("demo", _) => demo::options(&rest).and_then(demo::demo),
         ("build" | "size" | "test" | "screenshots", false) => Err(format!("`{command}` takes no arguments\n\n{USAGE}")),
         _ => Err(format!("unknown command `{command}`\n\n{USAGE}")),
     };

@@ -184,7 +184,12 @@ pub struct WhatIfForm {
     _csrf: String,
 }
 
-async fn render(app: &Arc<App>, session: &Session, page_query: PageQuery, form: Option<WhatIfForm>) -> Result<Response, ApiError> {
+async fn render(
+    app: &Arc<App>,
+    session: &Session,
+    page_query: PageQuery,
+    form: Option<WhatIfForm>,
+) -> Result<Response, ApiError> {
     let (query, filter) = page_query.split(app);
     let (visitors, report, suggestions) = report(app, &query).await?;
     let tried = match &form {
@@ -192,12 +197,20 @@ async fn render(app: &Arc<App>, session: &Session, page_query: PageQuery, form: 
         Some(form) => Some(what_if(app, query.clone(), &form.rule_set).await.map_err(|err| err.message)),
     };
     let html = match (&tried, &form) {
-        (Some(Ok((_, answer, candidate))), Some(form)) => {
-            page::insights_page(&filter, &visitors, &report, suggestions.as_ref(), &Tried::Answer(answer, candidate, &form.rule_set))
-        }
-        (Some(Err(error)), Some(form)) => {
-            page::insights_page(&filter, &visitors, &report, suggestions.as_ref(), &Tried::Refused(error, &form.rule_set))
-        }
+        (Some(Ok((_, answer, candidate))), Some(form)) => page::insights_page(
+            &filter,
+            &visitors,
+            &report,
+            suggestions.as_ref(),
+            &Tried::Answer(answer, candidate, &form.rule_set),
+        ),
+        (Some(Err(error)), Some(form)) => page::insights_page(
+            &filter,
+            &visitors,
+            &report,
+            suggestions.as_ref(),
+            &Tried::Refused(error, &form.rule_set),
+        ),
         _ => page::insights_page(&filter, &visitors, &report, suggestions.as_ref(), &Tried::Nothing),
     };
     Ok(Html(auth::with_csrf(&html, session)).into_response())

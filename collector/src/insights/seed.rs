@@ -101,7 +101,8 @@ impl Journey {
 
 /// Generates `count` visitors for `config`'s site, the first starting
 /// about 120 days before `now`, and stores those that qualify with their
-/// funnel steps. Deterministic for a given `seed`.
+/// funnel steps (none that would fall after `now`). Deterministic for a
+/// given `seed` and day; a lead already stored is left as it is.
 pub fn seed_history(
     store: &dyn Store,
     config: &Arc<Config>,
@@ -110,11 +111,16 @@ pub fn seed_history(
     now: Timestamp,
 ) -> Result<Seeded, StoreError> {
     let invalid = |message: String| StoreError::Invalid { field: "seed".into(), message };
-    let mut random = Random(seed);
     let mut seeded = Seeded::default();
-    let start = now.minus_millis(120 * DAY_MS);
+    // Whole days, so a run on another day plays the same visits shifted by
+    // days, and every day-based rule window falls the same way.
+    let start = now.minus_millis(now.as_millis() % DAY_MS + 120 * DAY_MS);
     for index in 0..count {
         seeded.visitors += 1;
+        // A stream of its own per visitor: skipping one (stored before)
+        // leaves every other visitor as it was.
+        let mut random = Random(seed ^ index.wrapping_mul(0xa24b_aed4_963e_e407));
+        random.next();
         let began = start.plus_millis(random.days(0.0, 80.0));
         let visitor_id = format!("seed-{seed}-{index:05}");
         let mut journey =
@@ -163,6 +169,9 @@ pub fn seed_history(
         let received_at = journey.now.plus_millis(1_500);
         let checked = verify(&lead, config.clone(), received_at);
         let lead_id = lead.lead_id.clone();
+        if store.lead(&lead_id)?.is_some() {
+            continue; // seeded before: a second run adds nothing
+        }
         let new = NewLead {
             lead,
             verified_score: checked.score,
