@@ -304,3 +304,62 @@ fn seed_history_fills_the_database_once() {
     let again = String::from_utf8(again.stdout).unwrap();
     assert!(again.contains(", 0 qualified and stored"), "nothing added twice: {again}");
 }
+
+/// Suggestions from hand-built outcomes: six closed visitors who viewed the
+/// careers page were all lost, five who used the demo were all won; and the
+/// threshold that keeps the won and drops the lost is found, with its
+/// precision and recall.
+#[test]
+fn suggestions_name_rules_that_never_or_always_convert_and_the_best_threshold() {
+    use leadscore_collector::insights::{suggest, visitors, Scope};
+    use leadscore_collector::store::{Change, Funnel, LeadRow, NewLead, Verdict};
+    let mut rows = Vec::new();
+    let mut changes = Vec::new();
+    for n in 0..11 {
+        let demo = n >= 6;
+        let mut visitor = Visitor::new(&format!("s-{n}"));
+        for _ in 0..3 {
+            visitor.page("/pricing");
+            visitor.next_day();
+        }
+        visitor.page(if demo { "/pricing" } else { "/careers" });
+        if demo {
+            visitor.track("demo_use", "/demo");
+        }
+        visitor.engine.identify(visitor.now, [("email", format!("s{n}@acme.example").as_str())]).unwrap();
+        visitor.track("form_submit", "/contact-us");
+        visitor.track("form_submit", "/newsletter");
+        visitor.track("newsletter_signup", "/newsletter");
+        let lead = visitor.lead();
+        let received_at = lead.sent_at.unwrap();
+        let new =
+            NewLead { lead, verified_score: 0.0, verified_stage: Stage::Mql, verdict: Verdict::Verified, received_at };
+        let mut row = LeadRow::new(&new);
+        // Scores by hand: the won score 60 and more, the lost 55 and less.
+        row.verified_score = if demo { 60.0 + n as f64 } else { 50.0 + n as f64 };
+        let at = received_at.plus_millis(DAY);
+        let path: &[Funnel] =
+            if demo { &[Funnel::Sal, Funnel::Sql, Funnel::Won] } else { &[Funnel::Sal, Funnel::Lost] };
+        let mut from = Funnel::Mql;
+        for to in path {
+            changes.push(Change { lead_id: row.lead_id.clone(), from, to: *to, reason: None, at });
+            from = *to;
+        }
+        row.funnel = from;
+        rows.push(row);
+    }
+    let visitors = visitors(rows, &changes, &Scope::default());
+    let scores: Vec<Option<f64>> = visitors.iter().map(|visitor| Some(visitor.first().verified_score)).collect();
+    let suggestions = suggest(&visitors, &scores, 50.0);
+    assert_eq!((suggestions.won, suggestions.lost), (5, 6));
+    let finding = |rule: &str| suggestions.rules.iter().find(|s| s.rule == rule).map(|s| (s.finding, s.closed, s.won));
+    assert_eq!(finding("careers"), Some(("never_converts", 6, 0)));
+    assert_eq!(finding("demo-use"), Some(("always_converts", 5, 5)));
+    assert_eq!(finding("newsletter"), None, "carried by won and lost alike");
+    let best = suggestions.best_threshold.expect("won and lost: a threshold can be judged");
+    assert!(best.threshold > 55.0 && best.threshold <= 66.0, "{best:?}");
+    assert_eq!((best.won, best.lost, best.precision, best.recall), (5, 0, Some(1.0), Some(1.0)));
+    let live = suggestions.thresholds.iter().find(|t| t.threshold == 50.0).expect("the live threshold is judged too");
+    assert_eq!((live.won, live.lost), (5, 6));
+    assert!((live.precision.unwrap() - 5.0 / 11.0).abs() < 1e-9);
+}
