@@ -100,7 +100,12 @@ fn whiskers(rows: &[(String, Option<f64>, f64, f64, bool)], min: f64, max: f64, 
         );
     }
     if min < 0.0 && max > 0.0 {
-        let _ = write!(svg, "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"{1:.1}\" stroke=\"#5b6577\"/>", x(0.0), height - 16.0);
+        let _ = write!(
+            svg,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"{1:.1}\" stroke=\"#5b6577\"/>",
+            x(0.0),
+            height - 16.0
+        );
     }
     for (index, (label, value, low, high, faint)) in rows.iter().enumerate() {
         let y = index as f64 * row_h;
@@ -203,7 +208,11 @@ fn funnel_chart(visitors: &[Visitor]) -> String {
     let (left, width, height) = (30.0, 880.0, 170.0);
     let x = |index: usize| left + index as f64 * width / (weeks.len().max(2) - 1) as f64;
     let y = |count: u64| 10.0 + height - count as f64 / max as f64 * height;
-    let mut svg = format!("<svg viewBox=\"0 0 {} {}\" width=\"100%\" role=\"img\" font-size=\"11\">", left + width + 70.0, height + 40.0);
+    let mut svg = format!(
+        "<svg viewBox=\"0 0 {} {}\" width=\"100%\" role=\"img\" font-size=\"11\">",
+        left + width + 70.0,
+        height + 40.0
+    );
     for tick in [0, max / 2, max] {
         let _ = write!(
             svg,
@@ -298,10 +307,14 @@ fn suggestions_html(suggestions: &Suggestions) -> String {
                 pct(best.precision)
             );
         }
-        None => html.push_str("<p class=\"note\">A threshold can be judged once there are both won and lost visitors.</p>"),
+        None => {
+            html.push_str("<p class=\"note\">A threshold can be judged once there are both won and lost visitors.</p>")
+        }
     }
     if !suggestions.thresholds.is_empty() {
-        html.push_str("<table><tr><th>threshold</th><th>won kept</th><th>lost kept</th><th>precision</th><th>recall</th></tr>");
+        html.push_str(
+            "<table><tr><th>threshold</th><th>won kept</th><th>lost kept</th><th>precision</th><th>recall</th></tr>",
+        );
         for row in suggestions.thresholds.iter().take(12) {
             let _ = write!(
                 html,
@@ -434,7 +447,8 @@ pub fn insights_page(
         lift_chart(&report.rules),
         source_chart(report.sources.get("first_source").map_or(&[][..], Vec::as_slice))
     );
-    let _ = write!(html, "<div class=\"card\"><h2>The funnel over time (per week)</h2>{}</div>", funnel_chart(visitors));
+    let _ =
+        write!(html, "<div class=\"card\"><h2>The funnel over time (per week)</h2>{}</div>", funnel_chart(visitors));
 
     html.push_str("<div class=\"card\" style=\"margin-top:16px\"><h2>Per rule</h2><table><tr><th>rule</th><th>with</th><th>SAL</th><th>SQL</th><th>won</th><th>without</th><th>SAL</th><th>SQL</th><th>won</th><th>won, difference (95%)</th></tr>");
     for row in &report.rules {
