@@ -53,7 +53,56 @@ fn largest_functions(named: &Path) -> Result {
         crate::wasm::functions(&module).map_err(|err| format!("could not read {}: {err}", named.display()))?;
     println!("\nlargest of {} functions (bytes of code, before compression; {}):", functions.len(), named.display());
     print!("{}", functions_table(&functions[..functions.len().min(LARGEST)]));
+    println!("\ncode by module (bytes before compression, functions):");
+    for (module, size, count) in by_module(&functions) {
+        println!("{size:>8}  {count:>4}  {module}");
+    }
     Ok(())
+}
+
+/// The module a function belongs to, for the size breakdown: three path
+/// segments of this crate (`leadscore::core::config`), two of the standard
+/// library (`core::fmt`, `alloc::collections`), one of any other crate
+/// (`talc`); a trait impl counts for its type's module, and a function
+/// with no path (shims wasm-bindgen adds) counts as glue.
+pub fn module_of(name: &str) -> String {
+    let name = name.trim_start_matches('<').trim_start_matches('&').trim_start_matches("mut ");
+    let path = name.split(" as ").next().unwrap_or(name);
+    // Generic arguments say nothing about where code lives: `RawVec<T,A>` is `RawVec`.
+    let (mut plain, mut depth) = (String::with_capacity(path.len()), 0u32);
+    for c in path.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            c if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let segments: Vec<&str> = plain.split("::").take_while(|segment| !segment.contains(['{', ' '])).collect();
+    let keep = match segments.first() {
+        None => 0,
+        Some(&"leadscore") => 3,
+        Some(&"core" | &"alloc" | &"std") => 2,
+        Some(_) => 1,
+    };
+    if segments.len() < 2 || keep == 0 {
+        return "(glue, shims and unnamed)".into();
+    }
+    segments[..keep.min(segments.len() - 1).max(1)].join("::")
+}
+
+/// Code bytes and function count per module, largest first.
+pub fn by_module(functions: &[crate::wasm::Function]) -> Vec<(String, u64, usize)> {
+    let mut modules: std::collections::BTreeMap<String, (u64, usize)> = std::collections::BTreeMap::new();
+    for function in functions {
+        let entry = modules.entry(module_of(&function.name)).or_default();
+        entry.0 += function.size;
+        entry.1 += 1;
+    }
+    let mut rows: Vec<(String, u64, usize)> =
+        modules.into_iter().map(|(module, (size, count))| (module, size, count)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows
 }
 
 fn functions_table(functions: &[crate::wasm::Function]) -> String {
@@ -170,6 +219,26 @@ fn json_string(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn functions_count_for_their_module() {
+        for (name, module) in [
+            ("leadscore::core::config::parse::read_draft", "leadscore::core::config"),
+            ("leadscore::web::parse", "leadscore::web"),
+            ("leadscore::web::capture::install::{{closure}}", "leadscore::web::capture"),
+            ("<leadscore::core::json::Json as core::fmt::Debug>::fmt", "leadscore::core::json"),
+            ("core::fmt::write", "core::fmt"),
+            ("alloc::raw_vec::RawVec<T,A>::grow_one", "alloc::raw_vec"),
+            ("talc::talc::Talc<O>::malloc", "talc"),
+            ("start externref shim", "(glue, shims and unnamed)"),
+            ("func[12]", "(glue, shims and unnamed)"),
+        ] {
+            assert_eq!(module_of(name), module, "{name}");
+        }
+        let functions = [("core::fmt::write", 10), ("leadscore::web::parse", 30), ("core::fmt::Formatter::pad", 5)]
+            .map(|(name, size)| crate::wasm::Function { name: name.into(), size });
+        assert_eq!(by_module(&functions), [("leadscore::web".into(), 30, 1), ("core::fmt".into(), 15, 2)]);
+    }
 
     fn row(name: &str, raw: u64, gzip: u64, brotli: u64) -> Row {
         Row { name: name.to_string(), raw, gzip, brotli }
