@@ -10,11 +10,11 @@
 //! never with the visitors who never qualified.
 
 pub mod page;
-mod report;
-mod seed;
-mod stats;
-mod suggest;
-mod whatif;
+pub mod report;
+pub mod seed;
+pub mod stats;
+pub mod suggest;
+pub mod whatif;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
