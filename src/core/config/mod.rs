@@ -4,6 +4,8 @@
 //! The schema is documented in `docs/config.md` and `docs/config.schema.json`.
 
 use crate::prelude::*;
+#[cfg(not(target_arch = "wasm32"))]
+mod collect;
 mod error;
 mod parse;
 
@@ -315,6 +317,18 @@ impl Config {
     /// input, however large or malformed, panics.
     pub fn parse(json: &str) -> Result<Config, ConfigError> {
         parse::parse_document(json)
+    }
+
+    /// [`Config::parse`], but on a bad rule set every mistake it can find,
+    /// in the order the parser reads them, each with its path and hint,
+    /// instead of only the first (which is the error [`Config::parse`]
+    /// gives). An error that only follows from an earlier one (a required
+    /// field whose bad value was set aside) is not listed again. For tools
+    /// that check a config before it goes live, such as `collector check`;
+    /// not in the widget, which reports the first error and stays small.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn parse_all_errors(json: &str) -> Result<Config, Vec<ConfigError>> {
+        collect::parse_all_errors(json)
     }
 
     /// A built-in preset for `site`, used as is.
