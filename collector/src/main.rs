@@ -100,8 +100,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Checks rule set files (a site's config JSON) and exits non-zero if one
-    /// has an error: the full message with its did-you-mean hint, which the
-    /// widget keeps short in the browser, and every warning.
+    /// has an error: every mistake in a file, each at its JSON path with the
+    /// full message and did-you-mean hint the widget keeps short in the
+    /// browser, or for a good file its warnings.
     Check {
         /// The rule set files.
         #[arg(required = true, value_name = "CONFIG_JSON")]
@@ -147,15 +148,16 @@ async fn main() -> ExitCode {
     }
 }
 
-/// `collector check FILE...`: one line per file (and one per warning).
+/// `collector check FILE...`: per file, `ok` and a line per warning, or a
+/// line per mistake.
 fn check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for file in files {
         match check_file(file) {
             Ok(lines) => lines.iter().for_each(|line| println!("{line}")),
-            Err(line) => {
+            Err(lines) => {
                 failed = true;
-                println!("{line}");
+                lines.iter().for_each(|line| println!("{line}"));
             }
         }
     }
@@ -166,10 +168,15 @@ fn check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn check_file(file: &Path) -> Result<Vec<String>, String> {
+fn check_file(file: &Path) -> Result<Vec<String>, Vec<String>> {
     let name = file.display();
-    let text = std::fs::read_to_string(file).map_err(|err| format!("{name}: cannot read: {err}"))?;
-    let config = Config::parse(&text).map_err(|err| format!("{name}: {err}"))?;
+    let text = std::fs::read_to_string(file).map_err(|err| vec![format!("{name}: cannot read: {err}")])?;
+    let config = Config::parse_all_errors(&text).map_err(|errors| {
+        let mut lines: Vec<String> = errors.iter().map(|error| format!("{name}: {error}")).collect();
+        let count = errors.len();
+        lines.push(format!("{name}: {count} {}", if count == 1 { "mistake" } else { "mistakes" }));
+        lines
+    })?;
     let mut lines = vec![format!(
         "{name}: ok: site \"{}\", {} rules, {} fit rules",
         config.site(),
