@@ -18,6 +18,7 @@ pub mod public;
 pub mod ratelimit;
 pub mod serve;
 pub mod settings;
+pub mod simulate;
 pub mod store;
 pub mod text;
 pub mod verify;

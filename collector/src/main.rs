@@ -108,6 +108,24 @@ enum Command {
         #[arg(required = true, value_name = "CONFIG_JSON")]
         files: Vec<PathBuf>,
     },
+    /// Plays a visitor journey (a JSON list of steps) through the engine
+    /// under a rule set and prints, per step, the time, the step, the score,
+    /// the stage, the grade and the rules that fired, then the outcome and
+    /// the ledger. Exits non-zero when either file has a mistake, each named
+    /// with its JSON path. The format: docs/collector.md, "Trying a rule
+    /// set: check and simulate".
+    Simulate {
+        /// The rule set (a site's config JSON).
+        #[arg(value_name = "CONFIG_JSON")]
+        site: PathBuf,
+        /// The journey: a JSON array of event and identify steps.
+        #[arg(value_name = "JOURNEY_JSON")]
+        journey: PathBuf,
+        /// Also draw the score over time, with the stage thresholds, as a
+        /// standalone SVG file.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+    },
     /// Fills the database with generated visitors for every configured site,
     /// played through the engine, and their outcomes from a stated model
     /// (docs/collector.md, "What converts"), then exits. The same seed gives
@@ -135,8 +153,10 @@ fn init_logs() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Check { files }) = &cli.command {
-        return check(files);
+    match &cli.command {
+        Some(Command::Check { files }) => return check(files),
+        Some(Command::Simulate { site, journey, svg }) => return simulate(site, journey, svg.as_deref()),
+        _ => {}
     }
     init_logs();
     match run(cli).await {
@@ -185,6 +205,22 @@ fn check_file(file: &Path) -> Result<Vec<String>, Vec<String>> {
     )];
     lines.extend(config.warnings().iter().map(|warning| format!("{name}: warning: {warning}")));
     Ok(lines)
+}
+
+/// `collector simulate CONFIG_JSON JOURNEY_JSON [--svg FILE]`: the report
+/// on standard output; warnings and mistakes on standard error.
+fn simulate(site: &Path, journey: &Path, svg: Option<&Path>) -> ExitCode {
+    match leadscore_collector::simulate::run(site, journey, svg) {
+        Ok(simulated) => {
+            simulated.warnings.iter().for_each(|warning| eprintln!("{warning}"));
+            print!("{}", simulated.report);
+            ExitCode::SUCCESS
+        }
+        Err(mistakes) => {
+            mistakes.iter().for_each(|mistake| eprintln!("{mistake}"));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
