@@ -17,6 +17,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use leadscore::core::event::{number_text, BUILT_IN_EVENTS};
+use leadscore::core::hint::did_you_mean;
 use leadscore::core::signals::{guess_download_kind, Touch};
 use leadscore::core::state::VISIT_TIMEOUT_MS;
 use leadscore::core::time::{civil_from_days, days_from_civil, DAY_MS, MAX_MILLIS};
@@ -595,43 +596,6 @@ fn describe(value: &Value) -> String {
         Value::Array(items) => format!("an array of {} items", items.len()),
         Value::Object(_) => "an object".into(),
     }
-}
-
-/// The candidate closest to `input` when it is likely a typo: at most a
-/// third of the longer name's letters apart (1 to 3), case aside. The
-/// config reader's own hint is private to the core.
-fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let input = input.to_ascii_lowercase();
-    candidates
-        .into_iter()
-        .map(|candidate| (edit_distance(&input, &candidate.to_ascii_lowercase()), candidate))
-        .filter(|(distance, candidate)| {
-            let longest = input.chars().count().max(candidate.chars().count());
-            *distance > 0 && *distance <= (longest / 3).clamp(1, 3)
-        })
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance, a swap of neighbours counted as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().take(64).collect(), b.chars().take(64).collect());
-    let width = b.len() + 1;
-    let mut cells: Vec<usize> = (0..(a.len() + 1) * width).map(|cell| if cell < width { cell } else { 0 }).collect();
-    for i in 1..=a.len() {
-        cells[i * width] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (cells[(i - 1) * width + j] + 1)
-                .min(cells[i * width + j - 1] + 1)
-                .min(cells[(i - 1) * width + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(cells[(i - 2) * width + j - 2] + 1);
-            }
-            cells[i * width + j] = best;
-        }
-    }
-    cells[a.len() * width + b.len()]
 }
 
 /// One played step: where the visitor stands after it, and why.

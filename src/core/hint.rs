@@ -5,7 +5,7 @@ use crate::prelude::*;
 ///
 /// Close enough means an edit distance of at most one third of the longer
 /// name (at least 1, at most 3), compared case-insensitively.
-pub(crate) fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let input = input.to_ascii_lowercase();
     candidates
         .into_iter()

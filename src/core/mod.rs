@@ -52,7 +52,7 @@ mod codec;
 mod engine;
 mod fnv;
 mod glob;
-mod hint;
+pub mod hint;
 pub(crate) mod small_sort;
 pub mod sorted_map;
 mod stage;
