@@ -37,6 +37,19 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/v1/forget", post(forget).options(preflight))
         .route_layer(middleware::from_fn_with_state(app, cors))
         .route("/v1/sites/{site}/config.json", get(site_config))
+        .route("/healthz", get(health))
+}
+
+/// `GET /healthz`: `200 {"status":"ok"}` when the store can write, else
+/// `503` with the reason, for a load balancer's health check.
+async fn health(State(app): State<Arc<App>>) -> Response {
+    match app.blocking(|store| store.ping()).await {
+        Ok(()) => json_response(StatusCode::OK, serde_json::json!({ "status": "ok" })),
+        Err(err) => {
+            tracing::warn!(%err, "health check: the store does not answer");
+            error(StatusCode::SERVICE_UNAVAILABLE, None, "storage is unavailable")
+        }
+    }
 }
 
 /// Which site a public answer was for, once the body said so: the CORS

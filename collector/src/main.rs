@@ -57,6 +57,7 @@ ENDPOINTS:
   POST /v1/leads                   the widget's lead posts (text/plain or JSON, gzip allowed)
   POST /v1/forget                  a visitor's own erasure {site, visitor_id}
   GET  /v1/sites/<site>/config.json  a site's rule set
+  GET  /healthz                    200 while the store can write, 503 when not (load balancers)
   /v1/admin/...                    admin API (Authorization: Bearer <token>); see docs/collector.md
   /admin                           dashboard (log in with the token)
 

@@ -349,8 +349,8 @@ fn suggestions_name_rules_that_never_or_always_convert_and_the_best_threshold() 
         rows.push(row);
     }
     let visitors = visitors(rows, &changes, &Scope::default());
-    let scores: Vec<Option<f64>> = visitors.iter().map(|visitor| Some(visitor.first().verified_score)).collect();
-    let suggestions = suggest(&visitors, &scores, 50.0);
+    let scored: Vec<_> = visitors.iter().map(|visitor| (visitor, Some(visitor.first().verified_score))).collect();
+    let suggestions = suggest(&scored, 50.0);
     assert_eq!((suggestions.won, suggestions.lost), (5, 6));
     let finding = |rule: &str| suggestions.rules.iter().find(|s| s.rule == rule).map(|s| (s.finding, s.closed, s.won));
     assert_eq!(finding("careers"), Some(("never_converts", 6, 0)));

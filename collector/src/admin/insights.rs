@@ -98,8 +98,8 @@ pub async fn report(
     let visitors = app.blocking(move |store| insights::load(store, &scope)).await?;
     let report = insights::report(&visitors);
     let suggestions = query.site(app).and_then(|site| app.settings.sites.get(site)).map(|site| {
-        let scores: Vec<Option<f64>> = visitors.iter().map(live_score).collect();
-        insights::suggest(&visitors, &scores, site.config.thresholds().mql)
+        let scored: Vec<_> = visitors.iter().map(|visitor| (visitor, live_score(visitor))).collect();
+        insights::suggest(&scored, site.config.thresholds().mql)
     });
     Ok((visitors, report, suggestions))
 }
@@ -125,8 +125,9 @@ pub async fn what_if(
     let candidate = Arc::new(candidate);
     let visitors = app.blocking(move |store| insights::load(store, &scope)).await?;
     let answer = insights::what_if(&visitors, &candidate);
-    let scores: Vec<Option<f64>> = answer.replayed.iter().map(|standing| standing.map(|s| s.score)).collect();
-    let suggestions = insights::suggest(&visitors, &scores, candidate.thresholds().mql);
+    let scored: Vec<_> =
+        visitors.iter().zip(&answer.replayed).map(|(visitor, standing)| (visitor, standing.map(|s| s.score))).collect();
+    let suggestions = insights::suggest(&scored, candidate.thresholds().mql);
     Ok((site, answer, suggestions))
 }
 

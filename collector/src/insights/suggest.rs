@@ -67,13 +67,12 @@ fn share(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Suggestions from `scores` (one per visitor, in the same order: the score
-/// each reached under the rule set judged, `None` when it could not be
-/// replayed) and the MQL threshold in force.
-pub fn suggest(visitors: &[Visitor], scores: &[Option<f64>], current_threshold: f64) -> Suggestions {
-    let closed: Vec<(f64, bool)> = visitors
+/// Suggestions from each visitor with the score it reached under the rule
+/// set judged (`None` when it could not be replayed), and the MQL
+/// threshold in force.
+pub fn suggest(scored: &[(&Visitor, Option<f64>)], current_threshold: f64) -> Suggestions {
+    let closed: Vec<(f64, bool)> = scored
         .iter()
-        .zip(scores)
         .filter(|(visitor, _)| visitor.won() || visitor.lost)
         .filter_map(|(visitor, score)| Some(((*score)?, visitor.won())))
         .collect();
@@ -112,9 +111,9 @@ pub fn suggest(visitors: &[Visitor], scores: &[Option<f64>], current_threshold: 
         .flatten();
 
     let mut rules: Vec<RuleSuggestion> = Vec::new();
-    let all_rules: std::collections::BTreeSet<&String> = visitors.iter().flat_map(|v| &v.rules).collect();
+    let all_rules: std::collections::BTreeSet<&String> = scored.iter().flat_map(|(v, _)| &v.rules).collect();
     for rule in all_rules {
-        let carriers = visitors.iter().filter(|v| v.rules.contains(rule) && (v.won() || v.lost));
+        let carriers = scored.iter().map(|(v, _)| *v).filter(|v| v.rules.contains(rule) && (v.won() || v.lost));
         let (closed, won) = carriers.fold((0, 0), |(closed, won), v| (closed + 1, won + u64::from(v.won())));
         if closed < MIN_CLOSED {
             continue;

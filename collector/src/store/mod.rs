@@ -380,6 +380,9 @@ pub trait Store: Send + Sync + 'static {
     fn session_alive(&self, digest: &str, now: Timestamp) -> Result<bool, StoreError>;
     /// Ends a session (logout): its id is worthless from here on.
     fn end_session(&self, digest: &str) -> Result<(), StoreError>;
+    /// Whether the store can write now: the health check a load balancer
+    /// asks (`GET /healthz`).
+    fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Runs a blocking store call on tokio's blocking pool, so async code never

@@ -40,6 +40,10 @@ impl Store for NullStore {
         Ok(Vec::new())
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn conflicts(&self, _limit: u32) -> Result<Vec<Conflict>, StoreError> {
         Ok(Vec::new())
     }

@@ -628,6 +628,10 @@ impl Store for PostgresStore {
         })
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        self.tx(|tx| tx.batch_execute("SELECT 1").map_err(backend))
+    }
+
     fn conflicts(&self, limit: u32) -> Result<Vec<Conflict>, StoreError> {
         self.tx(|tx| {
             let rows = tx

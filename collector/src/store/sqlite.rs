@@ -544,6 +544,11 @@ impl Store for SqliteStore {
         })
     }
 
+    fn ping(&self) -> Result<(), StoreError> {
+        // Through the writer thread, so a stuck or dead writer shows.
+        self.write(|conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+    }
+
     fn conflicts(&self, limit: u32) -> Result<Vec<Conflict>, StoreError> {
         self.read(|conn| {
             let mut query = conn
