@@ -1,6 +1,6 @@
 //! A real HAProxy (Debian's `haproxy`) in front of collectors on loopback:
-//! HTTP mode, round-robin, health-checked, a failed request sent to another
-//! backend. Shared by the multi-instance test and the load benchmark; the
+//! HTTP mode, round-robin, health-checked on `GET /healthz`, a failed
+//! request sent to another backend. Shared by the multi-instance test and the load benchmark; the
 //! process is killed when the guard drops, also when a test fails.
 //! `cargo xtask test` installs the package.
 
@@ -32,7 +32,7 @@ pub fn start(dir: &Path, port: u16, backends: &[u16]) -> Result<Process, String>
         "global\n  maxconn 4000\ndefaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n\
          \x20 option redispatch\n  retries 3\n\
          frontend leads\n  bind 127.0.0.1:{port}\n  default_backend collectors\n\
-         backend collectors\n  balance roundrobin\n"
+         backend collectors\n  balance roundrobin\n  option httpchk GET /healthz\n"
     );
     for (index, backend) in backends.iter().enumerate() {
         config.push_str(&format!("  server c{index} 127.0.0.1:{backend} check inter 200ms fall 1 rise 1\n"));
