@@ -16,8 +16,8 @@ use std::fmt::{self, Write as _};
 use std::path::Path;
 use std::sync::Arc;
 
+use leadscore::core::did_you_mean;
 use leadscore::core::event::{number_text, BUILT_IN_EVENTS};
-use leadscore::core::hint::did_you_mean;
 use leadscore::core::signals::{guess_download_kind, Touch};
 use leadscore::core::state::VISIT_TIMEOUT_MS;
 use leadscore::core::time::{civil_from_days, days_from_civil, DAY_MS, MAX_MILLIS};

@@ -52,7 +52,7 @@ mod codec;
 mod engine;
 mod fnv;
 mod glob;
-pub mod hint;
+mod hint;
 pub(crate) mod small_sort;
 pub mod sorted_map;
 mod stage;
@@ -69,3 +69,8 @@ pub use presets::Preset;
 pub use stage::Stage;
 pub use state::{DecodeError, State};
 pub use time::Timestamp;
+/// The config reader's did-you-mean hint, for native tools (the journey
+/// reader of `collector simulate`). Kept out of the wasm build, where a
+/// public path makes the module about 100 bytes larger.
+#[cfg(not(target_arch = "wasm32"))]
+pub use hint::did_you_mean;
