@@ -63,14 +63,14 @@ pub use engine::{Award, Engine, Handled, LedgerEntry};
 pub use event::{Event, EventError, EventId};
 pub use fit::Grade;
 pub use glob::UrlGlob;
+/// The config reader's did-you-mean hint, for native tools (the journey
+/// reader of `collector simulate`). Kept out of the wasm build, where a
+/// public path makes the module about 100 bytes larger.
+#[cfg(not(target_arch = "wasm32"))]
+pub use hint::did_you_mean;
 pub use identity::{Field, Identity, IdentityError};
 pub use lead::{Lead, LeadError};
 pub use presets::Preset;
 pub use stage::Stage;
 pub use state::{DecodeError, State};
 pub use time::Timestamp;
-/// The config reader's did-you-mean hint, for native tools (the journey
-/// reader of `collector simulate`). Kept out of the wasm build, where a
-/// public path makes the module about 100 bytes larger.
-#[cfg(not(target_arch = "wasm32"))]
-pub use hint::did_you_mean;
