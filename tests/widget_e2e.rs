@@ -453,6 +453,123 @@ async fn matching_integrity_starts_the_widget() {
     h.finish().await;
 }
 
+/// `dist/manifest.json` as a site reads it: each fetched file's
+/// Subresource Integrity hash, by name.
+fn manifest_integrity(dir: &str, name: &str) -> String {
+    let path = root().join("dist").join(dir).join("manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    let manifest: Value = serde_json::from_str(&text).expect("the manifest is JSON");
+    let files = manifest["files"].as_array().expect("the manifest lists files");
+    let file = files.iter().find(|file| file["name"] == name).unwrap_or_else(|| panic!("{name} is not in {text}"));
+    let bytes = std::fs::read(root().join("dist").join(dir).join(name)).unwrap();
+    assert_eq!(file["bytes"], json!(bytes.len()), "the manifest gives {name}'s size");
+    file["integrity"].as_str().expect("an integrity hash").to_string()
+}
+
+/// The tag as docs/widget.md shows it: `integrity` and `crossorigin` on the
+/// loader, the wasm's hash in `data-integrity`, both from the manifest.
+fn pinned_tag() -> String {
+    format!(
+        r#"<script async src="{LOADER}" integrity="{}" crossorigin="anonymous" data-integrity="{}"
+             onerror="window.__refused = true"></script>"#,
+        manifest_integrity("", "leadscore.js"),
+        manifest_integrity("", "leadscore_wasm_bg.wasm"),
+    )
+}
+
+/// `bytes` with one byte changed in the middle, as a tampered copy would be.
+fn tampered(name: &str) -> Vec<u8> {
+    let mut bytes = std::fs::read(root().join("dist").join(name)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x20;
+    bytes
+}
+
+#[tokio::test]
+async fn the_manifests_hashes_pin_the_loader_and_the_wasm() {
+    let h = Harness::start().await;
+    h.server.page("/", &page(&pinned_tag(), &inline_config()));
+    h.open("/").await;
+    h.assert_working().await;
+    assert_eq!(h.eval("window.__refused === undefined").await, json!(true));
+    h.finish().await;
+}
+
+/// A wasm changed on the way (a compromised CDN) fails its hash: one line,
+/// and the widget stays inert, storing and sending nothing.
+#[tokio::test]
+async fn a_tampered_wasm_is_refused_with_one_line() {
+    let h = Harness::start().await;
+    h.server.route(
+        "/dist/leadscore_wasm_bg.wasm",
+        Response::new(200, "application/wasm", tampered("leadscore_wasm_bg.wasm")),
+    );
+    h.server.page("/", &page(&pinned_tag(), &inline_config()));
+    h.open("/").await;
+    // Chromium rejects the fetch itself when the body fails its hash.
+    let line = h.wait_for_one_line().await;
+    assert!(line.contains("Failed to fetch"), "the line should say the module's fetch failed: {line}");
+    assert_eq!(h.server.count("GET", "/dist/leadscore_wasm_bg.wasm"), 1, "the module was fetched, then refused");
+    h.assert_inert().await;
+    assert_eq!(h.eval("localStorage.length").await, json!(0), "nothing is stored");
+    h.finish().await;
+}
+
+/// A loader changed on the way never runs: the browser refuses it before
+/// any of its code, so there is no `leadscore` global, no request for the
+/// glue or the wasm, and nothing thrown into the page; the browser reports
+/// the refusal as the tag's `error` event (and its own console line).
+#[tokio::test]
+async fn a_tampered_loader_is_refused_before_it_runs() {
+    let h = Harness::start().await;
+    h.server.route("/dist/leadscore.js", Response::new(200, "text/javascript", tampered("leadscore.js")));
+    h.server.page("/", &page(&pinned_tag(), &inline_config()));
+    h.open("/").await;
+    h.wait_for("the tag's error event", "window.__refused === true").await;
+    h.settle().await;
+    assert_eq!(h.eval("typeof window.leadscore").await, json!("undefined"));
+    assert_eq!(h.server.count("GET", "/dist/leadscore_wasm.js"), 0, "the glue is never asked for");
+    assert_eq!(h.server.count("GET", "/dist/leadscore_wasm_bg.wasm"), 0, "the wasm is never asked for");
+    assert_eq!(h.errors().await, Vec::<String>::new(), "nothing is thrown into the page");
+    assert_eq!(h.leadscore_lines().await, Vec::<String>::new());
+    h.finish().await;
+}
+
+/// `dist/hashed/`: the loader (short-lived) finds the glue, the wasm and
+/// the views in the folder named by their contents' hash (immutable), and
+/// the widget works from there, overlay included.
+#[tokio::test]
+async fn the_hashed_build_loads_its_assets_from_the_hash_folder() {
+    let h = Harness::start().await;
+    let text = std::fs::read_to_string(root().join("dist/hashed/manifest.json"))
+        .expect("cargo xtask build writes dist/hashed/");
+    let manifest: Value = serde_json::from_str(&text).unwrap();
+    let names: Vec<String> =
+        manifest["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+    let wasm = names.iter().find(|name| name.ends_with("/leadscore_wasm_bg.wasm")).expect("the hashed wasm").clone();
+    let folder = wasm.split('/').next().unwrap().to_string();
+    assert_eq!(folder.len(), 16, "the folder is named by a hash: {folder}");
+    let same = |name: &str| std::fs::read(root().join("dist").join(name)).unwrap();
+    assert_eq!(same(&format!("hashed/{wasm}")), same("leadscore_wasm_bg.wasm"), "the hashed wasm is the same file");
+    let tag = format!(
+        r#"<script async src="/dist/hashed/leadscore.js" integrity="{}" crossorigin="anonymous"></script>"#,
+        manifest_integrity("hashed", "leadscore.js")
+    );
+    h.server.page("/", &page(&tag, &inline_config()));
+    h.open("/").await;
+    h.wait_ready().await;
+    h.eval("leadscore.track('x')").await;
+    h.wait_for("track('x') to count", "ledgerCount('x-rule') === 1").await;
+    h.eval("leadscore.debug()").await;
+    h.wait_for("the overlay", "document.getElementsByTagName('leadscore-debug').length === 1").await;
+    for name in ["leadscore_wasm.js", "leadscore_wasm_bg.wasm", "leadscore_debug.js"] {
+        assert_eq!(h.server.count("GET", &format!("/dist/hashed/{folder}/{name}")), 1, "{name} from the hash folder");
+        assert_eq!(h.server.count("GET", &format!("/dist/{name}")), 0, "{name} not from dist/ itself");
+    }
+    h.assert_clean().await;
+    h.finish().await;
+}
+
 /// In-page stage actions are hidden by the loader's style before the wasm
 /// arrives (no flash of an offer meant for qualified visitors), and shown by
 /// the widget once the visitor reaches their stage.

@@ -8,8 +8,8 @@ use crate::budget::check_dist;
 use crate::dist::build;
 use crate::sh::{cargo, root, run, Result};
 use crate::tools::{
-    ensure_chromium, ensure_haproxy, ensure_postgres, ensure_wasm_bindgen, ensure_wasm_target, CHROMEDRIVER,
-    WASM_TARGET,
+    ensure_chromium, ensure_haproxy, ensure_postgres, ensure_test_packages, ensure_wasm_bindgen, ensure_wasm_target,
+    CHROMEDRIVER, WASM_TARGET,
 };
 
 struct Step {
@@ -139,13 +139,17 @@ fn test_browser() -> Result {
 
 /// `tests/widget_e2e.rs` (the loader on real pages), `tests/delivery_e2e.rs`
 /// (leads posted to a scripted endpoint), `tests/privacy_e2e.rs`,
-/// `tests/hostile_e2e.rs` (pages that get in the widget's way) and the
+/// `tests/hostile_e2e.rs` (pages that get in the widget's way),
+/// `tests/integrations_e2e.rs` (docs/integrations.md's recipes with the
+/// real consent tools), `tests/npm_e2e.rs` (the npm package in real
+/// bundlers; both use the npm packages `tests/npm/` pins) and the
 /// collector's `tests/journeys.rs` (visitors on the demo site, against the
 /// real collector) serve `dist/` as a site would, so they run after the
 /// build step; they are behind `e2e` features so that plain `cargo test`
 /// never needs a browser or a build.
 fn test_end_to_end() -> Result {
     ensure_chromium()?;
+    ensure_test_packages()?;
     run(&mut journeys(&[]))?;
     run(cargo()
         .args([
@@ -162,6 +166,10 @@ fn test_end_to_end() -> Result {
             "privacy_e2e",
             "--test",
             "hostile_e2e",
+            "--test",
+            "integrations_e2e",
+            "--test",
+            "npm_e2e",
         ])
         .env("CHROMEDRIVER", CHROMEDRIVER))
 }

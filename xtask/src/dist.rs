@@ -1,12 +1,14 @@
 //! `cargo xtask build`: turns the crate into the files a site embeds, in
-//! `dist/`: the optimized wasm module, its JS glue and typings, and the
-//! hand-written loader scripts from `www/`.
+//! `dist/`: the optimized wasm module, its JS glue and typings, the
+//! hand-written loader scripts from `www/`, `manifest.json` with each file's
+//! Subresource Integrity hash, and the npm package in `dist/npm/`.
 
 use std::fs;
 use std::path::Path;
 
 use crate::layout::{dist_dir, named_module, target_dir, ON_DEMAND, OUT_NAME};
 use crate::measure;
+use crate::package::{fetched_files, write_hashed, write_manifest, write_npm_package};
 use crate::sh::{cargo, cmd, root, run, Result};
 use crate::tools::{ensure_esbuild, ensure_wasm_bindgen, ensure_wasm_opt, ensure_wasm_target, WASM_TARGET};
 
@@ -98,6 +100,11 @@ pub fn build() -> Result {
                 .arg(format!("--outfile={}", file.display())))?;
         }
     }
+    // Last, once every file is final: the hashes a site pins, and the
+    // package that ships the same files to bundlers.
+    write_manifest(&dist, &fetched_files())?;
+    write_hashed(&dist)?;
+    write_npm_package(&dist)?;
     println!();
     measure::report(&dist)
 }

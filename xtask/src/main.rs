@@ -9,6 +9,7 @@ mod demo;
 mod dist;
 mod layout;
 mod measure;
+mod package;
 mod sh;
 mod size;
 mod tools;

@@ -118,18 +118,24 @@ pub fn measure_dir(dist: &Path) -> Result<Vec<Row>> {
 }
 
 /// Walks `dir` recursively (wasm-bindgen puts inline JS under `snippets/`),
-/// skipping typings, which are never sent to browsers, and the report itself.
+/// skipping typings, which are never sent to browsers, the report itself,
+/// the manifest, the hashed names and the npm package (copies of the files
+/// measured).
 fn collect(dir: &Path, prefix: &str, rows: &mut Vec<Row>) -> Result {
     let entries = fs::read_dir(dir).map_err(|err| format!("could not list {}: {err}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|err| format!("could not list {}: {err}", dir.display()))?;
         let path = entry.path();
         let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if path.is_dir() && [crate::package::NPM_DIR, crate::package::HASHED_DIR].contains(&name.as_str()) {
+            // The npm package and the hashed names hold copies of the files measured here.
+            continue;
+        }
         if path.is_dir() {
             collect(&path, &format!("{name}/"), rows)?;
             continue;
         }
-        if name.ends_with(".d.ts") || name == REPORT_FILE {
+        if name.ends_with(".d.ts") || name == REPORT_FILE || name == crate::package::MANIFEST {
             continue;
         }
         let data = fs::read(&path).map_err(|err| format!("could not read {}: {err}", path.display()))?;

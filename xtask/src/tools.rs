@@ -246,6 +246,29 @@ pub fn ensure_haproxy() -> Result {
     })
 }
 
+/// Installs the third-party packages the end-to-end tests build with
+/// (`tests/npm/package.json`: the consent tools and routers of
+/// docs/integrations.md, the bundlers the npm package is proven in,
+/// TypeScript for the types), exactly as `tests/npm/package-lock.json`
+/// pins them. `npm ci` runs again only when the lock file changed since
+/// the last install; the folder's path.
+pub fn ensure_test_packages() -> Result<PathBuf> {
+    let dir = root().join("tests/npm");
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let modified = |path: &Path| fs::metadata(path).and_then(|meta| meta.modified()).ok();
+    let fresh = matches!((modified(&installed), modified(&lock)), (Some(installed), Some(lock)) if installed >= lock);
+    if !fresh {
+        println!("xtask: installing the end-to-end tests' npm packages into tests/npm/node_modules");
+        run(cmd("npm").args(["ci", "--no-audit", "--no-fund", "--prefix"]).arg(&dir)).map_err(|err| {
+            format!(
+                "{err}\n  the end-to-end tests' packages come from the npm registry; they need node and npm on PATH"
+            )
+        })?;
+    }
+    Ok(dir)
+}
+
 fn postgres_present() -> bool {
     std::fs::read_dir("/usr/lib/postgresql")
         .map(|versions| versions.filter_map(|entry| entry.ok()).any(|entry| entry.path().join("bin/initdb").is_file()))

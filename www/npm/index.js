@@ -1,0 +1,160 @@
+// The `leadscore` npm package's entry: the script tag's loader
+// (www/leadscore.js) as an ES module for bundlers. The same methods, the
+// same queue until the module is ready, the same guard around everything the
+// module calls back; what differs is where the files come from (beside this
+// one, through `import.meta.url`, so a bundler copies them) and when loading
+// starts (at the first `init`, since a bundle has no tag to read a config from).
+//
+// Importing it does nothing: no global, no listener, no request until
+// `init()` is called, so `sideEffects: false` is true of it.
+
+// Taken once, when the bundle first runs, so page code installed later
+// cannot see what the widget sends or steer it (www/README.md says why for
+// each one).
+// Outside a browser (a server-side render) there is nothing to take, and
+// `init` does nothing.
+const browser = typeof window != "undefined" && typeof document != "undefined";
+const apply = Reflect.apply;
+const own = {}.hasOwnProperty;
+const keys = Object.keys;
+const fetch_ = browser ? window.fetch.bind(window) : null;
+const beacon = browser ? navigator.sendBeacon.bind(navigator) : null;
+const warn = console.warn;
+
+/** Methods that answer; everything else is queued until the module is ready. */
+const GETTERS = ["score", "stage", "grade", "explain"];
+
+let widget = null;
+let failed = false;
+let config = null;
+let started = false;
+const queue = [];
+
+function get(object, key) {
+  return object != null && apply(own, object, [key]) ? object[key] : undefined;
+}
+
+function log(line) {
+  try {
+    apply(warn, console, ["leadscore: " + line]);
+  } catch (_) {
+    // A console that throws must not reach the page.
+  }
+}
+
+function fail(error) {
+  failed = true;
+  log("disabled: " + error);
+}
+
+function call(method, a, b) {
+  if (failed) return null;
+  if (widget) {
+    try {
+      return widget[method](a, b);
+    } catch (error) {
+      fail(error);
+      return null;
+    }
+  }
+  if (GETTERS.indexOf(method) < 0) queue[queue.length] = [method, a, b];
+  return null;
+}
+
+function navigated() {
+  call("navigated", document.URL);
+}
+
+function load() {
+  import("./leadscore_wasm.js")
+    .then((glue) =>
+      glue
+        .default({ module_or_path: fetch_(new URL("./leadscore_wasm_bg.wasm", import.meta.url)) })
+        .then(() => {
+          widget = glue.start(
+            { url: landing, config },
+            {
+              keys,
+              get,
+              fetch: fetch_,
+              beacon,
+              log,
+              // Spelled out, so a bundler sees both views and copies them.
+              view: (name) => (name == "debug" ? import("./leadscore_debug.js") : import("./leadscore_privacy.js")),
+              guard: (handler) => (a, b) => {
+                if (!failed) {
+                  try {
+                    return handler(a, b);
+                  } catch (error) {
+                    fail(error);
+                  }
+                }
+              },
+            },
+          );
+          const waiting = queue.splice(0, queue.length);
+          for (const [method, a, b] of waiting) call(method, a, b);
+        }),
+    )
+    .catch((error) => {
+      log(error);
+      failed = true;
+    });
+}
+
+let landing = null;
+
+/** Everything the loader does at its first moment, done at the first `init`. */
+function begin() {
+  started = true;
+  landing = document.URL;
+  for (const name of ["pushState", "replaceState"]) {
+    const original = history[name];
+    history[name] = function () {
+      const result = apply(original, this, arguments);
+      navigated();
+      return result;
+    };
+  }
+  addEventListener("popstate", navigated);
+  addEventListener("hashchange", navigated);
+  addEventListener("leadscore:consent", (event) => call("consent_event", event.detail));
+  try {
+    const style = document.createElement("style");
+    style.textContent = "[data-leadscore-show]:not([data-leadscore-shown]){display:none!important}";
+    (document.head || document.documentElement).appendChild(style);
+  } catch (_) {
+    // A page without a usable head still gets the widget.
+  }
+  const idle = () => (globalThis.requestIdleCallback || setTimeout)(load, { timeout: 3000 });
+  if (document.readyState == "complete") idle();
+  else addEventListener("load", idle);
+}
+
+/** Gives the rule set; the first one stays. Loading starts here, after the page's `load`. */
+export function init(rules) {
+  if (!browser) return null;
+  // Like the tag's loader: the first config goes to the module's start,
+  // a later one is a call of its own (which the module answers with a warning).
+  if (widget || config) return call("init", rules);
+  config = rules;
+  if (!started) begin();
+  return null;
+}
+
+/** Counts an event, built-in (`quote_request`) or the site's own (`webinar_join`). */
+export const track = (name, props) => call("track", name, props);
+/** Records identity answers; fit rules grade them. */
+export const identify = (fields) => call("identify", fields);
+/** Grants (`true`) or withdraws (`false`) consent. */
+export const consent = (granted) => call("consent", granted);
+/** Calls `callback` on `stage`, `score`, `mql`, `sent` and `failed`. */
+export const on = (type, callback) => call("on", type, callback);
+/** Deletes the visitor's record; a new anonymous visitor starts. */
+export const forget = () => call("forget");
+/** Shows (`true`, the default) or hides the debug overlay. */
+export const debug = (show) => call("debug", show);
+export const score = () => call("score");
+export const stage = () => call("stage");
+export const grade = () => call("grade");
+export const explain = () => call("explain");
