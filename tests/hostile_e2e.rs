@@ -112,6 +112,32 @@ async fn a_polluted_object_prototype_steers_nothing() {
     h.finish().await;
 }
 
+/// A stub queue (`leadscore.q`) is replayed through the same door as the
+/// page's calls: the loader's own calls (`consent_event`, `navigated`) and
+/// names it lacks are dropped, so a stub can neither grant consent behind
+/// the consent API's back nor turn the widget off; its real calls count.
+#[tokio::test]
+async fn a_stub_queue_reaches_only_the_public_methods() {
+    let h = Harness::start().await;
+    let stub = format!(
+        r#"<script>
+        window.leadscore = {{ q: [
+          ['consent_event', true], ['navigated', '/pricing'], ['no_such_method', 1],
+          ['track', 'x'], ['constructor', 1], ['__proto__', 1]
+        ] }};
+        </script><script src="{LOADER}"></script>"#
+    );
+    h.server.page("/", &page(&stub, &inline_config()));
+    h.open("/").await;
+    assert_started(&h).await;
+    assert_eq!(h.eval("leadscore.explain().consent").await, json!(false), "a stub cannot grant consent");
+    h.eval("leadscore.consent(true), leadscore.track('x')").await;
+    h.wait_for("the page's own calls to count", "ledgerCount('x-rule') === 1").await;
+    assert_eq!(h.eval("ledgerCount('pricing')").await, json!(0), "a stub cannot fake a navigation");
+    h.assert_clean().await;
+    h.finish().await;
+}
+
 /// A page whose `console.warn` throws: a bad call is reported (to nobody)
 /// and the widget carries on.
 #[tokio::test]

@@ -3,6 +3,8 @@
 // plain script, not a module, so these are global declarations; `export {}`
 // only makes `declare global` legal. The config types follow
 // docs/config.schema.json, which the engine's tests keep in step with the parser.
+// This file is the one source of these types: the npm package's index.d.ts
+// ships beside it and re-exports them for `import { … } from "leadscore"`.
 
 export {};
 
@@ -72,9 +74,10 @@ declare global {
     not_in?: string[];
     at_least?: number;
     at_most?: number;
-    /** Only on the `email` field. */
-    free_mail?: boolean;
-    present?: boolean;
+    /** Only on the `email` field; only `true` is accepted. */
+    free_mail?: true;
+    /** Only `true` is accepted. */
+    present?: true;
   }
 
   /** What the widget captures by itself; every part defaults to `true`. */
@@ -90,6 +93,42 @@ declare global {
     ad_clicks?: boolean;
   }
 
+  /**
+   * Which consent and opt-out signals the widget honours, whatever the
+   * consent mode, and how long the visitor's record is kept; a refusal from
+   * any signal wins. See PRIVACY.md.
+   */
+  interface LeadscorePrivacy {
+    /** Honour Global Privacy Control (`navigator.globalPrivacyControl`); default `true`. */
+    gpc?: boolean;
+    /** Honour Do Not Track (`navigator.doNotTrack == "1"`); default `true`. */
+    dnt?: boolean;
+    /** Read an IAB TCF v2.2 CMP (`__tcfapi`); default `true`. */
+    tcf?: boolean;
+    /** TCF purposes (1 to 11) required besides purpose 1; default none. */
+    tcf_purposes?: number[];
+    /** Read Google Consent Mode v2 from the `dataLayer`; default `true`. */
+    consent_mode?: boolean;
+    /** Whole days (1 to 3650) without activity after which the stored record is deleted; default 180. */
+    retention_days?: number;
+    /** Where `forget()` and withdrawal ask for sent leads to be erased; default `/v1/forget` beside an endpoint ending in `/v1/leads`. */
+    erase_endpoint?: string;
+  }
+
+  /** How leads are posted and retried; see docs/lead.md, "Retry policy". */
+  interface LeadscoreDeliverySettings {
+    /** `text/plain` (CORS-simple, the default) or `application/json` (needs a preflight cross-origin). */
+    content_type?: "text/plain" | "application/json";
+    /** Seconds (0.01 to 86400) before the first retry, doubling per attempt; default 2. */
+    retry_base_seconds?: number;
+    /** Longest delay between attempts in seconds, at least `retry_base_seconds`; default 600. */
+    retry_cap_seconds?: number;
+    /** Attempts (1 to 1000) after which a lead is given up; default 20. */
+    max_attempts?: number;
+    /** Age after which a lead is given up; default 7. */
+    max_age_days?: LeadscoreDays;
+  }
+
   /** A rule set, as given to `leadscore('init', …)`; docs/config.md has every field. */
   interface LeadscoreConfig {
     $schema?: string;
@@ -101,11 +140,15 @@ declare global {
     thresholds?: { warm: number; mql: number; sales_ready: number };
     grades?: { a: number; b: number; c: number };
     mql_requires_identity?: boolean;
+    /** Under `required` consent, score the current page in memory before consent (nothing stored or sent). */
+    in_memory_before_consent?: boolean;
     /** Required, and not empty, unless `preset` is set. */
     rules?: LeadscoreRule[];
     fit?: LeadscoreFitRule[];
     capture?: LeadscoreCapture;
     identity_fields?: { [field in LeadscoreIdentityField]?: string[] };
+    delivery?: LeadscoreDeliverySettings;
+    privacy?: LeadscorePrivacy;
   }
 
   /** One ledger line: what a rule holds now and how often it matched. */
@@ -129,8 +172,11 @@ declare global {
     fit: number;
     /** Whether there is a basis to score and store: consent given, or implied and not withdrawn. */
     consent: boolean;
-    /** The browser opt-out signal that stops the widget, if any (see `privacy` in the config). */
-    opt_out: "gpc" | "dnt" | null;
+    /**
+     * The signal refusing consent, if any: a browser opt-out (`gpc`, `dnt`)
+     * or a consent tool (`tcf`, `consent_mode`); see `privacy` in the config.
+     */
+    opt_out: LeadscoreOptOut | null;
     storage: "local" | "memory";
     /** The random first-party visitor id. */
     visitor: string;
@@ -141,12 +187,25 @@ declare global {
     outbox: { pending: number; dropped: number; expired: number; rejected: number };
   }
 
-  /** A lead's delivery report, passed to `on('sent')` and `on('failed')`. */
+  /** A source refusing consent, as `explain().opt_out` names it. */
+  type LeadscoreOptOut = "gpc" | "dnt" | "tcf" | "consent_mode";
+
+  /** A delivered lead, passed to `on('sent')`. */
   interface LeadscoreDelivery {
     lead_id: string;
     stage: "mql" | "sales_ready";
-    /** The endpoint's HTTP status; null for a network error. */
+    /** The endpoint's HTTP status (2xx). */
+    status: number;
+  }
+
+  /** A lead given up, passed to `on('failed')`. */
+  interface LeadscoreFailure {
+    lead_id: string;
+    stage: "mql" | "sales_ready";
+    /** The last HTTP status; null when the last attempt was a network error. */
     status: number | null;
+    /** `rejected`: the endpoint refused it (a 4xx); `expired`: `max_attempts` or `max_age_days` ran out. */
+    reason: "rejected" | "expired";
   }
 
   /** What each `on()` event passes to its callback. */
@@ -160,7 +219,7 @@ declare global {
     /** A lead was accepted by the endpoint (2xx). */
     sent: LeadscoreDelivery;
     /** A lead was refused (a 4xx) or given up after the retry bound. */
-    failed: LeadscoreDelivery & { reason: "rejected" | "expired" };
+    failed: LeadscoreFailure;
   }
 
   /**
@@ -175,6 +234,7 @@ declare global {
     identify(fields: LeadscoreIdentity): void;
     /** Grants (`true`) or withdraws (`false`) consent; withdrawing wipes what was stored. */
     consent(granted: boolean): void;
+    /** Calls `callback` on each `stage`, `score`, `mql`, `sent` or `failed` event; one that throws is reported, not rethrown. */
     on<K extends keyof LeadscoreEvents>(type: K, callback: (value: LeadscoreEvents[K]) => void): void;
     /** Deletes the visitor's record; a new anonymous visitor starts. */
     forget(): void;
@@ -182,14 +242,19 @@ declare global {
     debug(on?: boolean): void;
     /** Gives the rule set in code; the first config the widget gets stays. */
     init(config: LeadscoreConfig): void;
+    /** The engagement score now, after decay, to a tenth. */
     score(): number | null;
     stage(): LeadscoreStage | null;
     grade(): LeadscoreGrade | null;
+    /** Everything the widget holds about this visitor, as plain data; `null` until it has a config. */
     explain(): LeadscoreExplanation | null;
   }
 
   /** `leadscore('track', 'webinar_join')` is `leadscore.track('webinar_join')`. */
   interface LeadscoreCall {
+    // `on` first, spelled out: `Parameters<>` of a generic method would lose
+    // the link between the event name and its callback's value.
+    <K extends keyof LeadscoreEvents>(method: "on", type: K, callback: (value: LeadscoreEvents[K]) => void): void;
     <M extends keyof LeadscoreMethods>(
       method: M,
       ...args: Parameters<LeadscoreMethods[M]>

@@ -11,10 +11,10 @@ if(!X)if(W)try{return W[m](a,b)}catch(e){f(e)}
 else if(m=='init'&&!C)C=a;else if(!(K[m]<27))q[q.length]=[m,a,b];
 return null}
 function c(m,a,b){return K[m]?v(m,a,b):null}
-function r(k){for(var i=0;k&&i<k.length;i++)v(k[i][0],k[i][1],k[i][2])}
+function r(k,g){for(var i=0;k&&i<k.length;i++)g(k[i][0],k[i][1],k[i][2])}
 function n(){v('navigated',d.URL)}
 ' score stage grade explain track identify consent on forget debug init'.replace(/\w+/g,function(m,i){K[m]=i;c[m]=function(a,b){return c(m,a,b)}});
-c._ls=1;w.leadscore=c;r(O(o,'q'));
+c._ls=1;w.leadscore=c;r(O(o,'q'),c);
 'pushState replaceState'.replace(/\w+/g,function(m){var p=h[m];h[m]=function(){var x=A(p,this,arguments);n();return x}});
 w.addEventListener('popstate',n);w.addEventListener('hashchange',n);
 w.addEventListener('leadscore:consent',function(e){v('consent_event',e.detail)});
@@ -26,7 +26,7 @@ try{(g('head')||d.documentElement).appendChild(D.createElement.call(d,'style')).
 function z(){import(B+'.js').then(function(m){
 return m.default({module_or_path:F(B+'_bg.wasm',{integrity:a('integrity')||''})}).then(function(){
 if(C)P.config=C;if(t=D.getElementById.call(d,'leadscore-config'))P.inlineConfig=t.textContent;
-W=m.start(P,{keys:Y,get:O,fetch:F,beacon:S,log:L,view:function(n){return import(B.slice(0,-4)+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q)})}).catch(function(e){L(e);X=1})}
+W=m.start(P,{keys:Y,get:O,fetch:F,beacon:S,log:L,view:function(n){return import(B.slice(0,-4)+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q,v)})}).catch(function(e){L(e);X=1})}
 function y(){(w.requestIdleCallback||setTimeout)(z,{timeout:3e3})}
 g('readyState')=='complete'?y():w.addEventListener('load',y)
 }(window,document);

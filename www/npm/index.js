@@ -104,9 +104,19 @@ function load() {
 
 let landing = null;
 
+/** Marks the page as having a widget: two copies would count everything twice. */
+const MARK = Symbol.for("leadscore");
+
 /** Everything the loader does at its first moment, done at the first `init`. */
 function begin() {
   started = true;
+  // The script tag's loader marks its global with `_ls`; another copy of
+  // this package (two bundles on one page) marks the window.
+  if (window[MARK] || get(get(window, "leadscore"), "_ls")) {
+    fail("another copy of the widget runs on this page; this one stays off");
+    return;
+  }
+  window[MARK] = true;
   landing = document.URL;
   for (const name of ["pushState", "replaceState"]) {
     const original = history[name];

@@ -11,6 +11,7 @@ use crate::tools::{
     ensure_chromium, ensure_haproxy, ensure_postgres, ensure_test_packages, ensure_wasm_bindgen, ensure_wasm_target,
     CHROMEDRIVER, WASM_TARGET,
 };
+use crate::types::check_types;
 
 struct Step {
     name: &'static str,
@@ -43,6 +44,11 @@ const STEPS: &[Step] = &[
         name: "size budget",
         why: "a visitor downloads every byte; growth past size-budget.toml is a decision, not an accident",
         run: check_dist,
+    },
+    Step {
+        name: "types",
+        why: "the TypeScript types of the tag and the npm package accept what the docs show, and refuse mistakes",
+        run: check_types,
     },
     Step {
         name: "test (end-to-end)",
@@ -212,6 +218,6 @@ mod tests {
     fn end_to_end_tests_run_on_a_fresh_build() {
         let names: Vec<_> = STEPS.iter().map(|step| step.name).collect();
         let build = names.iter().position(|name| *name == "build").expect("a build step");
-        assert_eq!(names[build + 1..], ["size budget", "test (end-to-end)"]);
+        assert_eq!(names[build + 1..], ["size budget", "types", "test (end-to-end)"]);
     }
 }

@@ -13,6 +13,7 @@ mod package;
 mod sh;
 mod size;
 mod tools;
+mod types;
 mod wasm;
 
 use std::env;
@@ -32,8 +33,8 @@ commands:
            dist/ has no wasm module)
   test     everything CI checks: fmt, clippy (native and wasm32), docs,
            native and wasm32 tests, browser tests, the build, its size
-           against size-budget.toml, then the end-to-end tests of dist/
-           in headless Chromium
+           against size-budget.toml, the TypeScript types, then the
+           end-to-end tests of dist/ in headless Chromium
   demo     build the widget and the collector, then serve the demo site,
            the widget on http://127.0.0.1:8787 and the dashboard on the next
            port (`cargo xtask demo --port N` for others); Ctrl-C stops it;

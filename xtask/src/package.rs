@@ -169,8 +169,10 @@ pub fn write_npm_package(dist: &Path) -> Result {
 }
 
 /// `package.json` as the ecosystem expects it: an ES module with its types,
-/// one `exports` entry, no side effects on import (the entry does nothing
-/// until `init`), and `files` naming exactly what ships.
+/// one `exports` entry (and the wasm, so a build step that does not follow
+/// `new URL(…, import.meta.url)`, such as esbuild's, can copy it by name),
+/// no side effects on import (the entry does nothing until `init`), and
+/// `files` naming exactly what ships.
 fn package_json(version: &str) -> String {
     let mut files: Vec<&str> = PACKAGE_FILES.iter().copied().filter(|name| *name != "README.md").collect();
     files.sort_unstable();
@@ -185,7 +187,8 @@ fn package_json(version: &str) -> String {
         "types": "./index.d.ts",
         "exports": {
             ".": { "types": "./index.d.ts", "default": "./index.js" },
-            "./package.json": "./package.json"
+            "./package.json": "./package.json",
+            "./leadscore_wasm_bg.wasm": "./leadscore_wasm_bg.wasm"
         },
         "sideEffects": false,
         "files": files,
