@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::{page, Endpoint, Harness, Response};
+use e2e::{page, Endpoint, Harness, Response, STORAGE_SPY as SPY};
 use serde_json::{json, Value};
 
 /// What the doc's tags say: `data-site="acme"`, `data-endpoint="/v1/leads"`.
@@ -32,25 +32,6 @@ const ERASURES: &str = "/v1/forget";
 const CONFIG: &str = r#"<script type="application/json" id="leadscore-config">
   {"consent":"required","half_life_days":"never","thresholds":{"warm":5,"mql":10,"sales_ready":50},
    "rules":[{"id":"webinar","on":"webinar_join","points":5}]}
-</script>"#;
-
-/// Records every Web Storage and cookie write, installed before anything
-/// else on the page.
-const SPY: &str = r#"<script>
-  window.__writes = [];
-  ['setItem', 'removeItem', 'clear'].forEach(function (name) {
-    var original = Storage.prototype[name];
-    Storage.prototype[name] = function () {
-      window.__writes.push(name + ' ' + (arguments[0] === undefined ? '' : arguments[0]));
-      return original.apply(this, arguments);
-    };
-  });
-  var cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
-  Object.defineProperty(Document.prototype, 'cookie', {
-    configurable: true,
-    get: function () { return cookie.get.call(this) },
-    set: function (value) { window.__writes.push('cookie ' + value); cookie.set.call(this, value) }
-  });
 </script>"#;
 
 // ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ mod e2e;
 
 use std::time::Duration;
 
-use e2e::{page, Harness, LOADER};
+use e2e::{page, Harness, LOADER, STORAGE_SPY as SPY};
 
 const SITE: &str = "priv";
 const KEY: &str = "leadscore:priv";
@@ -29,25 +29,6 @@ fn config(consent: &str) -> String {
             "rules":[{{"id":"x","on":"x","points":5}}]}}"#
     )
 }
-
-/// Records every write to Web Storage and every cookie write, installed
-/// before the loader so nothing the widget does escapes it.
-const SPY: &str = r#"<script>
-  window.__writes = [];
-  ['setItem', 'removeItem', 'clear'].forEach(function (name) {
-    var original = Storage.prototype[name];
-    Storage.prototype[name] = function () {
-      window.__writes.push(name + ' ' + (arguments[0] === undefined ? '' : arguments[0]));
-      return original.apply(this, arguments);
-    };
-  });
-  var cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
-  Object.defineProperty(Document.prototype, 'cookie', {
-    configurable: true,
-    get: function () { return cookie.get.call(this) },
-    set: function (value) { window.__writes.push('cookie ' + value); cookie.set.call(this, value) }
-  });
-</script>"#;
 
 /// A TCF v2.2 CMP stub: answers `addEventListener` with purpose 1 as given,
 /// and keeps the callback so the test can play a later choice.

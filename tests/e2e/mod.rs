@@ -75,6 +75,26 @@ pub const RECORDER: &str = r#"
 })();
 "#;
 
+/// Records every write to Web Storage and every cookie write in
+/// `window.__writes`, for pages that put it before the loader (and anything
+/// else), so nothing the widget stores escapes it.
+pub const STORAGE_SPY: &str = r#"<script>
+  window.__writes = [];
+  ['setItem', 'removeItem', 'clear'].forEach(function (name) {
+    var original = Storage.prototype[name];
+    Storage.prototype[name] = function () {
+      window.__writes.push(name + ' ' + (arguments[0] === undefined ? '' : arguments[0]));
+      return original.apply(this, arguments);
+    };
+  });
+  var cookie = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
+  Object.defineProperty(Document.prototype, 'cookie', {
+    configurable: true,
+    get: function () { return cookie.get.call(this) },
+    set: function (value) { window.__writes.push('cookie ' + value); cookie.set.call(this, value) }
+  });
+</script>"#;
+
 pub fn page(head: &str, body: &str) -> String {
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>leadscore e2e</title><script>{RECORDER}</script>{head}</head>\
