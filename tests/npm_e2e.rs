@@ -121,6 +121,10 @@ fn pack_into(dir: &Path) -> PathBuf {
 fn app_with_package(name: &str) -> PathBuf {
     let dir = scratch(name);
     copy_tree(&root().join("tests/npm/apps").join(name), &dir);
+    // The app's code is one for every bundler.
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap_or_else(|err| panic!("could not create {}: {err}", src.display()));
+    copy_tree(&root().join("tests/npm/apps/src"), &src);
     let tarball = pack_into(&dir);
     run(&dir, "npm", &["install", "--no-audit", "--no-fund", &tarball.to_string_lossy()]);
     dir
@@ -209,7 +213,10 @@ async fn drive_demo_app(app: &Path, page: &str, site: &str) {
     h.click("#demo").await;
     h.click("#demo").await;
     h.wait_for("the stage to be mql", "document.getElementById('stage').textContent === 'mql'").await;
-    assert_one_lead(&endpoint, site, "mql").await;
+    let lead = assert_one_lead(&endpoint, site, "mql").await;
+    // The app's first calls, made before the module could load, were queued and replayed.
+    assert_eq!(h.eval("window.scoreBeforeReady").await, Value::Null, "score() answers null until ready");
+    assert_eq!(lead["identity"]["company"], "Acme", "the identify() made at start reached the lead: {lead}");
     h.wait_for("the sent callback", "document.getElementById('sent').textContent === 'mql 200'").await;
     let wasm = assert_served_from_build(&h, app);
     assert_eq!(h.server.count("GET", &wasm), 1, "the wasm is fetched once");
@@ -283,7 +290,7 @@ async fn an_esbuild_app_scores_qualifies_and_posts_one_lead() {
     let app = app_with_package("esbuild");
     run(&app, "npm", &["run", "build"]);
     let page = read(&app.join("index.html"));
-    drive_demo_app(&app, &page, "esbuild-app").await;
+    drive_demo_app(&app, &page, "bundled-app").await;
     two_copies_count_once(&app, &page).await;
 }
 
@@ -299,7 +306,7 @@ async fn two_copies_count_once(app: &Path, page: &str) {
     h.click("#demo").await;
     h.click("#demo").await;
     h.wait_for("the stage to be mql", "document.getElementById('stage').textContent === 'mql'").await;
-    let lead = assert_one_lead(&endpoint, "esbuild-app", "mql").await;
+    let lead = assert_one_lead(&endpoint, "bundled-app", "mql").await;
     assert_eq!(ledger_count(&lead, "demo"), Some(2), "two clicks, each counted once: {lead}");
     let line = h.wait_for_one_line().await;
     assert!(line.contains("another copy"), "the second copy should say why it is off: {line}");
@@ -314,7 +321,7 @@ async fn a_vite_app_scores_qualifies_and_posts_one_lead() {
     let app = app_with_package("vite");
     run(&app, "npm", &["run", "build"]);
     let page = read(&app.join("dist/index.html"));
-    drive_demo_app(&app, &page, "vite-app").await;
+    drive_demo_app(&app, &page, "bundled-app").await;
     let assets = std::fs::read_dir(app.join("dist/assets")).expect("Vite writes dist/assets");
     let wasm = assets.filter_map(Result::ok).filter(|entry| entry.file_name().to_string_lossy().ends_with(".wasm"));
     assert_eq!(wasm.count(), 1, "Vite copied the wasm into its assets once");

@@ -10,9 +10,8 @@
 
 // Taken once, when the bundle first runs, so page code installed later
 // cannot see what the widget sends or steer it (www/README.md says why for
-// each one).
-// Outside a browser (a server-side render) there is nothing to take, and
-// `init` does nothing.
+// each one). Outside a browser (a server-side render) there is nothing to
+// take, and `init` does nothing.
 const browser = typeof window != "undefined" && typeof document != "undefined";
 const apply = Reflect.apply;
 const own = {}.hasOwnProperty;
@@ -28,6 +27,8 @@ let widget = null;
 let failed = false;
 let config = null;
 let started = false;
+/** The URL the visitor landed on, taken at the first `init`. */
+let landing = null;
 const queue = [];
 
 function get(object, key) {
@@ -101,8 +102,6 @@ function load() {
       failed = true;
     });
 }
-
-let landing = null;
 
 /** Marks the page as having a widget: two copies would count everything twice. */
 const MARK = Symbol.for("leadscore");
