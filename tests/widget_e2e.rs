@@ -39,16 +39,19 @@ fn loader_fits_its_gzip_budget() {
     use flate2::write::GzEncoder;
     use flate2::Compression;
 
-    let path = root().join("www/leadscore.js");
-    let source = std::fs::read(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
-    let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
-    gzip.write_all(&source).unwrap();
-    let size = gzip.finish().unwrap().len();
-    println!("www/leadscore.js: {} bytes, {size} bytes gzipped", source.len());
-    // 1 KB was the loader's budget until it took on keeping early consent
-    // events and navigations, the page's builtins and the guard; each byte
-    // past 1 KB is accounted for in BENCHMARKS.md ("The loader").
-    assert!(size <= 1536, "www/leadscore.js is {size} bytes gzipped; the budget is 1536");
+    // The source, and the copy `dist/hashed/` ships with its asset base
+    // moved into the hash folder (a few bytes longer).
+    for path in [root().join("www/leadscore.js"), root().join("dist/hashed/leadscore.js")] {
+        let source = std::fs::read(&path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()));
+        let mut gzip = GzEncoder::new(Vec::new(), Compression::best());
+        gzip.write_all(&source).unwrap();
+        let size = gzip.finish().unwrap().len();
+        println!("{}: {} bytes, {size} bytes gzipped", path.display(), source.len());
+        // 1 KB was the loader's budget until it took on keeping early consent
+        // events and navigations, the page's builtins and the guard; each byte
+        // past 1 KB is accounted for in BENCHMARKS.md ("The loader").
+        assert!(size <= 1536, "{} is {size} bytes gzipped; the budget is 1536", path.display());
+    }
 }
 
 /// The tag sites copy must never hold up the parsing of their pages: every
