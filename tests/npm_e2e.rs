@@ -209,11 +209,20 @@ fn ledger_count(lead: &Value, rule: &str) -> Option<u64> {
 async fn drive_demo_app(app: &Path, page: &str, site: &str) {
     let (h, endpoint) = serve(app, page, &[]).await;
     h.open("/").await;
-    // At once, likely before the module has loaded: the calls are queued.
+    // Page code that wraps `fetch` and `sendBeacon` after the bundle ran
+    // must never see a lead: the entry took both when it was evaluated.
+    h.eval(
+        "(function () { window.__seen = []; var f = window.fetch, b = navigator.sendBeacon;\
+         window.fetch = function (u) { __seen.push(String(u)); return f.apply(this, arguments) };\
+         navigator.sendBeacon = function (u) { __seen.push(String(u)); return b.apply(this, arguments) } })()",
+    )
+    .await;
     h.click("#demo").await;
     h.click("#demo").await;
     h.wait_for("the stage to be mql", "document.getElementById('stage').textContent === 'mql'").await;
     let lead = assert_one_lead(&endpoint, site, "mql").await;
+    let seen = h.list("window.__seen").await;
+    assert!(!seen.iter().any(|url| url.contains(ENDPOINT)), "a wrapper installed later saw the lead: {seen:?}");
     // The app's first calls, made before the module could load, were queued and replayed.
     assert_eq!(h.eval("window.scoreBeforeReady").await, Value::Null, "score() answers null until ready");
     assert_eq!(lead["identity"]["company"], "Acme", "the identify() made at start reached the lead: {lead}");
