@@ -49,17 +49,23 @@ const RULE_SETS: [u32; 3] = [10, 50, 200];
 #[derive(Debug, PartialEq)]
 struct Options {
     runs: usize,
+    /// Print where each variant's init time goes, by trace event and task.
+    breakdown: bool,
 }
 
 impl Options {
     fn parse(args: &[OsString]) -> Result<Options> {
-        let mut options = Options { runs: 5 };
+        let mut options = Options { runs: 5, breakdown: false };
         let mut args = args.iter().map(|arg| arg.to_string_lossy());
         while let Some(arg) = args.next() {
+            if arg == "--breakdown" {
+                options.breakdown = true;
+                continue;
+            }
             let value = match arg.split_once('=') {
                 Some(("--runs", value)) => value.to_string(),
                 _ if arg == "--runs" => args.next().map(|value| value.into_owned()).unwrap_or_default(),
-                _ => return Err(format!("unknown argument `{arg}`; bench-browser takes `--runs N`")),
+                _ => return Err(format!("unknown argument `{arg}`; bench-browser takes `--runs N` and `--breakdown`")),
             };
             options.runs = match value.parse() {
                 Ok(runs) if runs > 0 => runs,
@@ -88,7 +94,8 @@ pub fn bench_browser(args: &[OsString]) -> Result {
         // Variants interleave, so contention on a shared machine spreads
         // over all of them rather than landing on one.
         for variant in Variant::ALL {
-            let metrics = measure(&server, variant).map_err(|err| format!("{} (run {run}): {err}", variant.name()))?;
+            let metrics = measure(&server, variant, options.breakdown)
+                .map_err(|err| format!("{} (run {run}): {err}", variant.name()))?;
             println!("run {run} {:<24} {}", variant.name(), one_line(&metrics));
             samples.entry(variant).or_default().push(metrics);
         }
@@ -189,7 +196,7 @@ type Metrics = BTreeMap<&'static str, f64>;
 /// The performance log is read once, at the end, and cut into phases by the
 /// page's user-timing marks: chromedriver records one trace per log read,
 /// and a read in the middle of a page loses events (seen with Chromium 156).
-fn measure(server: &Server, variant: Variant) -> Result<Metrics> {
+fn measure(server: &Server, variant: Variant, breakdown: bool) -> Result<Metrics> {
     let browser = Browser::start()?;
     read_log(&browser, variant.name())?; // the new tab's own start, not ours
     server.take_seen();
@@ -217,11 +224,25 @@ fn measure(server: &Server, variant: Variant) -> Result<Metrics> {
 
     let mut metrics = Metrics::new();
     let init_main = phase(None, "bench:init:end")?;
+    let init_end = log.mark("bench:init:end");
+    if breakdown {
+        println!("{} init, main-thread ms by trace event (names nest):", variant.name());
+        for (name, ms) in log.by_name(None, init_end).into_iter().take(20) {
+            println!("  {ms:8.2}  {name}");
+        }
+        println!("{} init, tasks of 2 ms or more:", variant.name());
+        for line in log.tasks(None, init_end, 2.0) {
+            println!("  {line}");
+        }
+    }
     metrics.insert("transfer", number(&init["transfer"]));
     metrics.insert("encoded", number(&init["encoded"]));
     metrics.insert("ready_ms", number(&init["ready_ms"]));
     metrics.insert("init_busy_ms", init_main.busy_ms);
     metrics.insert("init_script_ms", init_main.script_ms);
+    if variant == Variant::Leadscore {
+        metrics.insert("init_wasm_task_ms", log.wasm_task_ms(None, init_end));
+    }
     metrics.insert("init_long_tasks", number(&init["long_tasks"]["count"]));
     metrics.insert("init_long_ms", number(&init["long_tasks"]["ms"]));
     metrics.insert("init_sent", sent_at_init);
@@ -496,9 +517,9 @@ mod tests {
 
     #[test]
     fn runs_default_to_five_and_take_both_spellings() {
-        assert_eq!(Options::parse(&[]).unwrap(), Options { runs: 5 });
-        assert_eq!(Options::parse(&args(&["--runs", "3"])).unwrap(), Options { runs: 3 });
-        assert_eq!(Options::parse(&args(&["--runs=9"])).unwrap(), Options { runs: 9 });
+        assert_eq!(Options::parse(&[]).unwrap(), Options { runs: 5, breakdown: false });
+        assert_eq!(Options::parse(&args(&["--runs", "3"])).unwrap(), Options { runs: 3, breakdown: false });
+        assert_eq!(Options::parse(&args(&["--runs=9", "--breakdown"])).unwrap(), Options { runs: 9, breakdown: true });
     }
 
     #[test]
