@@ -27,7 +27,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    fn varint(&mut self, mut value: u64) {
+    pub(crate) fn varint(&mut self, mut value: u64) {
         loop {
             let byte = (value & 0x7f) as u8;
             value >>= 7;
@@ -39,20 +39,20 @@ impl Writer {
         }
     }
 
-    fn len(&mut self, len: usize) {
+    pub(crate) fn len(&mut self, len: usize) {
         self.varint(len as u64);
     }
 
-    fn string(&mut self, text: &str) {
+    pub(crate) fn string(&mut self, text: &str) {
         self.len(text.len());
         self.bytes.extend_from_slice(text.as_bytes());
     }
 
-    fn f64(&mut self, value: f64) {
+    pub(crate) fn f64(&mut self, value: f64) {
         self.bytes.extend_from_slice(&value.to_le_bytes());
     }
 
-    fn option<T>(&mut self, value: Option<&T>, write: impl FnOnce(&mut Writer, &T)) {
+    pub(crate) fn option<T>(&mut self, value: Option<&T>, write: impl FnOnce(&mut Writer, &T)) {
         match value {
             None => self.bytes.push(0),
             Some(value) => {
@@ -81,7 +81,7 @@ impl<'a> Reader<'a> {
         self.bytes
     }
 
-    fn byte(&mut self) -> Result<u8, Error> {
+    pub(crate) fn byte(&mut self) -> Result<u8, Error> {
         let (&first, rest) = self.bytes.split_first().ok_or("truncated")?;
         self.bytes = rest;
         Ok(first)
@@ -99,11 +99,11 @@ impl<'a> Reader<'a> {
         Err("a number too long for its type")
     }
 
-    fn u64(&mut self) -> Result<u64, Error> {
+    pub(crate) fn u64(&mut self) -> Result<u64, Error> {
         self.varint(10)
     }
 
-    fn u32(&mut self) -> Result<u32, Error> {
+    pub(crate) fn u32(&mut self) -> Result<u32, Error> {
         u32::try_from(self.varint(5)?).map_err(|_| "a number too large for its type")
     }
 
@@ -112,7 +112,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A length, which cannot exceed the bytes left (each item takes one at least).
-    fn len(&mut self) -> Result<usize, Error> {
+    pub(crate) fn len(&mut self) -> Result<usize, Error> {
         let len = usize::try_from(self.varint(5)?).map_err(|_| "a length too large")?;
         if len > self.bytes.len() {
             return Err("a length past the end");
@@ -120,14 +120,14 @@ impl<'a> Reader<'a> {
         Ok(len)
     }
 
-    fn string(&mut self) -> Result<String, Error> {
+    pub(crate) fn string(&mut self) -> Result<String, Error> {
         let len = self.len()?;
         let (text, rest) = self.bytes.split_at(len);
         self.bytes = rest;
         String::from_utf8(text.to_vec()).map_err(|_| "text that is not UTF-8")
     }
 
-    fn f64(&mut self) -> Result<f64, Error> {
+    pub(crate) fn f64(&mut self) -> Result<f64, Error> {
         if self.bytes.len() < 8 {
             return Err("truncated");
         }
@@ -138,7 +138,10 @@ impl<'a> Reader<'a> {
         Ok(f64::from_le_bytes(le))
     }
 
-    fn option<T>(&mut self, read: impl FnOnce(&mut Reader<'a>) -> Result<T, Error>) -> Result<Option<T>, Error> {
+    pub(crate) fn option<T>(
+        &mut self,
+        read: impl FnOnce(&mut Reader<'a>) -> Result<T, Error>,
+    ) -> Result<Option<T>, Error> {
         match self.byte()? {
             0 => Ok(None),
             1 => read(self).map(Some),
@@ -146,7 +149,10 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn list<T>(&mut self, mut read: impl FnMut(&mut Reader<'a>) -> Result<T, Error>) -> Result<Vec<T>, Error> {
+    pub(crate) fn list<T>(
+        &mut self,
+        mut read: impl FnMut(&mut Reader<'a>) -> Result<T, Error>,
+    ) -> Result<Vec<T>, Error> {
         let len = self.len()?;
         let mut items = Vec::with_capacity(len);
         for _ in 0..len {
@@ -159,7 +165,7 @@ impl<'a> Reader<'a> {
         self.u64().map(Timestamp)
     }
 
-    fn variant(&mut self, count: u32) -> Result<usize, Error> {
+    pub(crate) fn variant(&mut self, count: u32) -> Result<usize, Error> {
         let index = self.u32()?;
         if index >= count {
             return Err("an unknown variant");

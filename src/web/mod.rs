@@ -97,7 +97,7 @@ impl Options {
     }
 
     /// The config document: the richest source, with attributes filling gaps.
-    fn document(&self, fetched: Option<&str>) -> Result<String, String> {
+    fn document(&self, fetched: Option<&str>) -> Result<Json, String> {
         let base: Option<Json> = match (&self.config, self.inline_config.as_deref(), fetched) {
             (Some(config), _, _) => Some(config.clone()),
             (None, Some(text), _) | (None, None, Some(text)) => {
@@ -120,7 +120,7 @@ impl Options {
                         <script type=\"application/json\" id=\"leadscore-config\">, or leadscore('init', {...})"
                 .into());
         }
-        Ok(Json::Object(document).to_string())
+        Ok(Json::Object(document))
     }
 }
 
@@ -172,11 +172,15 @@ pub fn start(options: JsValue, builtins: JsValue) -> Widget {
     widget
 }
 
-fn parse(document: Result<String, String>) -> Result<Config, String> {
-    // The browser's messages are short (path and reason); `collector check`
-    // prints the full one with its did-you-mean hint.
-    document.and_then(|json| {
-        Config::parse(&json).map_err(|error| format!("config: {error} (`collector check` explains it)"))
+fn parse(document: Result<Json, String>) -> Result<Config, String> {
+    // A preset and its options (most pages) start from the preset's
+    // compiled bytes; anything else is parsed and walked. The browser's
+    // messages are short (path and reason); `collector check` prints the
+    // full one with its did-you-mean hint.
+    document.and_then(|document| match Config::from_options(&document) {
+        Some(config) => Ok(config),
+        None => Config::parse(&document.to_string())
+            .map_err(|error| format!("config: {error} (`collector check` explains it)")),
     })
 }
 

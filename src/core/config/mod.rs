@@ -6,6 +6,7 @@
 use crate::prelude::*;
 #[cfg(not(target_arch = "wasm32"))]
 mod collect;
+mod compiled;
 mod error;
 mod parse;
 
@@ -317,6 +318,23 @@ impl Config {
     /// input, however large or malformed, panics.
     pub fn parse(json: &str) -> Result<Config, ConfigError> {
         parse::parse_document(json)
+    }
+
+    /// [`Config::parse`] of a document that only names a preset and its
+    /// options (`site`, `preset`, `endpoint`, `consent`, as strings), the
+    /// same config, read from the preset's compiled bytes without parsing
+    /// or walking any JSON (what most pages give the widget). `None` for
+    /// any other document, and for every one [`Config::parse`] rejects:
+    /// give those to [`Config::parse`].
+    pub fn from_options(document: &super::json::Json) -> Option<Config> {
+        parse::options_over_preset(document, |preset| Config::from_bytes(preset.compiled()).ok())
+    }
+
+    /// A preset's rule set with no site over it, as its compiled bytes
+    /// (`src/core/presets/*.lsc`) hold it.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn preset_base(preset: Preset) -> Result<Config, ConfigError> {
+        parse::preset_base(preset)
     }
 
     /// [`Config::parse`], but on a bad rule set every mistake it can find,

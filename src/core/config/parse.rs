@@ -107,10 +107,40 @@ struct Draft {
 pub(super) fn parse_document(json: &str) -> Result<Config, ConfigError> {
     let draft = read_draft(json, Origin::Site)?;
     let base = match draft.preset {
-        Some(preset) => Some(read_draft(preset.json(), Origin::Preset).map_err(|error| preset_broken(preset, error))?),
+        Some(preset) => Some(compiled_draft(preset)?),
         None => None,
     };
     finish(draft, base)
+}
+
+/// A preset's draft from its compiled bytes (`Preset::compiled`), which
+/// hold what `finish` reads of a base: its rules (their decays still
+/// inherited), fit rules, warnings, hash and top-level values, the defaults
+/// already filled in, which lay over a site's draft as the absent values
+/// did. The widget carries no preset JSON and never walks one.
+fn compiled_draft(preset: Preset) -> Result<Draft, ConfigError> {
+    let base = Config::from_bytes(preset.compiled()).map_err(|error| {
+        ConfigError::new(Kind::Invalid, "preset", why!("built-in preset \"{preset}\" is unreadable: {error}"))
+    })?;
+    Ok(Draft {
+        site: None,
+        endpoint: None,
+        preset: None,
+        consent: Some(base.consent),
+        half_life: Some(base.half_life_ms.map_or(Decay::Never, Decay::HalfLife)),
+        thresholds: Some(base.thresholds),
+        grades: Some(base.grades),
+        mql_requires_identity: Some(base.mql_requires_identity),
+        in_memory_before_consent: None,
+        rules: base.rules,
+        fit: base.fit,
+        warnings: base.warnings,
+        hash: base.hash,
+        capture: None,
+        identity_fields: Vec::new(),
+        delivery: None,
+        privacy: None,
+    })
 }
 
 pub(super) fn preset_for_site(preset: Preset, site: &str) -> Result<Config, ConfigError> {
@@ -120,6 +150,75 @@ pub(super) fn preset_for_site(preset: Preset, site: &str) -> Result<Config, Conf
     parse_document(&Value::Object(document).to_string())
 }
 
+/// A preset's own rule set, finished with no site document over it: what
+/// ships compiled (`Preset::compiled`) for [`options_over_preset`].
+///
+/// Its rules keep an inherited decay as such (`finish` would resolve it to
+/// the preset's half-life), so a site that sets its own `half_life_days`
+/// still gives it to them.
+#[cfg(not(target_arch = "wasm32"))]
+pub(super) fn preset_base(preset: Preset) -> Result<Config, ConfigError> {
+    let draft = read_draft(preset.json(), Origin::Preset).map_err(|error| preset_broken(preset, error))?;
+    let inherited: Vec<bool> = draft.rules.iter().map(|rule| rule.decay == Decay::Inherit).collect();
+    let mut config = finish(draft, None)?;
+    for (rule, inherits) in config.rules.iter_mut().zip(inherited) {
+        if inherits {
+            rule.decay = Decay::Inherit;
+        }
+    }
+    Ok(config)
+}
+
+/// The keys of a site document that only names a preset and its options.
+const OPTION_FIELDS: &[&str] = &["site", "endpoint", "consent", "preset"];
+
+/// A site document of options only, over a compiled preset, exactly as
+/// [`parse_document`] would finish it, without the JSON reader or the
+/// walker: `site`, `preset` and optionally `endpoint` and `consent`, each a
+/// valid string. `None` for anything else, including every document
+/// `parse_document` rejects, so the caller gives that one to the full parse.
+pub(super) fn options_over_preset(document: &Value, compiled: fn(Preset) -> Option<Config>) -> Option<Config> {
+    let Value::Object(map) = document else { return None };
+    if map.keys().any(|key| !OPTION_FIELDS.contains(&key.as_str())) {
+        return None;
+    }
+    let site = identifier(map.get("site")?, "site", "site names").ok()?.to_string();
+    let preset = Preset::parse(string(map.get("preset")?, "preset", MAX_ID_CHARS).ok()?)?;
+    let endpoint = match map.get("endpoint") {
+        Some(value) => Some(endpoint(value, "endpoint").ok()?),
+        None => None,
+    };
+    let consent = match map.get("consent") {
+        Some(value) => match string(value, "consent", MAX_ID_CHARS).ok()? {
+            "required" => Some(ConsentMode::Required),
+            "implied" => Some(ConsentMode::Implied),
+            _ => return None,
+        },
+        None => None,
+    };
+    let mut config = compiled(preset)?;
+    // As `finish` lays a site draft with none of these over the preset:
+    // the site's own sections (absent here) take their defaults, and the
+    // rules that inherit take the preset's half-life.
+    config.hash ^= hash_value(document, FNV_OFFSET).rotate_left(1);
+    for rule in &mut config.rules {
+        if rule.decay == Decay::Inherit {
+            rule.decay = config.half_life_ms.map_or(Decay::Never, Decay::HalfLife);
+        }
+    }
+    config.site = site;
+    config.endpoint = endpoint;
+    config.preset = Some(preset);
+    config.consent = consent.unwrap_or(config.consent);
+    config.capture = Capture::default();
+    config.delivery = Delivery::default();
+    config.privacy = Privacy::default();
+    config.identity_fields = Vec::new();
+    config.in_memory_before_consent = false;
+    Some(config)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn preset_broken(preset: Preset, error: ConfigError) -> ConfigError {
     // Presets ship with the crate and are tested; this only fires if one is edited badly.
     ConfigError::new(error.kind(), "preset", why!("built-in preset \"{}\" is invalid at {error}", preset.name()))
@@ -327,21 +426,7 @@ fn finish(draft: Draft, base: Option<Draft>) -> Result<Config, ConfigError> {
             rule.decay = half_life_ms.map_or(Decay::Never, Decay::HalfLife);
         }
     }
-    let mut by_event: Vec<(String, Vec<usize>)> = Vec::new();
-    for (index, rule) in rules.iter().enumerate() {
-        match by_event.binary_search_by(|(on, _)| on.as_str().cmp(&rule.on)) {
-            Ok(at) => by_event[at].1.push(index),
-            Err(at) => by_event.insert(at, (rule.on.clone(), vec![index])),
-        }
-    }
-    let thresholds_of = |event: &str| {
-        let mut values: Vec<u32> =
-            rules.iter().filter(|rule| rule.on == event).filter_map(|rule| rule.min_value).collect();
-        super::super::small_sort::sort(&mut values);
-        values.dedup();
-        values
-    };
-    let (engaged_thresholds, scroll_thresholds) = (thresholds_of("engaged_time"), thresholds_of("scroll_depth"));
+    let (by_event, engaged_thresholds, scroll_thresholds) = super::compiled::index_rules(&rules);
     Ok(Config {
         by_event,
         engaged_thresholds,

@@ -45,6 +45,20 @@ impl Preset {
     }
 }
 
+impl Preset {
+    /// The preset's rule set compiled ([`crate::core::config::Config::to_bytes`]
+    /// of [`crate::core::config::Config::preset_base`]), so the widget can
+    /// start on it without reading JSON; `tests/core_compiled.rs` checks
+    /// each file against its JSON and rewrites it when `LEADSCORE_BLESS=1`.
+    pub const fn compiled(self) -> &'static [u8] {
+        match self {
+            Preset::B2bSaas => include_bytes!("b2b-saas.lsc"),
+            Preset::Ecommerce => include_bytes!("ecommerce.lsc"),
+            Preset::Content => include_bytes!("content.lsc"),
+        }
+    }
+}
+
 impl fmt::Display for Preset {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
