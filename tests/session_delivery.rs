@@ -219,3 +219,17 @@ fn effects_come_out_in_the_order_the_shell_must_carry_them_out() {
         "the lead is stored before it is sent: {order:?}"
     );
 }
+
+/// Calls made before the config arrived (a `data-config` fetch, the config
+/// compiler) are replayed one by one, each told as it would have been live.
+#[test]
+fn calls_queued_before_the_config_are_each_told_when_replayed() {
+    let mut tab = Tab::at("https://shop.example/", &common::page::shelf(), 1);
+    tab.track("x").track("x");
+    assert!(tab.notices.is_empty(), "nothing is told before the config");
+    tab.configure(&site(""));
+    tab.ready();
+    let scores: Vec<&Notice> = tab.notices.iter().filter(|notice| matches!(notice, Notice::Score(_))).collect();
+    assert_eq!(scores, [&Notice::Score(5), &Notice::Score(10)], "{:?}", tab.notices);
+    assert!(tab.notices.contains(&Notice::Mql(Stage::Mql)));
+}

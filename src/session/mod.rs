@@ -487,6 +487,9 @@ impl Session {
                 Queued::Signal(signal) => self.apply(now, signal),
                 Queued::Consent(source, verdict) => self.handle_consent(now, source, verdict),
             }
+            // Each replayed call is heard as it would have been live: the
+            // `on()` callbacks see every score and stage it passes through.
+            self.changes(now);
             if self.activating.is_some() {
                 break;
             }
