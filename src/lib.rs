@@ -28,8 +28,14 @@ mod prelude {
 pub mod core;
 pub mod session;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "compiler")))]
 pub mod web;
+
+// The config compiler: a module of its own, built from this crate with
+// `compiler` (`cargo xtask build` does), which the widget loads only for a
+// config beyond a preset and its options (src/compiler.rs).
+#[cfg(all(target_arch = "wasm32", feature = "compiler"))]
+mod compiler;
 
 /// The widget's allocator: talc instead of std's dlmalloc, several KB
 /// smaller, and it reuses freed memory as well.
@@ -40,11 +46,19 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 /// Without std, a panic throws a JS error with its message (when it is a
 /// plain text, which ours are) instead of formatting it: the loader's guard
 /// catches it, turns the widget off and logs one line.
-#[cfg(all(target_arch = "wasm32", feature = "shipped"))]
+#[cfg(all(target_arch = "wasm32", feature = "shipped", not(feature = "compiler")))]
 #[panic_handler]
 fn panic(info: &::core::panic::PanicInfo) -> ! {
     let message = info.message().as_str().unwrap_or("a panic");
     let mut text = prelude::String::from("internal error: ");
     text.push_str(message);
     wasm_bindgen::throw_str(&text)
+}
+
+/// The config compiler has no JS of its own to throw through: a panic traps,
+/// which rejects the widget's promise for its answer.
+#[cfg(all(target_arch = "wasm32", feature = "shipped", feature = "compiler"))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo) -> ! {
+    ::core::arch::wasm32::unreachable()
 }

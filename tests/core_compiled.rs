@@ -167,3 +167,20 @@ fn a_site_half_life_reaches_the_preset_rules_that_inherit_it() {
         .filter(|rule| rule.id() != "unsubscribe")
         .all(|rule| rule.half_life_ms() == Some(30 * day)));
 }
+
+#[test]
+fn the_text_form_is_base64_of_the_bytes_and_reads_back() {
+    let config = Config::parse(EVERYTHING).unwrap();
+    let text = config.to_text();
+    assert_eq!(Config::from_text(&text).unwrap(), config);
+    assert!(text.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"+/=".contains(&byte)), "{text}");
+    assert_eq!(text.len() % 4, 0, "padded");
+    assert!(text.starts_with("TFND"), "base64 of the LSC magic: {text}");
+    // Each length modulo 3 pads as base64 does.
+    for preset in Preset::ALL {
+        let config = Config::preset(preset, "ab").unwrap();
+        assert_eq!(Config::from_text(&config.to_text()).unwrap(), config);
+    }
+    assert_eq!(Config::from_text("not base64!").unwrap_err(), "not a compiled config (not base64)");
+    assert!(Config::from_text("eyJzaXRlIjoiYSJ9").unwrap_err().contains("not a compiled leadscore config"));
+}

@@ -26,12 +26,15 @@ use serde_json::{json, Value};
 const ENDPOINT: &str = "/v1/leads";
 
 /// What the package holds: its manifest, the entry and its types, the global
-/// types they share, the glue, the wasm and the two views.
-const PACKAGE_FILES: [&str; 9] = [
+/// types they share, the glue, the wasm, the two views and the config
+/// compiler.
+const PACKAGE_FILES: [&str; 11] = [
     "README.md",
     "index.d.ts",
     "index.js",
     "leadscore.d.ts",
+    "leadscore_config.js",
+    "leadscore_config.wasm",
     "leadscore_debug.js",
     "leadscore_privacy.js",
     "leadscore_wasm.js",
@@ -165,8 +168,10 @@ async fn serve(app: &Path, page: &str, routes: &[&str]) -> (Harness, std::sync::
     (Harness::on(server).await, endpoint)
 }
 
-/// Every file the page fetched under `/dist/` is in the build; the wasm was
-/// among them, byte for byte the package's. Returns the wasm's path.
+/// Every file the page fetched under `/dist/` is in the build; the widget's
+/// wasm was among them, and (the app's config has rules of its own) the
+/// config compiler's, each byte for byte the package's. Returns the
+/// widget's wasm's path.
 fn assert_served_from_build(h: &Harness, app: &Path) -> String {
     let fetched: BTreeSet<String> = h
         .server
@@ -179,10 +184,12 @@ fn assert_served_from_build(h: &Harness, app: &Path) -> String {
         assert!(app.join("dist").join(file).is_file(), "the page fetched /dist/{file}, which the build lacks");
     }
     let wasm: Vec<&String> = fetched.iter().filter(|file| file.ends_with(".wasm")).collect();
-    assert_eq!(wasm.len(), 1, "the page should fetch one wasm file from the build, fetched {fetched:?}");
-    let built = std::fs::read(app.join("dist").join(wasm[0])).unwrap_or_default();
-    assert!(built == std::fs::read(package_dir().join("leadscore_wasm_bg.wasm")).unwrap_or_default());
-    format!("/dist/{}", wasm[0])
+    assert_eq!(wasm.len(), 2, "the widget's wasm and the config compiler's, fetched {fetched:?}");
+    let package = |name: &str| std::fs::read(package_dir().join(name)).unwrap_or_default();
+    let built = |file: &String| std::fs::read(app.join("dist").join(file)).unwrap_or_default();
+    let widget = wasm.iter().find(|file| built(file) == package("leadscore_wasm_bg.wasm"));
+    assert!(wasm.iter().any(|file| built(file) == package("leadscore_config.wasm")), "{wasm:?}");
+    format!("/dist/{}", widget.expect("the widget's wasm is the package's"))
 }
 
 /// Exactly one lead, for `site` at `stage`, that the collector accepts; it
@@ -282,7 +289,14 @@ fn the_package_packs_exactly_its_files() {
         assert!(package.join(file).is_file(), "package.json lists {file}, which dist/npm lacks");
     }
     // The glue, the wasm and the views are the build's, not older copies.
-    for file in ["leadscore_wasm.js", "leadscore_wasm_bg.wasm", "leadscore_debug.js", "leadscore_privacy.js"] {
+    for file in [
+        "leadscore_wasm.js",
+        "leadscore_wasm_bg.wasm",
+        "leadscore_debug.js",
+        "leadscore_privacy.js",
+        "leadscore_config.js",
+        "leadscore_config.wasm",
+    ] {
         let same = std::fs::read(package.join(file)).ok() == std::fs::read(root().join("dist").join(file)).ok();
         assert!(same, "dist/npm/{file} differs from dist/{file}: run `cargo xtask build`");
     }
@@ -293,7 +307,7 @@ fn the_package_packs_exactly_its_files() {
 // ---------------------------------------------------------------------------
 
 /// esbuild bundles the entry and splits off the glue and the views; the
-/// app's build copies the wasm beside them.
+/// app's build copies the wasm files beside them.
 #[tokio::test]
 async fn an_esbuild_app_scores_qualifies_and_posts_one_lead() {
     let app = app_with_package("esbuild");
@@ -333,7 +347,7 @@ async fn a_vite_app_scores_qualifies_and_posts_one_lead() {
     drive_demo_app(&app, &page, "bundled-app").await;
     let assets = std::fs::read_dir(app.join("dist/assets")).expect("Vite writes dist/assets");
     let wasm = assets.filter_map(Result::ok).filter(|entry| entry.file_name().to_string_lossy().ends_with(".wasm"));
-    assert_eq!(wasm.count(), 1, "Vite copied the wasm into its assets once");
+    assert_eq!(wasm.count(), 2, "Vite copied the widget's wasm and the config compiler's into its assets, once each");
 }
 
 // ---------------------------------------------------------------------------

@@ -302,6 +302,8 @@ async fn config_from_data_attributes_and_a_preset() {
     h.eval("leadscore.consent(true), leadscore.track('quote_request')").await;
     h.wait_for("the preset's quote rule to count", "ledgerCount('quote-request') === 1").await;
     assert_eq!(h.eval("leadscore.explain().consent").await, json!(true));
+    // A preset and its options start from the preset's compiled bytes.
+    assert_eq!(h.server.count("GET", COMPILER_JS), 0, "a preset needs no config compiler");
     h.assert_clean().await;
     h.finish().await;
 }
@@ -317,6 +319,44 @@ async fn config_from_inline_json_after_the_tag() {
     );
     h.open("/").await;
     h.assert_working().await;
+    // A config of its own rules is read by the compiler, loaded for it once.
+    assert_eq!(h.server.count("GET", COMPILER_JS), 1);
+    assert_eq!(h.server.count("GET", "/dist/leadscore_config.wasm"), 1);
+    h.finish().await;
+}
+
+/// The config compiler's door, imported only for a config beyond a preset.
+const COMPILER_JS: &str = "/dist/leadscore_config.js";
+
+/// A compiled config (`collector compile`, or the collector's
+/// `/v1/sites/SITE/compiled.json`) is read without the config compiler,
+/// inline or from `data-config`, and scores as the JSON it came from.
+#[tokio::test]
+async fn a_compiled_config_needs_no_compiler() {
+    let compiled = leadscore::core::Config::parse(RULES).unwrap().to_text();
+    let h = Harness::start().await;
+    h.server.json("/config/compiled.json", &format!("\"{compiled}\""));
+    h.server.page(
+        "/",
+        &page(&format!(r#"<script src="{LOADER}" data-config="/config/compiled.json"></script>"#), "<p>content</p>"),
+    );
+    h.open("/").await;
+    h.assert_working().await;
+    assert_eq!(h.server.count("GET", "/config/compiled.json"), 1);
+    assert_eq!(h.server.count("GET", COMPILER_JS), 0, "a compiled config needs no config compiler");
+    h.finish().await;
+
+    let h = Harness::start().await;
+    h.server.page(
+        "/",
+        &page(
+            &format!(r#"<script src="{LOADER}"></script>"#),
+            &format!(r#"<script type="application/json" id="leadscore-config">"{compiled}"</script>"#),
+        ),
+    );
+    h.open("/").await;
+    h.assert_working().await;
+    assert_eq!(h.server.count("GET", COMPILER_JS), 0, "inline too");
     h.finish().await;
 }
 

@@ -37,6 +37,7 @@ pub fn routes(app: Arc<App>) -> Router<Arc<App>> {
         .route("/v1/forget", post(forget).options(preflight))
         .route_layer(middleware::from_fn_with_state(app, cors))
         .route("/v1/sites/{site}/config.json", get(site_config))
+        .route("/v1/sites/{site}/compiled.json", get(site_compiled))
         .route("/healthz", get(health))
 }
 
@@ -464,7 +465,22 @@ async fn site_config(State(app): State<Arc<App>>, Path(site): Path<String>) -> R
     let Some(site) = app.settings.sites.get(name) else {
         return error(StatusCode::NOT_FOUND, Some("site"), format!("unknown site `{name}`"));
     };
-    let headers = [
+    (config_headers(site), site.config_json.clone()).into_response()
+}
+
+/// The site's config compiled (`Config::to_text`, as a JSON string): the
+/// same config, which the widget reads without loading its config compiler
+/// (`data-config` pointing here).
+async fn site_compiled(State(app): State<Arc<App>>, Path(site): Path<String>) -> Response {
+    let Some(site) = app.settings.sites.get(&site) else {
+        return error(StatusCode::NOT_FOUND, Some("site"), format!("unknown site `{site}`"));
+    };
+    (config_headers(site), format!("\"{}\"", site.config.to_text())).into_response()
+}
+
+/// Served configs are public, cached for five minutes, tagged by their hash.
+fn config_headers(site: &crate::settings::Site) -> [(header::HeaderName, HeaderValue); 4] {
+    [
         (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
         (header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
         (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
@@ -472,8 +488,7 @@ async fn site_config(State(app): State<Arc<App>>, Path(site): Path<String>) -> R
             header::ETAG,
             HeaderValue::from_str(&format!("\"{}\"", site.config.hash_hex())).expect("hex is a valid header"),
         ),
-    ];
-    (headers, site.config_json.clone()).into_response()
+    ]
 }
 
 #[cfg(test)]

@@ -109,6 +109,15 @@ enum Command {
         #[arg(required = true, value_name = "CONFIG_JSON")]
         files: Vec<PathBuf>,
     },
+    /// Compiles a rule set file into the form the widget reads without its
+    /// config compiler (a JSON string) and prints it: put it inline in
+    /// `<script type="application/json" id="leadscore-config">` or serve it
+    /// at `data-config`. Exits non-zero, with every mistake, if the file has one.
+    Compile {
+        /// The rule set file.
+        #[arg(value_name = "CONFIG_JSON")]
+        file: PathBuf,
+    },
     /// Plays a visitor journey (a JSON list of steps) through the engine
     /// under a rule set and prints, per step, the time, the step, the score,
     /// the stage, the grade and the rules that fired, then the outcome and
@@ -156,6 +165,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.command {
         Some(Command::Check { files }) => return check(files),
+        Some(Command::Compile { file }) => return compile(file),
         Some(Command::Simulate { site, journey, svg }) => return simulate(site, journey, svg.as_deref()),
         _ => {}
     }
@@ -186,6 +196,22 @@ fn check(files: &[PathBuf]) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `collector compile FILE`: the compiled config on standard output, or
+/// `check`'s lines for a file with mistakes.
+fn compile(file: &Path) -> ExitCode {
+    if let Err(lines) = check_file(file) {
+        lines.iter().for_each(|line| eprintln!("{line}"));
+        return ExitCode::FAILURE;
+    }
+    match std::fs::read_to_string(file).map(|text| Config::parse(&text)) {
+        Ok(Ok(config)) => {
+            println!("\"{}\"", config.to_text());
+            ExitCode::SUCCESS
+        }
+        _ => ExitCode::FAILURE,
     }
 }
 

@@ -87,6 +87,18 @@ fn check_gives_the_full_message_and_fails_on_a_bad_rule_set() {
     let output = collector().arg("check").arg(dir.join("missing.json")).output().unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8(output.stdout).unwrap().contains("missing.json: cannot read"));
+
+    // `compile` prints the config the widget reads without its compiler (a
+    // JSON string), or check's mistakes and fails.
+    let output = collector().arg("compile").arg(&good).output().unwrap();
+    assert!(output.status.success());
+    let compiled: String = serde_json::from_slice(&output.stdout).unwrap();
+    let text = std::fs::read_to_string(&good).unwrap();
+    assert_eq!(leadscore::core::Config::from_text(&compiled).unwrap(), leadscore::core::Config::parse(&text).unwrap());
+    let output = collector().arg("compile").arg(&bad).output().unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8(output.stderr).unwrap().contains("bad.json: rules[0].withn_days: unknown field"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

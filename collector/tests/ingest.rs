@@ -347,6 +347,20 @@ async fn the_site_rule_set_is_served_to_widgets() {
     let missing = collector.client.get(collector.url("/v1/sites/globex/config.json")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.json::<Value>().await.unwrap()["field"], "site");
+
+    // Compiled: the same config, as the JSON string the widget reads
+    // without its config compiler, under the same ETag.
+    let etag = collector.client.get(collector.url("/v1/sites/acme/config.json")).send().await.unwrap().headers()
+        ["etag"]
+        .clone();
+    let compiled = collector.client.get(collector.url("/v1/sites/acme/compiled.json")).send().await.unwrap();
+    assert_eq!(compiled.status(), 200);
+    assert_eq!(compiled.headers()["access-control-allow-origin"], "*");
+    assert_eq!(compiled.headers()["etag"], etag);
+    let text: String = compiled.json().await.unwrap();
+    assert_eq!(leadscore::core::Config::from_text(&text).unwrap(), leadscore::core::Config::parse(SITE_JSON).unwrap());
+    let missing = collector.client.get(collector.url("/v1/sites/globex/compiled.json")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
 }
 
 #[tokio::test]

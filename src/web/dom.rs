@@ -147,6 +147,12 @@ pub(crate) fn load_part(name: &str) -> Option<Promise> {
     with_builtins(None, |builtins| builtins.view(name).ok())
 }
 
+/// The loader's `fetch`, taken before page code could replace it.
+#[cfg(feature = "shipped")]
+pub(crate) fn loader_fetch() -> JsValue {
+    with_builtins(JsValue::UNDEFINED, |builtins| own(builtins.as_ref(), "fetch"))
+}
+
 /// One console line, prefixed so site owners can filter for it.
 pub(crate) fn warn(message: &str) {
     with_builtins((), |builtins| builtins.log(message));

@@ -16,6 +16,7 @@ use crate::core::float::round;
 use crate::prelude::*;
 mod callbacks;
 mod capture;
+mod compile;
 mod consent;
 mod dom;
 mod handle;
@@ -107,6 +108,8 @@ impl Options {
         };
         let mut document = match base {
             Some(Json::Object(map)) => map,
+            // A compiled config carries its site and endpoint.
+            Some(compiled @ Json::String(_)) => return Ok(compiled),
             Some(_) => return Err("config: expected a JSON object".into()),
             None => JsonObject::new(),
         };
@@ -154,34 +157,41 @@ pub fn start(options: JsValue, builtins: JsValue) -> Widget {
         );
         return widget;
     }
+    let weak = widget.handle.downgrade();
+    let configure = move |config| {
+        if let Some(handle) = weak.upgrade() {
+            handle.configure(config);
+        }
+    };
     match options.config_url.clone() {
         Some(url) if options.config.is_none() && options.inline_config.is_none() => {
-            let weak = widget.handle.downgrade();
             let source = url.clone();
             transport::fetch_text(&source, move |fetched| {
-                let Some(handle) = weak.upgrade() else { return };
                 let document = match fetched {
                     Ok(text) => options.document(Some(&text)),
                     Err(error) => Err(format!("config {url}: {error}")),
                 };
-                handle.configure(parse(document));
+                resolve(document, Box::new(configure));
             });
         }
-        _ => widget.handle.configure(parse(options.document(None))),
+        _ => resolve(options.document(None), Box::new(configure)),
     }
     widget
 }
 
-fn parse(document: Result<Json, String>) -> Result<Config, String> {
-    // A preset and its options (most pages) start from the preset's
-    // compiled bytes; anything else is parsed and walked. The browser's
-    // messages are short (path and reason); `collector check` prints the
-    // full one with its did-you-mean hint.
-    document.and_then(|document| match Config::from_options(&document) {
-        Some(config) => Ok(config),
-        None => Config::parse(&document.to_string())
-            .map_err(|error| format!("config: {error} (`collector check` explains it)")),
-    })
+/// The config a document gives, to `done`: at once when it is compiled
+/// (`Config::to_text`, a JSON string) or only names a preset and its
+/// options (most pages), else once the config compiler has read and
+/// checked it.
+fn resolve(document: Result<Json, String>, done: compile::Done) {
+    match document {
+        Err(error) => done(Err(error)),
+        Ok(Json::String(compiled)) => done(Config::from_text(&compiled).map_err(|error| format!("config: {error}"))),
+        Ok(document) => match Config::from_options(&document) {
+            Some(config) => done(Ok(config)),
+            None => compile::compile(document.to_string(), done),
+        },
+    }
 }
 
 /// With std (the browser tests), a hook throws the panic's message as a JS
@@ -316,7 +326,15 @@ impl Widget {
             Ok(_) => Options::default(),
             Err(error) => return warn(&format!("init: the config is not plain JSON data: {error}")),
         };
-        self.handle.configure(parse(options.document(None)));
+        let weak = self.handle.downgrade();
+        resolve(
+            options.document(None),
+            Box::new(move |config| {
+                if let Some(handle) = weak.upgrade() {
+                    handle.configure(config);
+                }
+            }),
+        );
     }
 
     /// The engagement score now, rounded to a tenth.

@@ -81,7 +81,12 @@ function load() {
               beacon,
               log,
               // Spelled out, so a bundler sees both views and copies them.
-              view: (name) => (name == "debug" ? import("./leadscore_debug.js") : import("./leadscore_privacy.js")),
+              view: (name) =>
+                name == "debug"
+                  ? import("./leadscore_debug.js")
+                  : name == "config"
+                    ? import("./leadscore_config.js")
+                    : import("./leadscore_privacy.js"),
               guard: (handler) => (a, b) => {
                 if (!failed) {
                   try {

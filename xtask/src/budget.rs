@@ -3,9 +3,11 @@
 //! xtask test` fails when the build grows past a cap. Files under `[gzip]`
 //! are the first load; files under `[on_demand]` are loaded only when used
 //! (the debug overlay, the privacy panel): each has its own limit, at most
-//! 6 KB, and none counts toward `total`. Hand-parsed: the file is a flat
-//! list of `name = bytes` lines under the two tables, not worth a TOML
-//! dependency.
+//! 6 KB, and none counts toward `total`; files under `[full_config]` (the
+//! config compiler, loaded only for a config beyond a preset and its
+//! options) have their own limits too, without the 6 KB cap, outside
+//! `total`. Hand-parsed: the file is a flat list of `name = bytes` lines
+//! under the three tables, not worth a TOML dependency.
 
 use std::fs;
 
@@ -36,6 +38,9 @@ enum Table {
     None,
     Gzip,
     OnDemand,
+    /// The config compiler: loaded only for a config beyond a preset and
+    /// its options, larger than a view, and outside `total` too.
+    FullConfig,
 }
 
 /// `cargo xtask test`'s step after the build: measures `dist/` and checks it
@@ -66,9 +71,10 @@ pub fn parse(text: &str) -> Result<Budget> {
             table = match name.trim() {
                 "gzip" => Table::Gzip,
                 "on_demand" => Table::OnDemand,
+                "full_config" => Table::FullConfig,
                 _ => {
                     return Err(format!(
-                        "{at}: unknown table `[{name}]`; the limits go under `[gzip]` or `[on_demand]`"
+                        "{at}: unknown table `[{name}]`; the limits go under `[gzip]`, `[on_demand]` or `[full_config]`"
                     ))
                 }
             };
@@ -105,7 +111,10 @@ pub fn parse(text: &str) -> Result<Budget> {
             Table::OnDemand if bytes > ON_DEMAND_MAX => {
                 return Err(format!("{at}: an on-demand part may take at most {ON_DEMAND_MAX} bytes, not {bytes}"));
             }
-            Table::OnDemand => on_demand.push((name.to_string(), bytes)),
+            Table::FullConfig if name == TOTAL => {
+                return Err(format!("{at}: the config compiler's files have no `{TOTAL}`; each has its own limit"));
+            }
+            Table::OnDemand | Table::FullConfig => on_demand.push((name.to_string(), bytes)),
             _ => files.push((name.to_string(), bytes)),
         }
     }
@@ -190,6 +199,17 @@ mod tests {
         assert!(err.contains("size-budget.toml:7: an on-demand part may take at most 6144 bytes, not 7000"), "{err}");
         let err = parse(&format!("{BUDGET}[on_demand]\na.js = 100\n")).unwrap_err();
         assert!(err.contains("`a.js` is given twice"), "{err}");
+    }
+
+    #[test]
+    fn the_config_compiler_has_limits_beyond_a_view_and_outside_the_total() {
+        let budget = parse(&format!("{BUDGET}[full_config]\ncompiler.wasm = 50000\n")).unwrap();
+        let report = check(&budget, &[row("a.js", 900), row("b.wasm", 4000), row("compiler.wasm", 41000)]).unwrap();
+        assert!(report.contains("total: 4900 bytes gzip"), "{report}");
+        let err = check(&budget, &[row("a.js", 900), row("b.wasm", 4000), row("compiler.wasm", 50001)]).unwrap_err();
+        assert!(err.contains("compiler.wasm is 50001 bytes gzip, over its limit of 50000 by 1"), "{err}");
+        let err = parse(&format!("{BUDGET}[full_config]\ntotal = 9\n")).unwrap_err();
+        assert!(err.contains("no `total`"), "{err}");
     }
 
     #[test]

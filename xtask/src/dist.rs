@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::layout::{dist_dir, named_module, target_dir, ON_DEMAND, OUT_NAME};
+use crate::layout::{dist_dir, named_module, target_dir, COMPILER, ON_DEMAND, OUT_NAME};
 use crate::measure;
 use crate::package::{fetched_files, write_hashed, write_manifest, write_npm_package};
 use crate::sh::{cargo, cmd, root, run, Result};
@@ -87,11 +87,12 @@ pub fn build() -> Result {
         .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
         .arg(format!("--outfile={}", glue.display())))?;
 
+    build_compiler(&wasm_opt, &dist.join(COMPILER))?;
     copy_www(&root().join("www"), &dist)?;
     // The views loaded on demand are readable ES modules in www/ and ship
     // minified, like the glue. The loader stays as written: it is already
     // dense, and its gzip size is checked on the source too.
-    for part in ON_DEMAND {
+    for part in ON_DEMAND.iter().filter(|part| part.ends_with(".js")) {
         let file = dist.join(part);
         if file.is_file() {
             run(cmd(&esbuild)
@@ -107,6 +108,23 @@ pub fn build() -> Result {
     write_npm_package(&dist)?;
     println!();
     measure::report(&dist)
+}
+
+/// The config compiler (`compiler` with `shipped`, src/compiler.rs): the
+/// same crate without the widget, so in a target directory of its own,
+/// which keeps both builds cached. No wasm-bindgen: it has no imports and
+/// three plain exports, which `www/leadscore_config.js` calls.
+fn build_compiler(wasm_opt: &Path, out: &Path) -> Result {
+    let target = target_dir().join("config-compiler");
+    run(cargo()
+        .args(["build", "--release", "--target", WASM_TARGET, "--lib", "-p", "leadscore"])
+        .args(["--features", "shipped,compiler", "--target-dir"])
+        .arg(&target))?;
+    let module = target.join(WASM_TARGET).join("release/leadscore.wasm");
+    run(cmd(wasm_opt)
+        .args(["-Oz", "--converge", "--strip-debug", "--strip-target-features", "--strip-producers", "-o"])
+        .arg(out)
+        .arg(&module))
 }
 
 /// Copies the hand-written loader scripts and their typings from the top

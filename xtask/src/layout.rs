@@ -14,8 +14,14 @@ use crate::sh::root;
 pub const OUT_NAME: &str = "leadscore_wasm";
 
 /// The parts of `dist/` the widget imports only when they are used (the
-/// debug overlay, the privacy panel): not part of a visitor's first load.
-pub const ON_DEMAND: [&str; 2] = ["leadscore_debug.js", "leadscore_privacy.js"];
+/// debug overlay, the privacy panel, and the config compiler with its
+/// module for a config beyond a preset and its options): not part of a
+/// visitor's first load.
+pub const ON_DEMAND: [&str; 4] =
+    ["leadscore_debug.js", "leadscore_privacy.js", "leadscore_config.js", "leadscore_config.wasm"];
+
+/// The config compiler's module in `dist/` (src/compiler.rs).
+pub const COMPILER: &str = "leadscore_config.wasm";
 
 /// The files a site embeds, written by `cargo xtask build`.
 pub fn dist_dir() -> PathBuf {

@@ -134,11 +134,13 @@ fn package_version(cargo_toml: &str) -> Option<String> {
 }
 
 /// The files of the npm package, beside its `package.json`.
-pub const PACKAGE_FILES: [&str; 8] = [
+pub const PACKAGE_FILES: [&str; 10] = [
     "README.md",
     "index.d.ts",
     "index.js",
     "leadscore.d.ts",
+    "leadscore_config.js",
+    "leadscore_config.wasm",
     "leadscore_debug.js",
     "leadscore_privacy.js",
     "leadscore_wasm.js",

@@ -320,6 +320,12 @@ impl Config {
         parse::parse_document(json)
     }
 
+    /// [`Config::parse`] as the widget reports it: one line, the path and
+    /// the reason, pointing to `collector check` for the full explanation.
+    pub fn parse_for_widget(json: &str) -> Result<Config, String> {
+        Config::parse(json).map_err(|error| format!("config: {error} (`collector check` explains it)"))
+    }
+
     /// [`Config::parse`] of a document that only names a preset and its
     /// options (`site`, `preset`, `endpoint`, `consent`, as strings), the
     /// same config, read from the preset's compiled bytes without parsing

@@ -1,9 +1,9 @@
 // The app's whole use of the package, the same for every bundler the tests
 // build it with (tests/npm_e2e.rs copies it into each app): a rule set that
 // makes two demo uses an MQL, the stage and the delivered lead shown on the
-// page. Vite copies the `.wasm` that `new URL(…, import.meta.url)` names;
+// page. Vite copies the `.wasm` files that `new URL(…, import.meta.url)` names;
 // esbuild keeps the `import()`s of the glue and the views as chunks but
-// leaves the `.wasm` to its build script.
+// leaves the `.wasm` files to its build script.
 
 import { debug, identify, init, on, score, track } from "leadscore";
 
