@@ -11,6 +11,7 @@ use crate::measure;
 use crate::package::{fetched_files, write_hashed, write_manifest, write_npm_package};
 use crate::sh::{cargo, cmd, root, run, Result};
 use crate::tools::{ensure_esbuild, ensure_wasm_bindgen, ensure_wasm_opt, ensure_wasm_target, WASM_TARGET};
+use crate::wasm;
 
 /// Builds, binds and optimizes the widget into `dist/`, then prints its size.
 pub fn build() -> Result {
@@ -87,6 +88,8 @@ pub fn build() -> Result {
         .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
         .arg(format!("--outfile={}", glue.display())))?;
 
+    shorten_imports(&bg, &glue)?;
+
     build_compiler(&wasm_opt, &dist.join(COMPILER))?;
     copy_www(&root().join("www"), &dist)?;
     // The views loaded on demand are readable ES modules in www/ and ship
@@ -108,6 +111,33 @@ pub fn build() -> Result {
     write_npm_package(&dist)?;
     println!();
     measure::report(&dist)
+}
+
+/// Renames the module's imports from the glue to one or two letters, in
+/// the module and in the glue's import object alike (`wasm::shorten_imports`
+/// says why). Every long name must appear exactly once in the glue, as that
+/// object's key: anything else means the glue's shape changed, and the build
+/// stops rather than ship a module whose imports the glue does not give.
+fn shorten_imports(bg: &Path, glue: &Path) -> Result {
+    let read_error = |path: &Path, err: std::io::Error| format!("could not read {}: {err}", path.display());
+    let module = fs::read(bg).map_err(|err| read_error(bg, err))?;
+    let mut text = fs::read_to_string(glue).map_err(|err| read_error(glue, err))?;
+    let from = format!("./{OUT_NAME}_bg.js");
+    let (module, renamed) = wasm::shorten_imports(&module, &from, "a")?;
+    let mut keys = vec![(format!("\"{from}\":"), "a:".to_string())];
+    keys.extend(renamed.into_iter().map(|(long, short)| (format!("{long}:"), format!("{short}:"))));
+    for (long, short) in &keys {
+        let name = long.trim_end_matches(':');
+        if text.matches(name).count() != 1 || text.matches(long.as_str()).count() != 1 {
+            return Err(format!(
+                "{}: the import {name} is not exactly one key of the glue's import object; cannot shorten it",
+                glue.display()
+            ));
+        }
+        text = text.replacen(long.as_str(), short, 1);
+    }
+    fs::write(bg, module).map_err(|err| format!("could not write {}: {err}", bg.display()))?;
+    fs::write(glue, text).map_err(|err| format!("could not write {}: {err}", glue.display()))
 }
 
 /// The config compiler (`compiler` with `shipped`, src/compiler.rs): the

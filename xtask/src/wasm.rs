@@ -86,27 +86,36 @@ fn imported_functions(section: &mut Reader) -> Result<u32> {
     for _ in 0..section.u32()? {
         section.name()?;
         section.name()?;
-        match section.byte()? {
-            0 => {
-                section.u32()?;
-                functions += 1;
-            }
-            1 => {
-                section.byte()?;
-                section.limits()?;
-            }
-            2 => section.limits()?,
-            3 => {
-                section.take(2)?;
-            }
-            4 => {
-                section.byte()?;
-                section.u32()?;
-            }
-            kind => return Err(format!("unknown import kind {kind}")),
+        let kind = section.byte()?;
+        skip_import_type(section, kind)?;
+        if kind == 0 {
+            functions += 1;
         }
     }
     Ok(functions)
+}
+
+/// Reads past what follows an import's kind byte.
+fn skip_import_type(section: &mut Reader, kind: u8) -> Result {
+    match kind {
+        0 => {
+            section.u32()?;
+        }
+        1 => {
+            section.byte()?;
+            section.limits()?;
+        }
+        2 => section.limits()?,
+        3 => {
+            section.take(2)?;
+        }
+        4 => {
+            section.byte()?;
+            section.u32()?;
+        }
+        kind => return Err(format!("unknown import kind {kind}")),
+    }
+    Ok(())
 }
 
 fn body_sizes(section: &mut Reader) -> Result<Vec<u64>> {
@@ -137,6 +146,105 @@ fn function_names(section: &mut Reader) -> Result<HashMap<u32, String>> {
         }
     }
     Ok(names)
+}
+
+/// `(long, short)` names, in import order.
+pub type Renamed = Vec<(String, String)>;
+
+/// The module with every function imported from `from` renamed to one or
+/// two letters, imported from `to`, and what each name became, in import
+/// order. wasm-bindgen names each import after its Rust path plus a 16-digit
+/// hash, and the module carries every name once and the glue once more:
+/// about 4 KB gzip of names nothing else reads (BENCHMARKS.md).
+pub fn shorten_imports(module: &[u8], from: &str, to: &str) -> Result<(Vec<u8>, Renamed)> {
+    let mut reader = Reader { bytes: module, at: 0 };
+    let header = reader.take(8)?;
+    if header != b"\0asm\x01\0\0\0" {
+        return Err("not a wasm module (no `\\0asm` version 1 header)".to_string());
+    }
+    let mut out = header.to_vec();
+    let mut renamed = Vec::new();
+    while !reader.done() {
+        let id = reader.byte()?;
+        let len = reader.u32()? as usize;
+        let start = reader.at;
+        let body = reader.take(len)?;
+        let body = if id == 2 {
+            rename_imports(&mut Reader { bytes: body, at: 0 }, from, to, &mut renamed)
+                .map_err(|err| format!("section {id} at byte {start}: {err}"))?
+        } else {
+            body.to_vec()
+        };
+        out.push(id);
+        out.extend(leb(body.len() as u32));
+        out.extend(body);
+    }
+    Ok((out, renamed))
+}
+
+fn rename_imports(section: &mut Reader, from: &str, to: &str, renamed: &mut Renamed) -> Result<Vec<u8>> {
+    let count = section.u32()?;
+    let mut out = leb(count);
+    for _ in 0..count {
+        let module = section.name()?;
+        let field = section.name()?;
+        let kind_at = section.at;
+        let kind = section.byte()?;
+        skip_import_type(section, kind)?;
+        if module == from && kind != 0 {
+            return Err(format!("import {module}.{field} is not a function (kind {kind})"));
+        }
+        let (module, field) = if module == from {
+            let short = short_name(renamed.len());
+            renamed.push((field, short.clone()));
+            (to.to_string(), short)
+        } else {
+            (module, field)
+        };
+        out.extend(name_bytes(&module));
+        out.extend(name_bytes(&field));
+        out.extend_from_slice(&section.bytes[kind_at..section.at]);
+    }
+    if !section.done() {
+        return Err("bytes after the last import".to_string());
+    }
+    Ok(out)
+}
+
+/// `a`…`z`, `A`…`Z`, then `aa`, `ab`…: valid JS property names, unquoted.
+fn short_name(index: usize) -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let base = LETTERS.len();
+    let mut name = Vec::new();
+    let mut rest = index;
+    loop {
+        name.push(LETTERS[rest % base]);
+        if rest < base {
+            break;
+        }
+        rest = rest / base - 1;
+    }
+    name.reverse();
+    String::from_utf8(name).unwrap_or_default()
+}
+
+fn leb(mut value: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn name_bytes(text: &str) -> Vec<u8> {
+    let mut out = leb(text.len() as u32);
+    out.extend_from_slice(text.as_bytes());
+    out
 }
 
 struct Reader<'a> {
@@ -195,23 +303,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn leb(mut value: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return out;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-
     fn name(text: &str) -> Vec<u8> {
-        let mut out = leb(text.len() as u32);
-        out.extend_from_slice(text.as_bytes());
-        out
+        name_bytes(text)
     }
 
     fn section(id: u8, payload: &[u8]) -> Vec<u8> {
@@ -288,5 +381,58 @@ mod tests {
         assert_eq!(without_hash("a::b::h0123456789abcdef"), "a::b");
         assert_eq!(without_hash("a::hello"), "a::hello");
         assert_eq!(without_hash("<T as a::h>::f"), "<T as a::h>::f");
+    }
+
+    #[test]
+    fn short_names_count_up_through_both_cases_then_two_letters() {
+        let names: Vec<String> = [0, 25, 26, 51, 52, 53, 103, 104].iter().map(|i| short_name(*i)).collect();
+        assert_eq!(names, ["a", "z", "A", "Z", "aa", "ab", "aZ", "ba"]);
+        let all: std::collections::HashSet<String> = (0..3000).map(short_name).collect();
+        assert_eq!(all.len(), 3000, "every index has its own name");
+    }
+
+    /// Imports of two modules: only the named one's functions are renamed,
+    /// and everything after the import section is kept byte for byte.
+    #[test]
+    fn shortens_the_named_modules_imports_only() {
+        let mut imports = leb(3);
+        for (module, field) in
+            [("./glue.js", "__wbg_log_0123456789abcdef"), ("env", "f"), ("./glue.js", "__wbg_now_fedcba9876543210")]
+        {
+            imports.extend(name(module));
+            imports.extend(name(field));
+            imports.extend([0, 0]);
+        }
+        let mut code = leb(1);
+        code.extend([2, 0, 0x0b]);
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.extend(section(2, &imports));
+        module.extend(section(10, &code));
+
+        let (short, renamed) = shorten_imports(&module, "./glue.js", "a").unwrap();
+        assert_eq!(
+            renamed,
+            [
+                ("__wbg_log_0123456789abcdef".to_string(), "a".to_string()),
+                ("__wbg_now_fedcba9876543210".to_string(), "b".to_string())
+            ]
+        );
+        let mut expected = leb(3);
+        for (module, field) in [("a", "a"), ("env", "f"), ("a", "b")] {
+            expected.extend(name(module));
+            expected.extend(name(field));
+            expected.extend([0, 0]);
+        }
+        let mut want = b"\0asm\x01\0\0\0".to_vec();
+        want.extend(section(2, &expected));
+        want.extend(section(10, &code));
+        assert_eq!(short, want);
+        assert_eq!(functions(&short).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_import_that_is_not_a_function_is_an_error() {
+        let err = shorten_imports(&module(), "env", "a").unwrap_err();
+        assert!(err.contains("env.memory is not a function"), "{err}");
     }
 }
