@@ -19,7 +19,9 @@ pub extern "C" fn leadscore_alloc(len: usize) -> *mut u8 {
     at
 }
 
-/// Reads and checks the `len` bytes at `at` (from [`leadscore_alloc`]) and
+/// Reads and checks the `len` bytes at `at` (from [`leadscore_alloc`]: the
+/// tag's attributes and the config text, as [`Config::widget_input`] writes
+/// them) and
 /// returns where the answer is: one byte, `1` for a compiled config and `0`
 /// for a message, then its length as four bytes little-endian, then it.
 ///
@@ -32,7 +34,7 @@ pub unsafe extern "C" fn leadscore_compile(at: *mut u8, len: usize) -> *const u8
     // SAFETY: the caller passes leadscore_alloc's room of `len`, filled.
     let input = unsafe { Vec::from_raw_parts(at, len, len) };
     let answer = match ::core::str::from_utf8(&input) {
-        Ok(text) => Config::parse_for_widget(text).map(|config| config.to_bytes()),
+        Ok(input) => Config::parse_widget_input(input).map(|config| config.to_bytes()),
         Err(_) => Err("config: not UTF-8 text".to_string()),
     };
     let (tag, body) = match answer {

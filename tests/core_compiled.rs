@@ -184,3 +184,70 @@ fn the_text_form_is_base64_of_the_bytes_and_reads_back() {
     assert_eq!(Config::from_text("not base64!").unwrap_err(), "not a compiled config (not base64)");
     assert!(Config::from_text("eyJzaXRlIjoiYSJ9").unwrap_err().contains("not a compiled leadscore config"));
 }
+
+fn attributes(pairs: &[(&str, &str)]) -> json::Object {
+    let mut object = json::Object::new();
+    for (key, value) in pairs {
+        object.insert(key.to_string(), Json::string(*value));
+    }
+    object
+}
+
+/// The config compiler reads the page's text with the tag's attributes
+/// (the widget has no JSON reader): the document's own keys win, the
+/// attributes fill the rest, and the result is the config the merged
+/// document parses to, hash included.
+#[test]
+fn the_compiler_fills_a_config_text_from_the_tags_attributes() {
+    let text = r#"{"site":"own","consent":"implied","rules":[{"id":"p","on":"page_view","points":1}]}"#;
+    let tag = attributes(&[("site", "tag"), ("endpoint", "https://c.example/v1/leads")]);
+    let config = Config::parse_widget_input(&Config::widget_input(&tag, text)).unwrap();
+    let merged = r#"{"site":"own","consent":"implied","rules":[{"id":"p","on":"page_view","points":1}],
+                     "endpoint":"https://c.example/v1/leads"}"#;
+    let expected = Config::parse(merged).unwrap();
+    assert_eq!(config.site(), "own", "the document's site wins");
+    assert_eq!(config.endpoint(), Some("https://c.example/v1/leads"), "the tag's endpoint fills the gap");
+    assert_eq!(config.hash(), expected.hash());
+    assert_eq!(config.to_bytes(), expected.to_bytes());
+
+    // With no attributes the text alone decides.
+    let alone = Config::parse_widget_input(&Config::widget_input(&json::Object::new(), text)).unwrap();
+    assert_eq!(alone.to_bytes(), Config::parse(text).unwrap().to_bytes());
+}
+
+/// Each way a config text can be wrong is one line naming it, as the
+/// widget's own reader said before the reading moved to the compiler.
+#[test]
+fn a_bad_config_text_is_one_line_from_the_compiler() {
+    let none = json::Object::new();
+    let error = |text: &str| Config::parse_widget_input(&Config::widget_input(&none, text)).unwrap_err();
+    assert!(error(r#"{"site": "a",}"#).starts_with("config: not valid JSON: "), "{}", error(r#"{"site": "a",}"#));
+    assert_eq!(error("[1, 2]"), "config: expected a JSON object");
+    assert!(error("{}").starts_with("no config: add data-site"), "{}", error("{}"));
+    assert!(error(r#"{"site":"a","rules":[{"id":"x"}]}"#).contains("(`collector check` explains it)"));
+    let nested = format!(r#"{{"site":"a","deep":{}{}}}"#, "[".repeat(400), "]".repeat(400));
+    assert!(error(&nested).starts_with("config: not valid JSON: "), "{}", error(&nested));
+    let huge = format!(r#"{{"site":"a","pad":"{}"}}"#, "x".repeat(300 * 1024));
+    assert!(error(&huge).contains("the limit is"), "{}", error(&huge));
+    // A compiled config given as a JSON string reads as one.
+    let compiled =
+        Config::parse(r#"{"site":"c","consent":"implied","rules":[{"id":"p","on":"page_view","points":1}]}"#).unwrap();
+    let text = format!("\"{}\"", compiled.to_text());
+    let read = Config::parse_widget_input(&Config::widget_input(&none, &text)).unwrap();
+    assert_eq!(read.to_bytes(), compiled.to_bytes());
+}
+
+/// The document the widget starts from: attributes fill only what the
+/// page's config lacks; a compiled config is kept whole.
+#[test]
+fn the_widget_document_takes_attributes_only_for_missing_keys() {
+    let tag = attributes(&[("site", "tag"), ("preset", "b2b-saas")]);
+    let own = json::parse(r#"{"site":"own"}"#).unwrap();
+    let merged = Config::widget_document(Some(own), &tag).unwrap();
+    assert_eq!(merged.to_string(), r#"{"site":"own","preset":"b2b-saas"}"#);
+    let alone = Config::widget_document(None, &tag).unwrap();
+    assert_eq!(alone.to_string(), r#"{"site":"tag","preset":"b2b-saas"}"#);
+    let compiled = Json::string("AAAA");
+    assert_eq!(Config::widget_document(Some(compiled.clone()), &tag).unwrap(), compiled);
+    assert!(Config::widget_document(None, &json::Object::new()).unwrap_err().starts_with("no config"));
+}

@@ -38,7 +38,7 @@ fn keep_page() {
 fn builtins() -> JsValue {
     js_sys::eval(
         "(function () { var H = {}.hasOwnProperty; return {
-           keys: Object.keys,
+           keys: Object.keys, parse: JSON.parse,
            get: function (o, k) { return o != null && H.call(o, k) ? o[k] : undefined; },
            fetch: window.fetch.bind(window), beacon: navigator.sendBeacon.bind(navigator),
            log: function (m) { try { console.warn('leadscore: ' + m); } catch (_) {} },
@@ -315,6 +315,47 @@ fn marked_clicks_and_downloads_are_captured() {
     assert_eq!(count(&widget, "wish"), 1, "delegated from a child of the marked element");
     assert_eq!(count(&widget, "trial"), 1, "kind guessed from the file name");
     assert_eq!(count(&widget, "any-download"), 2, "file links and download attributes, not pages");
+    holder.remove();
+}
+
+/// `data-leadscore-props` is read by the browser's `JSON.parse` (the one
+/// the loader took): numbers and booleans become the text a rule's
+/// condition compares, and an attribute that is not a flat object is one
+/// console line naming it, while the click still counts, without props.
+#[wasm_bindgen_test]
+fn marked_clicks_read_their_props_as_json() {
+    js_sys::eval("window.__lines = []").unwrap();
+    let builtins = builtins();
+    let log = js_sys::eval("(function (m) { window.__lines.push(m); })").unwrap();
+    Reflect::set(&builtins, &"log".into(), &log).unwrap();
+    keep_page();
+    let options = js_sys::Object::new();
+    let config = implied(
+        "t-props",
+        r#"{"id":"seats","on":"plan_pick","props":{"seats":"5","yearly":"true","plan":"pro"},"points":8},
+           {"id":"pick","on":"plan_pick","points":1}"#,
+    );
+    Reflect::set(&options, &"config".into(), &JSON::parse(&config).unwrap()).unwrap();
+    let widget = start(options.into(), builtins);
+    let holder = append(
+        r#"<button id="good" data-leadscore-event="plan_pick" data-leadscore-props='{"yearly":true,"seats":5.0,"plan":"pro"}'>Pro</button>
+           <button id="nested" data-leadscore-event="plan_pick" data-leadscore-props='{"plan":{"name":"pro"}}'>Pro</button>
+           <button id="broken" data-leadscore-event="plan_pick" data-leadscore-props='{plan:pro}'>Pro</button>
+           <button id="list" data-leadscore-event="plan_pick" data-leadscore-props='["pro"]'>Pro</button>"#,
+    );
+    for id in ["good", "nested", "broken", "list"] {
+        document().get_element_by_id(id).unwrap().unchecked_into::<web_sys::HtmlElement>().click();
+    }
+    assert_eq!(count(&widget, "seats"), 1, "5.0 is \"5\" and true is \"true\"");
+    assert_eq!(count(&widget, "pick"), 4, "a click with unusable props still counts");
+    let lines: Vec<String> = js_sys::Array::from(&js_sys::eval("window.__lines").unwrap())
+        .iter()
+        .filter_map(|line| line.as_string())
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].contains("data-leadscore-props.plan must be a string, number or boolean"), "{lines:?}");
+    assert!(lines[1].starts_with("data-leadscore-props is not JSON: "), "{lines:?}");
+    assert!(lines[2].contains("data-leadscore-props must be a JSON object"), "{lines:?}");
     holder.remove();
 }
 

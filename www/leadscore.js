@@ -1,6 +1,6 @@
 /* The tag sites paste. Dense for a 1 KB gzip budget; www/README.md says why. */
 !function(w,d){
-var D=Document.prototype,A=Reflect.apply,H={}.hasOwnProperty,Y=Object.keys,N=navigator,F=w.fetch.bind(w),S=N.sendBeacon.bind(N),E=console.warn,h=history,K=Object.create(null),q=[],P={url:d.URL},W,X,C,s,B,t,o=O(w,'leadscore');
+var D=Document.prototype,A=Reflect.apply,H={}.hasOwnProperty,Y=Object.keys,N=navigator,F=w.fetch.bind(w),S=N.sendBeacon.bind(N),E=console.warn,J=JSON.parse,h=history,K=Object.create(null),q=[],P={url:d.URL},W,X,C,s,B,t,o=O(w,'leadscore');
 function O(o,k){return o!=null&&A(H,o,[k])?o[k]:void 0}
 if(O(o,'_ls'))return;
 function g(n){return A(Object.getOwnPropertyDescriptor(D,n).get,d,[])}
@@ -26,7 +26,7 @@ try{(g('head')||d.documentElement).appendChild(D.createElement.call(d,'style')).
 function z(){import(B+'.js').then(function(m){
 return m.default({module_or_path:F(B+'_bg.wasm',{integrity:a('integrity')||''})}).then(function(){
 if(C)P.config=C;if(t=D.getElementById.call(d,'leadscore-config'))P.inlineConfig=t.textContent;
-W=m.start(P,{keys:Y,get:O,fetch:F,beacon:S,log:L,view:function(n){return import(B.slice(0,-4)+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q,v)})}).catch(function(e){L(e);X=1})}
+W=m.start(P,{keys:Y,get:O,parse:J,fetch:F,beacon:S,log:L,view:function(n){return import(B.slice(0,-4)+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q,v)})}).catch(function(e){L(e);X=1})}
 function y(){(w.requestIdleCallback||setTimeout)(z,{timeout:3e3})}
 g('readyState')=='complete'?y():w.addEventListener('load',y)
 }(window,document);

@@ -141,7 +141,8 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
     }
     if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))) {
         return Err(format!(
-            "may use letters, digits, '_', '.', ':' and '-' only, found {bad:?} in \"{}\"",
+            "may use letters, digits, '_', '.', ':' and '-' only, found {} in \"{}\"",
+            quoted(bad),
             preview(name)
         ));
     }
@@ -164,6 +165,17 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((end, _)) => text[..end].to_string(),
         None => text.to_string(),
+    }
+}
+
+/// A character as an error message shows it: `'x'`, or `'\u{a}'` for one
+/// that would not print (a control character). Not `{:?}`: char's `Debug`
+/// brings about 2 KB of escaping code to the wasm for this alone.
+pub(crate) fn quoted(c: char) -> String {
+    if c.is_control() {
+        format!("'\\u{{{:x}}}'", c as u32)
+    } else {
+        format!("'{c}'")
     }
 }
 

@@ -323,7 +323,7 @@ impl Checker {
     fn pattern(&mut self, field: &str, text: &str, max: usize, allowed: fn(char) -> bool, what: &str) {
         self.text(|| field.into(), text, 1, max);
         if let Some(bad) = text.chars().find(|&c| !allowed(c)) {
-            self.fail(|| field.into(), || format!("may use {what} only, found {bad:?}"));
+            self.fail(|| field.into(), || format!("may use {what} only, found {}", super::event::quoted(bad)));
         }
     }
 

@@ -319,21 +319,52 @@ pub fn strip_query(query: &str) -> String {
 pub fn parse_props(json: &str) -> Result<Vec<(String, String)>, String> {
     use super::json::Json;
     let value = super::json::parse(json).map_err(|error| format!("data-leadscore-props is not JSON: {error}"))?;
-    let Json::Object(map) = value else {
-        return Err("data-leadscore-props must be a JSON object like {\"kind\":\"trial\"}".into());
-    };
+    let Json::Object(map) = value else { return Err(PROPS_NOT_AN_OBJECT.into()) };
+    props_from_values(map.iter().map(|(key, value)| {
+        let value = match value {
+            Json::String(text) => PropValue::Text(text.clone()),
+            Json::Bool(flag) => PropValue::Bool(*flag),
+            Json::Number(number) => match number.as_f64() {
+                Some(number) => PropValue::Number(number),
+                None => PropValue::Text(number.to_string()),
+            },
+            _ => PropValue::Other,
+        };
+        (key.clone(), value)
+    }))
+}
+
+/// What `data-leadscore-props` must be.
+pub const PROPS_NOT_AN_OBJECT: &str = "data-leadscore-props must be a JSON object like {\"kind\":\"trial\"}";
+
+/// One value of `data-leadscore-props`, as JSON gave it.
+pub enum PropValue {
+    /// A string, kept as it is.
+    Text(String),
+    /// `true` or `false`, as that text.
+    Bool(bool),
+    /// A number, as [`super::event::number_text`] writes it.
+    Number(f64),
+    /// `null`, an array or an object: not allowed.
+    Other,
+}
+
+/// The pairs of `data-leadscore-props` as text, by key, or the first key
+/// whose value is not a string, number or boolean. The widget reads the
+/// attribute with the browser's `JSON.parse` and hands its entries here, so
+/// it carries no JSON reader of its own; [`parse_props`] does the same natively.
+pub fn props_from_values(entries: impl Iterator<Item = (String, PropValue)>) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for (key, value) in entries {
+        let text = match value {
+            PropValue::Text(text) => text,
+            PropValue::Bool(flag) => flag.to_string(),
+            PropValue::Number(number) => super::event::number_text(number),
+            PropValue::Other => return Err(format!("data-leadscore-props.{key} must be a string, number or boolean")),
+        };
+        pairs.push((key, text));
+    }
     // By key, as before: the order a page wrote them in says nothing.
-    let mut pairs = map
-        .iter()
-        .map(|(key, value)| match value {
-            Json::String(text) => Ok((key.clone(), text.clone())),
-            Json::Bool(flag) => Ok((key.clone(), flag.to_string())),
-            Json::Number(number) => {
-                Ok((key.clone(), number.as_f64().map_or_else(|| number.to_string(), super::event::number_text)))
-            }
-            _ => Err(format!("data-leadscore-props.{key} must be a string, number or boolean")),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     super::small_sort::sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
     Ok(pairs)
 }

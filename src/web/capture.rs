@@ -12,7 +12,8 @@ use super::dom::{self, closest, warn, Listener};
 use super::inlet::Inlet;
 use crate::core::config::Capture;
 use crate::core::signals::{
-    classify_field, guess_download_kind, is_download_path, looks_like_card_number, parse_props, FieldHints,
+    classify_field, guess_download_kind, is_download_path, looks_like_card_number, props_from_values, FieldHints,
+    PropValue, PROPS_NOT_AN_OBJECT,
 };
 use crate::core::Field;
 use crate::session::Signal;
@@ -102,12 +103,33 @@ pub(crate) fn scroll_percent() -> Option<u32> {
 
 fn element_props(element: &web_sys::Element) -> Vec<(String, String)> {
     match element.get_attribute("data-leadscore-props") {
-        Some(json) => parse_props(&json).unwrap_or_else(|error| {
+        Some(json) => props(&json).unwrap_or_else(|error| {
             warn(&error);
             Vec::new()
         }),
         None => Vec::new(),
     }
+}
+
+/// `data-leadscore-props` read by the browser's `JSON.parse`, by its own
+/// entries, with the core's rules for the values.
+fn props(json: &str) -> Result<Vec<(String, String)>, String> {
+    let value = dom::parse_json(json).map_err(|error| format!("data-leadscore-props is not JSON: {error}"))?;
+    if !value.is_object() || js_sys::Array::is_array(&value) {
+        return Err(PROPS_NOT_AN_OBJECT.into());
+    }
+    props_from_values(dom::own_entries(&value).into_iter().map(|(key, item)| {
+        let item = if let Some(text) = item.as_string() {
+            PropValue::Text(text)
+        } else if let Some(flag) = item.as_bool() {
+            PropValue::Bool(flag)
+        } else if let Some(number) = item.as_f64() {
+            PropValue::Number(number)
+        } else {
+            PropValue::Other
+        };
+        (key, item)
+    }))
 }
 
 fn clicked(inlet: &Inlet, event: &web_sys::Event, capture: Capture) {

@@ -11,10 +11,11 @@ use crate::prelude::*;
 /// Told the config, or why there is none, once.
 pub(crate) type Done = Box<dyn FnOnce(Result<Config, String>)>;
 
-/// Reads and checks `text`, a config document, and tells `done`.
+/// Reads and checks `input` (the tag's attributes and a config text, as
+/// [`Config::widget_input`] writes them), and tells `done`.
 #[cfg(not(feature = "shipped"))]
-pub(crate) fn compile(text: String, done: Done) {
-    done(Config::parse_for_widget(&text))
+pub(crate) fn compile(input: String, done: Done) {
+    done(Config::parse_widget_input(&input))
 }
 
 #[cfg(feature = "shipped")]

@@ -28,6 +28,10 @@ extern "C" {
     /// wasm memory and back.
     #[wasm_bindgen(method, structural, catch)]
     fn get(this: &Builtins, object: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+    /// The browser's `JSON.parse`, as it was when the loader ran: the
+    /// widget carries no JSON reader of its own.
+    #[wasm_bindgen(method, structural, catch)]
+    fn parse(this: &Builtins, text: &str) -> Result<JsValue, JsValue>;
     /// The browser's `fetch`, as it was when the loader ran.
     #[wasm_bindgen(method, structural, catch)]
     fn fetch(this: &Builtins, url: &str, init: &JsValue) -> Result<Promise, JsValue>;
@@ -80,7 +84,7 @@ static CLOCK_OFFSET_MS: Local<Cell<f64>> = Local(Cell::new(0.0));
 
 /// Keeps the loader's builtins; `false` when `value` does not carry them.
 pub(crate) fn set_builtins(value: JsValue) -> bool {
-    let usable = ["keys", "get", "fetch", "beacon", "log", "guard"].iter().all(|name| {
+    let usable = ["keys", "get", "parse", "fetch", "beacon", "log", "guard"].iter().all(|name| {
         js_sys::Reflect::get_own_property_descriptor(value.unchecked_ref::<js_sys::Object>(), &JsValue::from_str(name))
             .is_ok_and(|descriptor| !descriptor.is_undefined())
     });
@@ -129,6 +133,14 @@ pub(crate) fn own(object: &JsValue, key: &str) -> JsValue {
     }
     let key = JsValue::from_str(key);
     with_builtins(JsValue::UNDEFINED, |builtins| builtins.get(object, &key).unwrap_or(JsValue::UNDEFINED))
+}
+
+/// JSON text read by the browser's own `JSON.parse`; the error is its
+/// message (`Unexpected token } in JSON at position 9`).
+pub(crate) fn parse_json(text: &str) -> Result<JsValue, String> {
+    with_builtins(Err("no JSON reader".into()), |builtins| {
+        builtins.parse(text).map_err(|error| own(&error, "message").as_string().unwrap_or_else(|| "not JSON".into()))
+    })
 }
 
 /// `fetch(url, init)` through the browser's own `fetch`.

@@ -34,7 +34,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use self::dom::{now, warn};
 use self::handle::Handle;
-use crate::core::json::{self, Json, Object as JsonObject};
+use crate::core::json::{Json, Object as JsonObject};
 use crate::core::{Config, Engine};
 use crate::session::{Landing, Signal, Source, Verdict};
 
@@ -97,33 +97,24 @@ impl Options {
         }
     }
 
-    /// The config document: the richest source, with attributes filling gaps.
-    fn document(&self, fetched: Option<&str>) -> Result<Json, String> {
-        let base: Option<Json> = match (&self.config, self.inline_config.as_deref(), fetched) {
-            (Some(config), _, _) => Some(config.clone()),
-            (None, Some(text), _) | (None, None, Some(text)) => {
-                Some(json::parse(text).map_err(|error| format!("config: not valid JSON: {error}"))?)
-            }
-            _ => None,
-        };
-        let mut document = match base {
-            Some(Json::Object(map)) => map,
-            // A compiled config carries its site and endpoint.
-            Some(compiled @ Json::String(_)) => return Ok(compiled),
-            Some(_) => return Err("config: expected a JSON object".into()),
-            None => JsonObject::new(),
-        };
+    /// The tag's attributes that fill what a config document lacks.
+    fn attributes(&self) -> JsonObject {
+        let mut attributes = JsonObject::new();
         for (key, value) in [("site", &self.site), ("endpoint", &self.endpoint), ("preset", &self.preset)] {
-            if let (Some(value), false) = (value, document.contains_key(key)) {
-                document.insert(key.into(), Json::String(value.clone()));
+            if let Some(value) = value {
+                attributes.insert(key.into(), Json::String(value.clone()));
             }
         }
-        if document.is_empty() {
-            return Err("no config: add data-site and data-preset to the script tag, an inline \
-                        <script type=\"application/json\" id=\"leadscore-config\">, or leadscore('init', {...})"
-                .into());
+        attributes
+    }
+
+    /// The config from the richest source: an `init` object, then the
+    /// inline text, then the fetched one, then the attributes alone.
+    fn resolve(&self, fetched: Option<&str>, done: compile::Done) {
+        match (&self.config, self.inline_config.as_deref(), fetched) {
+            (None, Some(text), _) | (None, None, Some(text)) => resolve_text(text, &self.attributes(), done),
+            (config, _, _) => resolve(Config::widget_document(config.clone(), &self.attributes()), done),
         }
-        Ok(Json::Object(document))
     }
 }
 
@@ -157,26 +148,28 @@ pub fn start(options: JsValue, builtins: JsValue) -> Widget {
         );
         return widget;
     }
-    let weak = widget.handle.downgrade();
-    let configure = move |config| {
-        if let Some(handle) = weak.upgrade() {
-            handle.configure(config);
-        }
-    };
+    let configure = configure_later(&widget.handle);
     match options.config_url.clone() {
         Some(url) if options.config.is_none() && options.inline_config.is_none() => {
             let source = url.clone();
-            transport::fetch_text(&source, move |fetched| {
-                let document = match fetched {
-                    Ok(text) => options.document(Some(&text)),
-                    Err(error) => Err(format!("config {url}: {error}")),
-                };
-                resolve(document, Box::new(configure));
+            transport::fetch_text(&source, move |fetched| match fetched {
+                Ok(text) => options.resolve(Some(&text), configure),
+                Err(error) => configure(Err(format!("config {url}: {error}"))),
             });
         }
-        _ => resolve(options.document(None), Box::new(configure)),
+        _ => options.resolve(None, configure),
     }
     widget
+}
+
+/// Configures the widget when the config is known, if it is still there.
+fn configure_later(handle: &Handle) -> compile::Done {
+    let weak = handle.downgrade();
+    Box::new(move |config| {
+        if let Some(handle) = weak.upgrade() {
+            handle.configure(config);
+        }
+    })
 }
 
 /// The config a document gives, to `done`: at once when it is compiled
@@ -189,8 +182,22 @@ fn resolve(document: Result<Json, String>, done: compile::Done) {
         Ok(Json::String(compiled)) => done(Config::from_text(&compiled).map_err(|error| format!("config: {error}"))),
         Ok(document) => match Config::from_options(&document) {
             Some(config) => done(Ok(config)),
-            None => compile::compile(document.to_string(), done),
+            None => compile::compile(Config::widget_input(&JsonObject::new(), &document.to_string()), done),
         },
+    }
+}
+
+/// The config a text gives (inline or fetched), to `done`: a compiled one
+/// (one JSON string) is read at once; any other goes to the config compiler
+/// as it is, with the tag's attributes, since the widget has no JSON reader.
+fn resolve_text(text: &str, attributes: &JsonObject, done: compile::Done) {
+    let text = text.trim();
+    match text.strip_prefix('"') {
+        Some(compiled) => done(match compiled.strip_suffix('"') {
+            Some(compiled) => Config::from_text(compiled).map_err(|error| format!("config: {error}")),
+            None => Err("config: not valid JSON: a string without its closing quote".into()),
+        }),
+        None => compile::compile(Config::widget_input(attributes, text), done),
     }
 }
 
@@ -326,15 +333,7 @@ impl Widget {
             Ok(_) => Options::default(),
             Err(error) => return warn(&format!("init: the config is not plain JSON data: {error}")),
         };
-        let weak = self.handle.downgrade();
-        resolve(
-            options.document(None),
-            Box::new(move |config| {
-                if let Some(handle) = weak.upgrade() {
-                    handle.configure(config);
-                }
-            }),
-        );
+        options.resolve(None, configure_later(&self.handle));
     }
 
     /// The engagement score now, rounded to a tenth.

@@ -16,6 +16,7 @@ const browser = typeof window != "undefined" && typeof document != "undefined";
 const apply = Reflect.apply;
 const own = {}.hasOwnProperty;
 const keys = Object.keys;
+const parse = JSON.parse;
 const fetch_ = browser ? window.fetch.bind(window) : null;
 const beacon = browser ? navigator.sendBeacon.bind(navigator) : null;
 const warn = console.warn;
@@ -77,6 +78,7 @@ function load() {
             {
               keys,
               get,
+              parse,
               fetch: fetch_,
               beacon,
               log,

@@ -326,6 +326,67 @@ impl Config {
         Config::parse(json).map_err(|error| format!("config: {error} (`collector check` explains it)"))
     }
 
+    /// What the config compiler reads (`src/compiler.rs`), as the widget
+    /// writes it ([`Config::widget_input`]): the tag's attributes as a JSON
+    /// object, a NUL, then the page's config text. The text is read here,
+    /// not in the widget, which carries no JSON reader; then as
+    /// [`Config::widget_document`] merges them, then
+    /// [`Config::parse_for_widget`].
+    pub fn parse_widget_input(input: &str) -> Result<Config, String> {
+        use super::json::{self, Json};
+        let (attributes, text) = input.split_once('\0').unwrap_or(("{}", input));
+        let Ok(Json::Object(attributes)) = json::parse(attributes) else {
+            return Err("config: the tag's attributes did not reach the config compiler".into());
+        };
+        if text.len() > MAX_CONFIG_BYTES {
+            // Its own error, before any reading.
+            return Config::parse_for_widget(text);
+        }
+        let document = json::parse(text).map_err(|error| format!("config: not valid JSON: {error}"))?;
+        match Config::widget_document(Some(document), &attributes)? {
+            Json::String(compiled) => Config::from_text(&compiled).map_err(|error| format!("config: {error}")),
+            document => Config::parse_for_widget(&document.to_string()),
+        }
+    }
+
+    /// The compiler's input for a config `text` and the tag's `attributes`
+    /// (see [`Config::parse_widget_input`]).
+    pub fn widget_input(attributes: &super::json::Object, text: &str) -> String {
+        let mut input = super::json::Json::Object(attributes.clone()).to_string();
+        input.push('\0');
+        input.push_str(text);
+        input
+    }
+
+    /// The config document the widget starts from: the page's (`base`: an
+    /// inline, fetched or `init` config) with the tag's `attributes`
+    /// (`site`, `endpoint`, `preset`) filling the keys it lacks. A compiled
+    /// config (a JSON string) is kept as it is: it carries its own site and
+    /// endpoint.
+    pub fn widget_document(
+        base: Option<super::json::Json>,
+        attributes: &super::json::Object,
+    ) -> Result<super::json::Json, String> {
+        use super::json::{Json, Object};
+        let mut document = match base {
+            Some(Json::Object(map)) => map,
+            Some(compiled @ Json::String(_)) => return Ok(compiled),
+            Some(_) => return Err("config: expected a JSON object".into()),
+            None => Object::new(),
+        };
+        for (key, value) in attributes.iter() {
+            if !document.contains_key(key) {
+                document.insert(key.clone(), value.clone());
+            }
+        }
+        if document.is_empty() {
+            return Err("no config: add data-site and data-preset to the script tag, an inline \
+                        <script type=\"application/json\" id=\"leadscore-config\">, or leadscore('init', {...})"
+                .into());
+        }
+        Ok(Json::Object(document))
+    }
+
     /// [`Config::parse`] of a document that only names a preset and its
     /// options (`site`, `preset`, `endpoint`, `consent`, as strings), the
     /// same config, read from the preset's compiled bytes without parsing
