@@ -136,8 +136,56 @@ fn shorten_imports(bg: &Path, glue: &Path) -> Result {
         }
         text = text.replacen(long.as_str(), short, 1);
     }
+    let (module, renamed) = wasm::shorten_exports(&module, &["memory"])?;
+    let text = rename_export_uses(&text, &renamed).map_err(|err| format!("{}: {err}", glue.display()))?;
     fs::write(bg, module).map_err(|err| format!("could not write {}: {err}", bg.display()))?;
     fs::write(glue, text).map_err(|err| format!("could not write {}: {err}", glue.display()))
+}
+
+/// The glue with its uses of the module's exports renamed. The minified
+/// glue reads them as properties of one variable (`c.__wbindgen_malloc`);
+/// that variable is found by the one export every glue uses, and afterwards
+/// no long name may be left quoted or called off anything else, or the build
+/// stops. (A JS export of the same name, `start`, is the glue's own.)
+fn rename_export_uses(glue: &str, renamed: &[(String, String)]) -> Result<String> {
+    let malloc = ".__wbindgen_malloc";
+    let at = glue.find(malloc).ok_or("the glue never calls __wbindgen_malloc; cannot find the module's exports")?;
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    let start = glue[..at].rfind(|c: char| !is_name(c)).map_or(0, |at| at + 1);
+    let exports = &glue[start..at];
+    if exports.is_empty() {
+        return Err("the glue calls __wbindgen_malloc on no variable".to_string());
+    }
+    let mut out = glue.to_string();
+    // Longest first, so no name is cut inside a longer one that starts with it.
+    let mut renamed: Vec<&(String, String)> = renamed.iter().collect();
+    renamed.sort_by_key(|(long, _)| std::cmp::Reverse(long.len()));
+    for (long, short) in renamed {
+        let from = format!("{exports}.{long}");
+        let mut text = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(found) = rest.find(&from) {
+            let after = &rest[found + from.len()..];
+            text.push_str(&rest[..found]);
+            if after.starts_with(is_name) {
+                text.push_str(&from);
+            } else {
+                text.push_str(exports);
+                text.push('.');
+                text.push_str(short);
+            }
+            rest = after;
+        }
+        text.push_str(rest);
+        out = text;
+        // Read some other way (by a quoted name, or off another variable),
+        // it would be missing once renamed.
+        let quoted = [format!("\"{long}\""), format!("'{long}'"), format!(".{long}(")];
+        if quoted.iter().any(|each| out.contains(each.as_str())) {
+            return Err(format!("the export {long} is used other than as {exports}.{long}; cannot shorten it"));
+        }
+    }
+    Ok(out)
 }
 
 /// The config compiler (`compiler` with `shipped`, src/compiler.rs): the
@@ -237,5 +285,28 @@ mod tests {
         let dir = scratch("none");
         copy_www(&dir.join("www"), &dir).unwrap();
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn renamed(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(long, short)| (long.to_string(), short.to_string())).collect()
+    }
+
+    #[test]
+    fn export_uses_are_renamed_off_the_exports_variable_only() {
+        let glue = "function q(r){const t=c.start(r);c.widget_track(1);return c.__wbindgen_malloc(t),c.startx}\
+                    export{q as start};";
+        let out =
+            rename_export_uses(glue, &renamed(&[("start", "a"), ("widget_track", "b"), ("__wbindgen_malloc", "c")]))
+                .unwrap();
+        assert_eq!(out, "function q(r){const t=c.a(r);c.b(1);return c.c(t),c.startx}export{q as start};");
+    }
+
+    #[test]
+    fn an_export_read_another_way_stops_the_build() {
+        let glue = "c.__wbindgen_malloc(1);c.widget_track(2);x[\"widget_track\"]()";
+        let err = rename_export_uses(glue, &renamed(&[("widget_track", "a")])).unwrap_err();
+        assert!(err.contains("widget_track is used other than as c.widget_track"), "{err}");
+        let err = rename_export_uses("malloc()", &renamed(&[])).unwrap_err();
+        assert!(err.contains("never calls __wbindgen_malloc"), "{err}");
     }
 }

@@ -182,6 +182,68 @@ pub fn shorten_imports(module: &[u8], from: &str, to: &str) -> Result<(Vec<u8>, 
     Ok((out, renamed))
 }
 
+/// The module with every export but those in `keep` renamed to one or two
+/// letters, and what each name became, in export order: the glue calls the
+/// module by these names (`malloc`, `widget_track`, a closure's
+/// `…invoke__h0123456789abcdef`), which, like the imports, nothing else reads.
+pub fn shorten_exports(module: &[u8], keep: &[&str]) -> Result<(Vec<u8>, Renamed)> {
+    let mut reader = Reader { bytes: module, at: 0 };
+    let header = reader.take(8)?;
+    if header != b"\0asm\x01\0\0\0" {
+        return Err("not a wasm module (no `\\0asm` version 1 header)".to_string());
+    }
+    let mut out = header.to_vec();
+    let mut renamed = Vec::new();
+    while !reader.done() {
+        let id = reader.byte()?;
+        let len = reader.u32()? as usize;
+        let start = reader.at;
+        let body = reader.take(len)?;
+        let body = if id == 7 {
+            rename_exports(&mut Reader { bytes: body, at: 0 }, keep, &mut renamed)
+                .map_err(|err| format!("section {id} at byte {start}: {err}"))?
+        } else {
+            body.to_vec()
+        };
+        out.push(id);
+        out.extend(leb(body.len() as u32));
+        out.extend(body);
+    }
+    Ok((out, renamed))
+}
+
+fn rename_exports(section: &mut Reader, keep: &[&str], renamed: &mut Renamed) -> Result<Vec<u8>> {
+    let count = section.u32()?;
+    let mut out = leb(count);
+    let mut next = 0;
+    for _ in 0..count {
+        let field = section.name()?;
+        let kind_at = section.at;
+        section.byte()?;
+        section.u32()?;
+        let field = if keep.contains(&field.as_str()) {
+            field
+        } else {
+            // Never one of the kept names.
+            let short = loop {
+                let short = short_name(next);
+                next += 1;
+                if !keep.contains(&short.as_str()) {
+                    break short;
+                }
+            };
+            renamed.push((field, short.clone()));
+            short
+        };
+        out.extend(name_bytes(&field));
+        out.extend_from_slice(&section.bytes[kind_at..section.at]);
+    }
+    if !section.done() {
+        return Err("bytes after the last export".to_string());
+    }
+    Ok(out)
+}
+
 fn rename_imports(section: &mut Reader, from: &str, to: &str, renamed: &mut Renamed) -> Result<Vec<u8>> {
     let count = section.u32()?;
     let mut out = leb(count);
@@ -434,5 +496,32 @@ mod tests {
     fn an_import_that_is_not_a_function_is_an_error() {
         let err = shorten_imports(&module(), "env", "a").unwrap_err();
         assert!(err.contains("env.memory is not a function"), "{err}");
+    }
+
+    #[test]
+    fn shortens_every_export_but_the_kept_ones() {
+        let mut exports = leb(3);
+        for (field, kind) in [("memory", 2u8), ("widget_track", 0), ("__wbindgen_malloc", 0)] {
+            exports.extend(name(field));
+            exports.extend([kind, 0]);
+        }
+        let mut module = b"\0asm\x01\0\0\0".to_vec();
+        module.extend(section(7, &exports));
+        let (short, renamed) = shorten_exports(&module, &["memory"]).unwrap();
+        assert_eq!(
+            renamed,
+            [("widget_track".to_string(), "a".to_string()), ("__wbindgen_malloc".to_string(), "b".to_string())]
+        );
+        let mut expected = leb(3);
+        for (field, kind) in [("memory", 2u8), ("a", 0), ("b", 0)] {
+            expected.extend(name(field));
+            expected.extend([kind, 0]);
+        }
+        let mut want = b"\0asm\x01\0\0\0".to_vec();
+        want.extend(section(7, &expected));
+        assert_eq!(short, want);
+        // A kept name is never handed out as a short one.
+        let (_, renamed) = shorten_exports(&module, &["memory", "a"]).unwrap();
+        assert_eq!(renamed[0].1, "b");
     }
 }
