@@ -18,6 +18,45 @@ use super::tally::Tally;
 use super::time::Timestamp;
 use crate::prelude::*;
 
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 of `bytes`, with `=` padding when `padded`: the stored
+/// record's text (unpadded) and a compiled config's (padded), written by one
+/// copy of the code, since storage and JSON hold text and `btoa` belongs to
+/// the page.
+pub fn to_base64(bytes: &[u8], padded: bool) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let bits =
+            chunk.iter().enumerate().fold(0u32, |bits, (index, byte)| bits | u32::from(*byte) << (16 - 8 * index));
+        for index in 0..4 {
+            if index <= chunk.len() {
+                out.push(char::from(BASE64[(bits >> (18 - 6 * index) & 63) as usize]));
+            } else if padded {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Reads [`to_base64`]'s unpadded text; `None` for any other character.
+pub fn from_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut bits, mut count) = (0u32, 0u32);
+    for byte in text.bytes() {
+        let value = BASE64.iter().position(|&c| c == byte)? as u32;
+        bits = bits << 6 | value;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    Some(out)
+}
+
 /// Why a body could not be read.
 pub(crate) type Error = &'static str;
 

@@ -93,11 +93,17 @@ impl FitRule {
 /// Whether `word` (lowercase) occurs in `text` (lowercase) as a whole word, so
 /// that "vp" matches "VP Sales" but not "mvp developer".
 fn contains_word(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(start, _)| {
+    let mut from = 0;
+    while let Some(start) = super::text::find_from(text, word, from) {
         let before = text[..start].chars().next_back();
         let after = text[start + word.len()..].chars().next();
-        !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
-    })
+        if !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char) {
+            return true;
+        }
+        // On to the next character: matches may overlap.
+        from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+    }
+    false
 }
 
 #[cfg(test)]
@@ -119,6 +125,8 @@ mod tests {
         assert!(contains_word("vp sales", "vp"));
         assert!(contains_word("head of growth", "head of"));
         assert!(!contains_word("mvp developer", "vp"));
+        assert!(contains_word("mvp, vp sales", "vp"), "a later match after one inside a word");
+        assert!(contains_word("é vp", "vp"));
         assert!(contains_word("cto/co-founder", "cto"));
     }
 }

@@ -18,8 +18,13 @@ pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a st
         .map(|(_, candidate)| candidate)
 }
 
-/// A suffix for error messages: `; did you mean "x"?` or nothing.
+/// A suffix for error messages: `; did you mean "x"?` or nothing. The
+/// shipped modules (the widget and its config compiler) give nothing: their
+/// lines are short, and `collector check` gives the hint for a config.
 pub(crate) fn hint_suffix<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    if cfg!(feature = "shipped") {
+        return String::new();
+    }
     match did_you_mean(input, candidates) {
         Some(name) => format!("; did you mean \"{name}\"?"),
         None => String::new(),

@@ -86,7 +86,7 @@ impl Field {
                 "unknown identity field \"{}\"{}; known fields: {}",
                 preview(name),
                 hint_suffix(name, Field::ALL.iter().map(|f| f.name())),
-                Field::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+                super::text::joined(Field::ALL.iter().map(|f| f.name()), ", ")
             ),
         })
     }
@@ -257,7 +257,9 @@ pub(crate) fn numeric_range(text: &str) -> Option<(f64, f64)> {
     }
     match numbers.as_slice() {
         [] => None,
-        [only] if text.contains('+') || text.to_ascii_lowercase().contains("over") => Some((*only, f64::INFINITY)),
+        [only] if text.contains('+') || super::text::contains(&text.to_ascii_lowercase(), "over") => {
+            Some((*only, f64::INFINITY))
+        }
         [only] => Some((*only, *only)),
         [low, high] => Some((low.min(*high), low.max(*high))),
         _ => None,

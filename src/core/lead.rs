@@ -376,7 +376,7 @@ impl Checker {
         self.count("identity", lead.identity.len(), super::identity::Field::ALL.len(), "identity fields");
         for (name, value) in lead.identity.iter() {
             if super::identity::Field::parse(name).is_err() {
-                let known = super::identity::Field::ALL.map(|field| field.name()).join(", ");
+                let known = super::text::joined(super::identity::Field::ALL.iter().map(|field| field.name()), ", ");
                 self.fail(
                     || format!("identity.{}", super::event::preview(name)),
                     || format!("unknown identity field; known: {known}"),
@@ -449,7 +449,7 @@ impl Checker {
         }
         if let Some(click_id) = &touch.click_id {
             if !super::signals::CLICK_IDS.iter().any(|(param, _)| param == click_id) {
-                let known = super::signals::CLICK_IDS.iter().map(|(param, _)| *param).collect::<Vec<_>>().join(", ");
+                let known = super::text::joined(super::signals::CLICK_IDS.iter().map(|(param, _)| *param), ", ");
                 self.fail(|| at("click_id"), || format!("unknown click id; known: {known}"));
             }
         }

@@ -48,7 +48,7 @@ pub mod state;
 pub mod text;
 pub mod time;
 
-mod codec;
+pub(crate) mod codec;
 mod engine;
 mod fnv;
 mod glob;

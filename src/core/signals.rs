@@ -87,13 +87,14 @@ pub fn classify_field(hints: &FieldHints<'_>, extra: &[(Field, Vec<String>)], he
         return None;
     }
     let autocomplete = hints.autocomplete.trim().to_ascii_lowercase();
-    if autocomplete.split_whitespace().any(|token| token.starts_with("cc-") || token.contains("password")) {
+    if autocomplete.split_whitespace().any(|token| token.starts_with("cc-") || super::text::contains(token, "password"))
+    {
         return None;
     }
     let names = [normalize(hints.name), normalize(hints.id)];
     let is_secret = names.iter().any(|name| {
         name.split('_').any(|part| NEVER_NAMES.contains(&part))
-            || NEVER_NAMES.iter().any(|bad| bad.len() > 3 && name.contains(bad))
+            || NEVER_NAMES.iter().any(|bad| bad.len() > 3 && super::text::contains(name, bad))
     });
     if is_secret {
         return None;
@@ -176,7 +177,7 @@ pub fn guess_download_kind(path: &str) -> Option<&'static str> {
         ("datasheet", "datasheet"),
     ]
     .into_iter()
-    .find(|(needle, _)| file.contains(needle))
+    .find(|(needle, _)| super::text::contains(&file, needle))
     .map(|(_, kind)| kind)
 }
 
@@ -310,7 +311,7 @@ pub fn strip_query(query: &str) -> String {
     if kept.is_empty() {
         String::new()
     } else {
-        format!("?{}", kept.join("&"))
+        format!("?{}", super::text::joined(kept, "&"))
     }
 }
 

@@ -94,7 +94,7 @@ pub fn page_path(url: &str) -> String {
     }
     let before_query = before_hash.split('?').next().unwrap_or(before_hash);
     // Past `scheme://host` (a relative URL has neither).
-    let after_authority = match before_query.find("://") {
+    let after_authority = match crate::core::text::find_from(before_query, "://", 0) {
         Some(index) => {
             let rest = &before_query[index + 3..];
             rest.find('/').map_or("", |slash| &rest[slash..])

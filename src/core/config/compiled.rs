@@ -127,8 +127,6 @@ impl Config {
     }
 }
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 impl Config {
     /// The compiled config as text: standard base64 (padded) of
     /// [`Config::to_bytes`]. A page gives it as a JSON string wherever it
@@ -136,35 +134,13 @@ impl Config {
     /// `/v1/sites/SITE/compiled.json`), and the widget reads it without the
     /// config compiler; `collector compile` writes it.
     pub fn to_text(&self) -> String {
-        let bytes = self.to_bytes();
-        let mut text = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let group =
-                chunk.iter().enumerate().fold(0u32, |group, (at, byte)| group | u32::from(*byte) << (16 - 8 * at));
-            for at in 0..4 {
-                text.push(match at <= chunk.len() {
-                    true => char::from(BASE64[(group >> (18 - 6 * at) & 63) as usize]),
-                    false => '=',
-                });
-            }
-        }
-        text
+        super::super::codec::to_base64(&self.to_bytes(), true)
     }
 
     /// Reads [`Config::to_text`]'s text.
     pub fn from_text(text: &str) -> Result<Config, Error> {
-        let text = text.trim_end_matches('=').as_bytes();
-        let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
-        let (mut group, mut bits) = (0u32, 0);
-        for byte in text {
-            let value = BASE64.iter().position(|each| each == byte).ok_or("not a compiled config (not base64)")?;
-            group = group << 6 | value as u32;
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                bytes.push((group >> bits) as u8);
-            }
-        }
+        let bytes =
+            super::super::codec::from_base64(text.trim_end_matches('=')).ok_or("not a compiled config (not base64)")?;
         Config::from_bytes(&bytes)
     }
 }
