@@ -157,29 +157,9 @@ pub type Renamed = Vec<(String, String)>;
 /// hash, and the module carries every name once and the glue once more:
 /// about 4 KB gzip of names nothing else reads (BENCHMARKS.md).
 pub fn shorten_imports(module: &[u8], from: &str, to: &str) -> Result<(Vec<u8>, Renamed)> {
-    let mut reader = Reader { bytes: module, at: 0 };
-    let header = reader.take(8)?;
-    if header != b"\0asm\x01\0\0\0" {
-        return Err("not a wasm module (no `\\0asm` version 1 header)".to_string());
-    }
-    let mut out = header.to_vec();
     let mut renamed = Vec::new();
-    while !reader.done() {
-        let id = reader.byte()?;
-        let len = reader.u32()? as usize;
-        let start = reader.at;
-        let body = reader.take(len)?;
-        let body = if id == 2 {
-            rename_imports(&mut Reader { bytes: body, at: 0 }, from, to, &mut renamed)
-                .map_err(|err| format!("section {id} at byte {start}: {err}"))?
-        } else {
-            body.to_vec()
-        };
-        out.push(id);
-        out.extend(leb(body.len() as u32));
-        out.extend(body);
-    }
-    Ok((out, renamed))
+    let module = rewrite_section(module, 2, |section| rename_imports(section, from, to, &mut renamed))?;
+    Ok((module, renamed))
 }
 
 /// The module with every export but those in `keep` renamed to one or two
@@ -187,29 +167,35 @@ pub fn shorten_imports(module: &[u8], from: &str, to: &str) -> Result<(Vec<u8>, 
 /// module by these names (`malloc`, `widget_track`, a closure's
 /// `…invoke__h0123456789abcdef`), which, like the imports, nothing else reads.
 pub fn shorten_exports(module: &[u8], keep: &[&str]) -> Result<(Vec<u8>, Renamed)> {
+    let mut renamed = Vec::new();
+    let module = rewrite_section(module, 7, |section| rename_exports(section, keep, &mut renamed))?;
+    Ok((module, renamed))
+}
+
+/// The module with the body of every section `id` replaced by what
+/// `rewrite` makes of it; every other byte is kept.
+fn rewrite_section(module: &[u8], id: u8, mut rewrite: impl FnMut(&mut Reader) -> Result<Vec<u8>>) -> Result<Vec<u8>> {
     let mut reader = Reader { bytes: module, at: 0 };
     let header = reader.take(8)?;
     if header != b"\0asm\x01\0\0\0" {
         return Err("not a wasm module (no `\\0asm` version 1 header)".to_string());
     }
     let mut out = header.to_vec();
-    let mut renamed = Vec::new();
     while !reader.done() {
-        let id = reader.byte()?;
+        let section = reader.byte()?;
         let len = reader.u32()? as usize;
         let start = reader.at;
         let body = reader.take(len)?;
-        let body = if id == 7 {
-            rename_exports(&mut Reader { bytes: body, at: 0 }, keep, &mut renamed)
-                .map_err(|err| format!("section {id} at byte {start}: {err}"))?
+        let body = if section == id {
+            rewrite(&mut Reader { bytes: body, at: 0 }).map_err(|err| format!("section {id} at byte {start}: {err}"))?
         } else {
             body.to_vec()
         };
-        out.push(id);
+        out.push(section);
         out.extend(leb(body.len() as u32));
         out.extend(body);
     }
-    Ok((out, renamed))
+    Ok(out)
 }
 
 fn rename_exports(section: &mut Reader, keep: &[&str], renamed: &mut Renamed) -> Result<Vec<u8>> {
