@@ -323,7 +323,11 @@ impl Config {
     /// [`Config::parse`] as the widget reports it: one line, the path and
     /// the reason, pointing to `collector check` for the full explanation.
     pub fn parse_for_widget(json: &str) -> Result<Config, String> {
-        Config::parse(json).map_err(|error| format!("config: {error} (`collector check` explains it)"))
+        Config::parse(json).map_err(|error| {
+            // An error about the document as a whole says `config` once.
+            let error = if error.path() == "config" { error.message().to_string() } else { error.to_string() };
+            format!("config: {error} (`collector check` explains it)")
+        })
     }
 
     /// What the config compiler reads (`src/compiler.rs`), as the widget
