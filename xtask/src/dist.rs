@@ -88,7 +88,7 @@ pub fn build() -> Result {
         .args(["--minify", "--format=esm", "--log-level=warning", "--allow-overwrite"])
         .arg(format!("--outfile={}", glue.display())))?;
 
-    shorten_imports(&bg, &glue)?;
+    shorten_imports(&bg, &glue, &named)?;
 
     build_compiler(&wasm_opt, &dist.join(COMPILER))?;
     copy_www(&root().join("www"), &dist)?;
@@ -118,14 +118,16 @@ pub fn build() -> Result {
 /// says why). Every long name must appear exactly once in the glue, as that
 /// object's key: anything else means the glue's shape changed, and the build
 /// stops rather than ship a module whose imports the glue does not give.
-fn shorten_imports(bg: &Path, glue: &Path) -> Result {
+/// The `named` module gets the same names, so that it runs with the same
+/// glue in place of the shipped one (a CPU profile then names functions).
+fn shorten_imports(bg: &Path, glue: &Path, named: &Path) -> Result {
     let read_error = |path: &Path, err: std::io::Error| format!("could not read {}: {err}", path.display());
     let module = fs::read(bg).map_err(|err| read_error(bg, err))?;
     let mut text = fs::read_to_string(glue).map_err(|err| read_error(glue, err))?;
     let from = format!("./{OUT_NAME}_bg.js");
     let (module, renamed) = wasm::shorten_imports(&module, &from, "a")?;
     let mut keys = vec![(format!("\"{from}\":"), "a:".to_string())];
-    keys.extend(renamed.into_iter().map(|(long, short)| (format!("{long}:"), format!("{short}:"))));
+    keys.extend(renamed.iter().cloned().map(|(long, short)| (format!("{long}:"), format!("{short}:"))));
     for (long, short) in &keys {
         let name = long.trim_end_matches(':');
         if text.matches(name).count() != 1 || text.matches(long.as_str()).count() != 1 {
@@ -136,8 +138,15 @@ fn shorten_imports(bg: &Path, glue: &Path) -> Result {
         }
         text = text.replacen(long.as_str(), short, 1);
     }
-    let (module, renamed) = wasm::shorten_exports(&module, &["memory"])?;
-    let text = rename_export_uses(&text, &renamed).map_err(|err| format!("{}: {err}", glue.display()))?;
+    let (module, exports) = wasm::shorten_exports(&module, &["memory"])?;
+    let text = rename_export_uses(&text, &exports).map_err(|err| format!("{}: {err}", glue.display()))?;
+    let named_module = fs::read(named).map_err(|err| read_error(named, err))?;
+    let (named_module, named_imports) = wasm::shorten_imports(&named_module, &from, "a")?;
+    let (named_module, named_exports) = wasm::shorten_exports(&named_module, &["memory"])?;
+    if named_imports != renamed || named_exports != exports {
+        return Err(format!("{}: its imports or exports differ from the shipped module's", named.display()));
+    }
+    fs::write(named, named_module).map_err(|err| format!("could not write {}: {err}", named.display()))?;
     fs::write(bg, module).map_err(|err| format!("could not write {}: {err}", bg.display()))?;
     fs::write(glue, text).map_err(|err| format!("could not write {}: {err}", glue.display()))
 }
