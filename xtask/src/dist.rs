@@ -127,7 +127,7 @@ fn shorten_imports(bg: &Path, glue: &Path, named: &Path) -> Result {
     let from = format!("./{OUT_NAME}_bg.js");
     let (module, renamed) = wasm::shorten_imports(&module, &from, "a")?;
     let mut keys = vec![(format!("\"{from}\":"), "a:".to_string())];
-    keys.extend(renamed.iter().cloned().map(|(long, short)| (format!("{long}:"), format!("{short}:"))));
+    keys.extend(renamed.iter().map(|(long, short)| (format!("{long}:"), format!("{short}:"))));
     for (long, short) in &keys {
         let name = long.trim_end_matches(':');
         if text.matches(name).count() != 1 || text.matches(long.as_str()).count() != 1 {
