@@ -33,17 +33,39 @@ fn keep_page() {
     .unwrap();
 }
 
+/// The loader's `pairs` builtin, as www/leadscore.js writes it (it reads
+/// the object with the loader's `Y`, `Object.keys`, and `O`, `get`).
+fn loader_pairs() -> &'static str {
+    let loader = include_str!("../www/leadscore.js");
+    let start = loader.find("pairs:function(o){").expect("the loader has a pairs builtin") + "pairs:".len();
+    let mut depth = 0;
+    for (offset, c) in loader[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 1 => return &loader[start..=start + offset],
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    panic!("the loader's pairs builtin does not end")
+}
+
 /// What the loader hands `start()`: the page's builtins as it found them
 /// (the same shape as in `www/leadscore.js`).
 fn builtins() -> JsValue {
-    js_sys::eval(
-        "(function () { var H = {}.hasOwnProperty; return {
-           keys: Object.keys, parse: JSON.parse,
-           get: function (o, k) { return o != null && H.call(o, k) ? o[k] : undefined; },
+    builtins_with(&format!("pairs: {},", loader_pairs()))
+}
+
+/// The builtins with `extra` (`name: value,` pairs) added.
+fn builtins_with(extra: &str) -> JsValue {
+    js_sys::eval(&format!(
+        "(function () {{ var H = {{}}.hasOwnProperty, Y = Object.keys,
+           O = function (o, k) {{ return o != null && H.call(o, k) ? o[k] : undefined; }}; return {{ {extra}
+           keys: Y, parse: JSON.parse, get: O,
            fetch: window.fetch.bind(window), beacon: navigator.sendBeacon.bind(navigator),
-           log: function (m) { try { console.warn('leadscore: ' + m); } catch (_) {} },
-           guard: function (h) { return function (a, b) { return h(a, b); }; } }; })()",
-    )
+           log: function (m) {{ try {{ console.warn('leadscore: ' + m); }} catch (_) {{}} }},
+           guard: function (h) {{ return function (a, b) {{ return h(a, b); }}; }} }}; }})()",
+    ))
     .unwrap()
 }
 
@@ -102,6 +124,72 @@ fn track_scores_and_explain_lists_the_ledger() {
     assert_eq!(get(&explanation, "stage").as_string().as_deref(), Some("cold"));
     assert_eq!(get(&explanation, "consent").as_bool(), Some(true));
     assert_eq!(get(&explanation, "storage").as_string().as_deref(), Some("local"));
+}
+
+/// Props come as one text from the loader's `pairs` when it can write
+/// them all; otherwise the widget reads them one by one. Both readings give
+/// the same texts, for every kind of value, and the one text is used
+/// whenever it can be.
+#[wasm_bindgen_test]
+fn props_read_as_one_text_are_read_as_one_by_one() {
+    keep_page();
+    // The builtins are the last start()'s: each widget is read to the end
+    // before the next starts.
+    let on = |builtins: JsValue, site: &str| {
+        let config = implied(site, r#"{"id":"x","on":"x","points":1,"props":{"k 1":"v 2 ✓😀"}}"#);
+        let options = js_sys::Object::new();
+        Reflect::set(&options, &"config".into(), &JSON::parse(&config).unwrap()).unwrap();
+        start(options.into(), builtins)
+    };
+    let counted = js_sys::eval(&format!(
+        "window.__pairs = {{ texts: 0, others: 0 }}; (function () {{ var Y = Object.keys, H = {{}}.hasOwnProperty,
+           O = function (o, k) {{ return o != null && H.call(o, k) ? o[k] : undefined; }}, p = {};
+           return function (o) {{ var t = p(o); if (typeof t == 'string') __pairs.texts++; else __pairs.others++; return t; }}; }})()",
+        loader_pairs()
+    ))
+    .unwrap();
+    let tally = |kind: &str| get(&js_sys::eval("window.__pairs").unwrap(), kind).as_f64().unwrap();
+    let values = js_sys::eval(
+        "['ACME', '', ' 7 ', 'ü✓😀', '\\ud83d', 'a 12 b 3', 'a\\u0000b', 0, -0, 7, -3, 19.99, 0.1 + 0.2, 1e14 + 0.5,
+          2 ** 53, 1e20, 123456789012345680000, 0.000003, -0.25, true, false,
+          1e21, -1e21, 1.5e-7, 0.000001, NaN, Infinity, {}]",
+    )
+    .unwrap();
+    let values: Vec<JsValue> = values.unchecked_ref::<js_sys::Array>().iter().collect();
+    // The values before 1e21 come as one text (the widget reads the one with
+    // a NUL one by one all the same); the others, one by one.
+    let read_as_text = 21;
+    // The company a value gives a new visitor, read one way or the other.
+    let company = |builtins: JsValue, site: &str, value: &JsValue| {
+        let widget = on(builtins, site);
+        let fields = js_sys::Object::new();
+        Reflect::set(&fields, &"company".into(), value).unwrap();
+        Reflect::set(&fields, &"job_title".into(), &JsValue::NULL).unwrap();
+        widget.identify(fields.into());
+        widget.explain()
+    };
+
+    let builtins = || {
+        let builtins = builtins_with("");
+        Reflect::set(&builtins, &"pairs".into(), &counted).unwrap();
+        builtins
+    };
+    let fast = on(builtins(), "t-pairs-track");
+    fast.track("x".into(), props(r#"{"k 1":"v 2 ✓😀","other":"a 3 b"}"#));
+    assert_eq!((count(&fast, "x"), tally("texts")), (1, 1.0), "keys and values with spaces and digits");
+    drop(fast);
+    for (index, value) in values.iter().enumerate() {
+        let by_text = get(&company(builtins(), &format!("t-pairs-text-{index}"), value), "identity.company");
+        let texts = index.min(read_as_text - 1) as f64 + 2.0;
+        assert_eq!(tally("texts"), texts, "{value:?}: read as one text or not as expected");
+        let one_by_one = get(&company(builtins_with(""), &format!("t-pairs-full-{index}"), value), "identity.company");
+        assert_eq!(by_text.as_string(), one_by_one.as_string(), "{value:?}");
+        if value.as_f64() == Some(1e21) {
+            // What JS writes as "1e+21": read one by one, as the engine writes numbers.
+            assert_eq!(by_text.as_string().as_deref(), Some("1000000000000000000000"));
+        }
+    }
+    assert_eq!(tally("others"), (values.len() - read_as_text) as f64);
 }
 
 #[wasm_bindgen_test]

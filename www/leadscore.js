@@ -26,7 +26,7 @@ try{(g('head')||d.documentElement).appendChild(D.createElement.call(d,'style')).
 function z(){import(B+'.js').then(function(m){
 return m.default({module_or_path:F(B+'_bg.wasm',{integrity:a('integrity')||''})}).then(function(){
 if(C)P.config=C;if(t=D.getElementById.call(d,'leadscore-config'))P.inlineConfig=t.textContent;
-W=m.start(P,{keys:Y,get:O,parse:J,fetch:F,beacon:S,log:L,view:function(n){return import(B.slice(0,-4)+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q,v)})}).catch(function(e){L(e);X=1})}
+W=m.start(P,{keys:Y,get:O,parse:J,pairs:function(o){for(var k=Y(o),s='',n=0,i=0,x,t;i<k.length;i++)if((x=O(o,k[i]))!=null){t=typeof x;if(t=='number'?!(x*x<1e42&&(x==0||x*x>1e-12)):t!='string'&&t!='boolean')return;s+=k[i]+'\0'+x+'\0';n++}return n+'\0'+s},fetch:F,beacon:S,log:L,view:function(n){return import(B.slice(0,-4)+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q,v)})}).catch(function(e){L(e);X=1})}
 function y(){(w.requestIdleCallback||setTimeout)(z,{timeout:3e3})}
 g('readyState')=='complete'?y():w.addEventListener('load',y)
 }(window,document);

@@ -28,6 +28,15 @@ extern "C" {
     /// wasm memory and back.
     #[wasm_bindgen(method, structural, catch)]
     fn get(this: &Builtins, object: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+    /// An object's own enumerable properties as one text, when each is a
+    /// string, a boolean, a number whose text JS and [`event::number_text`]
+    /// write alike, `null` or `undefined` (left out): `COUNT\0KEY\0VALUE\0…`
+    /// with a NUL after each key and value. `undefined` for anything else. One call instead of three per property: `track()`'s
+    /// props cost most of its time when read one by one (BENCHMARKS.md).
+    ///
+    /// [`event::number_text`]: crate::core::event::number_text
+    #[wasm_bindgen(method, structural, catch)]
+    fn pairs(this: &Builtins, object: &JsValue) -> Result<JsValue, JsValue>;
     /// The browser's `JSON.parse`, as it was when the loader ran: the
     /// widget carries no JSON reader of its own.
     #[wasm_bindgen(method, structural, catch)]
@@ -123,6 +132,23 @@ pub(crate) fn own_entries(object: &JsValue) -> Vec<(String, JsValue)> {
         }
         pairs
     })
+}
+
+/// The object's own `(key, text)` pairs when the builtins' `pairs` could
+/// write them all as text (see `Builtins::pairs`); `None` when it could not,
+/// and the caller reads the object by [`own_entries`].
+pub(crate) fn text_entries(object: &JsValue) -> Option<Vec<(String, String)>> {
+    let flat = with_builtins(None, |builtins| builtins.pairs(object).ok())?.as_string()?;
+    let mut parts = flat.split('\0');
+    let count = parts.next()?.bytes().try_fold(0usize, |count, digit| {
+        count.checked_mul(10)?.checked_add(usize::from(digit.checked_sub(b'0').filter(|digit| *digit < 10)?))
+    })?;
+    let mut pairs = Vec::new();
+    while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
+        pairs.push((key.to_string(), value.to_string()));
+    }
+    // A NUL inside a key or a value would make more pairs than were written.
+    (pairs.len() == count).then_some(pairs)
 }
 
 /// An own property of a page object (`undefined` when missing, inherited

@@ -244,6 +244,9 @@ fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
         warn(&format!("{what}: expected an object like {{\"kind\": \"trial\"}}"));
         return None;
     }
+    if let Some(pairs) = dom::text_entries(value) {
+        return Some(pairs);
+    }
     let mut pairs = Vec::new();
     for (key, value) in dom::own_entries(value) {
         let text = if let Some(text) = value.as_string() {
