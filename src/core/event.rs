@@ -163,7 +163,7 @@ pub fn number_text(number: f64) -> String {
 /// `text` cut to at most `max` characters, on a character boundary.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
-        Some((end, _)) => text[..end].to_string(),
+        Some((end, _)) => text.get(..end).unwrap_or_default().to_string(),
         None => text.to_string(),
     }
 }

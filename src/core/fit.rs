@@ -95,13 +95,14 @@ impl FitRule {
 fn contains_word(text: &str, word: &str) -> bool {
     let mut from = 0;
     while let Some(start) = super::text::find_from(text, word, from) {
-        let before = text[..start].chars().next_back();
-        let after = text[start + word.len()..].chars().next();
+        // `get`, not slicing: no panic message in the wasm.
+        let before = text.get(..start).unwrap_or_default().chars().next_back();
+        let after = text.get(start + word.len()..).unwrap_or_default().chars().next();
         if !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char) {
             return true;
         }
         // On to the next character: matches may overlap.
-        from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+        from = start + text.get(start..).unwrap_or_default().chars().next().map_or(1, char::len_utf8);
     }
     false
 }

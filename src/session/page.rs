@@ -96,8 +96,9 @@ pub fn page_path(url: &str) -> String {
     // Past `scheme://host` (a relative URL has neither).
     let after_authority = match crate::core::text::find_from(before_query, "://", 0) {
         Some(index) => {
-            let rest = &before_query[index + 3..];
-            rest.find('/').map_or("", |slash| &rest[slash..])
+            // `get`, not slicing: no panic message in the wasm.
+            let rest = before_query.get(index + 3..).unwrap_or_default();
+            rest.find('/').and_then(|slash| rest.get(slash..)).unwrap_or_default()
         }
         None => before_query,
     };
@@ -111,5 +112,5 @@ pub fn page_path(url: &str) -> String {
 /// The query of a page URL, with its `?` (`""` when it has none).
 pub fn page_query(url: &str) -> &str {
     let before_hash = url.split('#').next().unwrap_or(url);
-    before_hash.find('?').map_or("", |index| &before_hash[index..])
+    before_hash.find('?').and_then(|index| before_hash.get(index..)).unwrap_or_default()
 }
