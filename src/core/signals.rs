@@ -228,7 +228,7 @@ fn percent_decode(text: &str) -> String {
         }
         index += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    super::text::lossy_utf8(&out)
 }
 
 /// How a visitor arrived: UTM parameters and an ad click id, with the time.

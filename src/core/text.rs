@@ -193,6 +193,28 @@ pub fn contains(text: &str, needle: &str) -> bool {
     find_from(text, needle, 0).is_some()
 }
 
+/// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD as
+/// `String::from_utf8_lossy` does, with `str::from_utf8`'s own scanning:
+/// the lossy iterator is about 500 bytes of code the wasm needs for this alone.
+pub fn lossy_utf8(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    loop {
+        match core::str::from_utf8(rest) {
+            Ok(valid) => {
+                text.push_str(valid);
+                return text;
+            }
+            Err(error) => {
+                let (valid, after) = rest.split_at(error.valid_up_to());
+                text.push_str(core::str::from_utf8(valid).unwrap_or_default());
+                text.push(char::REPLACEMENT_CHARACTER);
+                rest = after.get(error.error_len().unwrap_or(after.len())..).unwrap_or_default();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -218,6 +240,33 @@ mod tests {
     use super::*;
 
     const BLOCKS: [(u32, u32); 5] = [(0, 0x7F), (0x80, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF)];
+
+    #[test]
+    fn lossy_text_is_stds() {
+        let cases: [&[u8]; 12] = [
+            b"",
+            b"plain",
+            "ünïcødé 😀".as_bytes(),
+            b"\xff",
+            b"a\xffb",
+            b"\xe2\x82",
+            b"\xe2\x82a",
+            b"\xf0\x9f\x98",
+            b"\xf0\x9f\x98\x80\xf0",
+            b"\xc0\x80",
+            b"\xed\xa0\x80",
+            b"\x80\x80\x80x",
+        ];
+        for bytes in cases {
+            assert_eq!(lossy_utf8(bytes), String::from_utf8_lossy(bytes), "{bytes:?}");
+        }
+        for first in 0..=255u8 {
+            for second in [0x00, 0x41, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xff] {
+                let bytes = [first, second, 0x80, 0x41];
+                assert_eq!(lossy_utf8(&bytes), String::from_utf8_lossy(&bytes), "{bytes:?}");
+            }
+        }
+    }
 
     #[test]
     fn runs_match_std() {
