@@ -197,7 +197,7 @@ impl Identity {
 }
 
 fn looks_like_email(value: &str) -> bool {
-    let Some((local, domain)) = value.rsplit_once('@') else { return false };
+    let Some((local, domain)) = super::text::rsplit_once_ascii(value, b'@') else { return false };
     !local.is_empty()
         && !value.chars().any(char::is_whitespace)
         && domain.contains('.')
@@ -207,7 +207,7 @@ fn looks_like_email(value: &str) -> bool {
 
 /// The domain of an email address, lowercased.
 pub(crate) fn email_domain(email: &str) -> Option<String> {
-    email.rsplit_once('@').map(|(_, domain)| domain.to_ascii_lowercase())
+    super::text::rsplit_once_ascii(email, b'@').map(|(_, domain)| domain.to_ascii_lowercase())
 }
 
 /// `digits` (ASCII digits, at most one `.`, starting with a digit) as the

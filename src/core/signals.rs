@@ -156,15 +156,15 @@ pub const DOWNLOAD_EXTENSIONS: &[&str] = &["pdf", "zip", "dmg", "exe", "pkg", "m
 
 /// Whether a link's path points at a downloadable file type.
 pub fn is_download_path(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or("");
-    file.rsplit_once('.')
+    let file = super::text::after_last_ascii(path, b'/');
+    super::text::rsplit_once_ascii(file, b'.')
         .is_some_and(|(stem, ext)| !stem.is_empty() && DOWNLOAD_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 /// A `kind` for a download guessed from its file name, so preset rules such
 /// as "trial download" work without markup.
 pub fn guess_download_kind(path: &str) -> Option<&'static str> {
-    let file = normalize(path.rsplit('/').next().unwrap_or(""));
+    let file = normalize(super::text::after_last_ascii(path, b'/'));
     [
         ("trial", "trial"),
         ("whitepaper", "whitepaper"),

@@ -193,6 +193,20 @@ pub fn contains(text: &str, needle: &str) -> bool {
     find_from(text, needle, 0).is_some()
 }
 
+/// `text` split around the last `separator`, an ASCII byte, as
+/// `str::rsplit_once` splits it: std's reverse character search is about
+/// 900 bytes of code the wasm needs only for file names and email domains.
+pub fn rsplit_once_ascii(text: &str, separator: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().rposition(|byte| byte == separator)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+/// What follows the last `separator` (an ASCII byte) in `text`, or all of
+/// it: `text.rsplit(separator).next()`.
+pub fn after_last_ascii(text: &str, separator: u8) -> &str {
+    rsplit_once_ascii(text, separator).map_or(text, |(_, after)| after)
+}
+
 /// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD as
 /// `String::from_utf8_lossy` does, with `str::from_utf8`'s own scanning:
 /// the lossy iterator is about 500 bytes of code the wasm needs for this alone.
@@ -240,6 +254,17 @@ mod tests {
     use super::*;
 
     const BLOCKS: [(u32, u32); 5] = [(0, 0x7F), (0x80, 0x24F), (0x370, 0x3FF), (0x400, 0x52F), (0x1E00, 0x1EFF)];
+
+    #[test]
+    fn ascii_splits_are_stds() {
+        for text in ["", "@", "a@b", "a@b@c.example", "ü@ß.de", "no separator", "/x/y.pdf", "/", "a/", "😀/😀.zip"]
+        {
+            for (separator, byte) in [('@', b'@'), ('/', b'/'), ('.', b'.')] {
+                assert_eq!(rsplit_once_ascii(text, byte), text.rsplit_once(separator), "{text:?}");
+                assert_eq!(after_last_ascii(text, byte), text.rsplit(separator).next().unwrap(), "{text:?}");
+            }
+        }
+    }
 
     #[test]
     fn lossy_text_is_stds() {
