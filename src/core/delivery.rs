@@ -88,7 +88,7 @@ impl RetryPolicy {
 pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<u64> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_digit()) {
-        return value.parse::<u64>().ok().map(|seconds| seconds.saturating_mul(1000));
+        return super::text::decimal(value).map(|seconds| seconds.saturating_mul(1000));
     }
     http_date_millis(value).map(|at| at.saturating_sub(now.as_millis()))
 }
@@ -105,13 +105,13 @@ fn http_date_millis(value: &str) -> Option<u64> {
         _ => return None,
     };
     let month = MONTHS.iter().position(|name| month.eq_ignore_ascii_case(name))? as u64 + 1;
-    let day: u64 = day.parse().ok().filter(|day| (1..=31).contains(day))?;
-    let mut year: u64 = year.parse().ok()?;
+    let day = super::text::decimal(day).filter(|day| (1..=31).contains(day))?;
+    let mut year = super::text::decimal(year)?;
     if year < 100 {
         // RFC 850's two-digit years: the RFC 9110 rule reads them as within 50 years.
         year += if year < 70 { 2000 } else { 1900 };
     }
-    let mut clock = time.split(':').map(|part| part.parse::<u64>().ok());
+    let mut clock = time.split(':').map(super::text::decimal);
     let (hours, minutes, seconds) = (clock.next()??, clock.next()??, clock.next()??);
     if clock.next().is_some() || hours > 23 || minutes > 59 || seconds > 60 || year < 1970 {
         return None;

@@ -140,15 +140,13 @@ pub(crate) fn own_entries(object: &JsValue) -> Vec<(String, JsValue)> {
 pub(crate) fn text_entries(object: &JsValue) -> Option<Vec<(String, String)>> {
     let flat = with_builtins(None, |builtins| builtins.pairs(object).ok())?.as_string()?;
     let mut parts = flat.split('\0');
-    let count = parts.next()?.bytes().try_fold(0usize, |count, digit| {
-        count.checked_mul(10)?.checked_add(usize::from(digit.checked_sub(b'0').filter(|digit| *digit < 10)?))
-    })?;
+    let count = crate::core::text::decimal(parts.next()?)?;
     let mut pairs = Vec::new();
     while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
         pairs.push((key.to_string(), value.to_string()));
     }
     // A NUL inside a key or a value would make more pairs than were written.
-    (pairs.len() == count).then_some(pairs)
+    (pairs.len() as u64 == count).then_some(pairs)
 }
 
 /// An own property of a page object (`undefined` when missing, inherited

@@ -122,7 +122,7 @@ fn with_lease(name: &str, granted: Slot<impl FnOnce(Option<Release>) + 'static>)
     // Any unexpired lease is another tab's: ours is made fresh per attempt.
     let held_by_other = storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| {
         let until = lease.split_once(' ').map_or("0", |(_, until)| until);
-        until.parse::<u64>().unwrap_or(0) > at
+        crate::core::text::decimal(until).unwrap_or(0) > at
     });
     if held_by_other || storage.set_item(&lease_key, &format!("{me} {}", at + LEASE_MS)).is_err() {
         return granted(None);
