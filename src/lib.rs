@@ -10,6 +10,11 @@
 // KB of every visitor's first load (BENCHMARKS.md, "Toward 20 KB"). Native
 // builds and the browser tests keep std.
 #![cfg_attr(all(target_arch = "wasm32", feature = "shipped"), no_std)]
+// No `str` slicing in the browser build: a slice that can panic links the
+// panic message's formatting and `char`'s `Debug` with its Unicode tables,
+// 4.2 KB gzip of the first load (BENCHMARKS.md, "Props as one text"). The
+// code uses `str::get` instead; `cargo xtask test`'s wasm32 clippy holds it.
+#![cfg_attr(all(target_arch = "wasm32", not(test)), deny(clippy::string_slice))]
 
 extern crate alloc;
 

@@ -95,7 +95,6 @@ impl FitRule {
 fn contains_word(text: &str, word: &str) -> bool {
     let mut from = 0;
     while let Some(start) = super::text::find_from(text, word, from) {
-        // `get`, not slicing: no panic message in the wasm.
         let before = text.get(..start).unwrap_or_default().chars().next_back();
         let after = text.get(start + word.len()..).unwrap_or_default().chars().next();
         if !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char) {

@@ -718,8 +718,7 @@ fn round_digits(digits: &[u8], exponent: i64, precision: usize, ties_up: bool) -
 
 /// Digits and exponent in positional notation, as Rust's `Display` writes floats.
 fn positional(digits: &[u8], exponent: i64) -> String {
-    // Digit by digit, not by slicing a string: a slice brings the panic
-    // message's formatting (about 1.5 KB gzip) to the wasm.
+    // Digit by digit: the browser build slices no string (src/lib.rs).
     let point = digits.len() as i64 + exponent.min(0);
     let mut text = String::new();
     if point <= 0 {
@@ -912,7 +911,7 @@ pub fn write_string(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
             _ => continue,
         };
         // Never out of bounds or off a boundary (an ASCII byte is at
-        // `index`): `get` only keeps the panic message out of the wasm.
+        // `index`); `get`, as the browser build slices nothing (src/lib.rs).
         out.write_str(text.get(start..index).unwrap_or_default())?;
         if escape.is_empty() {
             out.write_str("\\u00")?;

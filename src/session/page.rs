@@ -96,7 +96,6 @@ pub fn page_path(url: &str) -> String {
     // Past `scheme://host` (a relative URL has neither).
     let after_authority = match crate::core::text::find_from(before_query, "://", 0) {
         Some(index) => {
-            // `get`, not slicing: no panic message in the wasm.
             let rest = before_query.get(index + 3..).unwrap_or_default();
             rest.find('/').and_then(|slash| rest.get(slash..)).unwrap_or_default()
         }

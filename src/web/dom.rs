@@ -31,8 +31,9 @@ extern "C" {
     /// An object's own enumerable properties as one text, when each is a
     /// string, a boolean, a number whose text JS and [`event::number_text`]
     /// write alike, `null` or `undefined` (left out): `COUNT\0KEY\0VALUE\0…`
-    /// with a NUL after each key and value. `undefined` for anything else. One call instead of three per property: `track()`'s
-    /// props cost most of its time when read one by one (BENCHMARKS.md).
+    /// with a NUL after each key and value; `undefined` for anything else.
+    /// One call instead of three per property: read one by one, props were
+    /// most of `track()`'s time (BENCHMARKS.md, "Props as one text").
     ///
     /// [`event::number_text`]: crate::core::event::number_text
     #[wasm_bindgen(method, structural, catch)]
