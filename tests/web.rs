@@ -190,6 +190,29 @@ fn props_read_as_one_text_are_read_as_one_by_one() {
         }
     }
     assert_eq!(tally("others"), (values.len() - read_as_text) as f64);
+
+    // The npm package's copy writes exactly what the loader's does.
+    let npm = include_str!("../www/npm/index.js");
+    let start = npm.find("function pairs(object) {").expect("the npm entry has a pairs builtin");
+    let end = start + npm[start..].find("\n}\n").expect("its pairs builtin ends") + 2;
+    let both = js_sys::eval(&format!(
+        "(function () {{ var keys = Object.keys, H = {{}}.hasOwnProperty, Y = keys,
+           get = function (o, k) {{ return o != null && H.call(o, k) ? o[k] : undefined; }}, O = get;
+           {}
+           var loader = {};
+           return function (o) {{ return [loader(o), pairs(o)]; }}; }})()",
+        &npm[start..end],
+        loader_pairs()
+    ))
+    .unwrap();
+    let both: &Function = both.unchecked_ref();
+    for value in values.iter().chain([&JsValue::NULL]) {
+        let object = js_sys::Object::new();
+        Reflect::set(&object, &"k 1".into(), value).unwrap();
+        Reflect::set(&object, &"other".into(), &"a 3 b".into()).unwrap();
+        let texts: js_sys::Array = both.call1(&JsValue::NULL, &object).unwrap().unchecked_into();
+        assert_eq!(texts.get(0).as_string(), texts.get(1).as_string(), "{value:?}");
+    }
 }
 
 #[wasm_bindgen_test]

@@ -36,11 +36,11 @@ function get(object, key) {
   return object != null && apply(own, object, [key]) ? object[key] : undefined;
 }
 
-// An object's own properties as one text, `COUNT\0KEY\0VALUE\0…`, when
-// each is a string, a boolean, a
-// number written the same by JS and by the module, or null/undefined (left
-// out); undefined otherwise, and the module reads the object by `get`.
-// One call from the module instead of three per property.
+// An object's own properties as one text, `COUNT\0KEY\0VALUE\0…`, when each
+// is a string, a boolean, a number written the same by JS and by the module,
+// or null/undefined (left out); undefined otherwise, and the module reads the
+// object by `get`. One call from the module instead of three per property.
+// The same as the loader's `pairs` (www/README.md; tests/web.rs compares them).
 function pairs(object) {
   const names = keys(object);
   let text = "";
