@@ -37,7 +37,7 @@ fn keep_page() {
 /// the object with the loader's `Y`, `Object.keys`, and `O`, `get`).
 fn loader_pairs() -> &'static str {
     let loader = include_str!("../www/leadscore.js");
-    let start = loader.find("pairs:function(o){").expect("the loader has a pairs builtin") + "pairs:".len();
+    let start = loader.find("function p(o){").expect("the loader has a pairs builtin");
     let mut depth = 0;
     for (offset, c) in loader[start..].char_indices() {
         match c {
@@ -156,8 +156,8 @@ fn props_read_as_one_text_are_read_as_one_by_one() {
     )
     .unwrap();
     let values: Vec<JsValue> = values.unchecked_ref::<js_sys::Array>().iter().collect();
-    // The values before 1e21 come as one text (the widget reads the one with
-    // a NUL one by one all the same); the others, one by one.
+    // The values before 1e21 come as one text (a NUL too: the text has
+    // lengths, not separators); the others, one by one.
     let read_as_text = 21;
     // The company a value gives a new visitor, read one way or the other.
     let company = |builtins: JsValue, site: &str, value: &JsValue| {
@@ -213,6 +213,66 @@ fn props_read_as_one_text_are_read_as_one_by_one() {
         let texts: js_sys::Array = both.call1(&JsValue::NULL, &object).unwrap().unchecked_into();
         assert_eq!(texts.get(0).as_string(), texts.get(1).as_string(), "{value:?}");
     }
+}
+
+/// `track()` calls the loader kept (its `kept` builtin) are handled before
+/// any other input or read, in the order they were made, each with the
+/// props it had when it was made; a text that is not the loader's is
+/// skipped with a line and the rest still count.
+#[wasm_bindgen_test]
+fn kept_track_calls_come_first_in_their_order() {
+    keep_page();
+    // The loader's own `p` and the list it keeps calls in, filled as the
+    // loader's `v` fills it.
+    let keep: Function = js_sys::eval(&format!(
+        "window.__held = []; (function () {{ var Y = Object.keys, H = {{}}.hasOwnProperty,
+           O = function (o, k) {{ return o != null && H.call(o, k) ? o[k] : undefined; }}, p = {};
+           return function (name, props) {{ window.__held.push(props == null ? '0\\0' + name : typeof props == 'string' ? props : p(props) + name); }}; }})()",
+        loader_pairs()
+    ))
+    .unwrap()
+    .unchecked_into();
+    let builtins = builtins_with(&format!("pairs: {}, kept: window.__held,", loader_pairs()));
+    let config = implied(
+        "t-kept",
+        r#"{"id":"x","on":"x","points":1},{"id":"nul","on":"y","points":10,"props":{"k\u0000":"a\u0000b"}},
+           {"id":"z","on":"z","points":100,"props":{"n":"2"}}"#,
+    );
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"config".into(), &JSON::parse(&config).unwrap()).unwrap();
+    let widget = start(options.into(), builtins);
+    let call =
+        |name: &str, props: &str| keep.call2(&JsValue::NULL, &name.into(), &JSON::parse(props).unwrap()).unwrap();
+
+    call("x", "null");
+    // A NUL in a key and a value reads back as it was.
+    call("y", r#"{"k\u0000":"a\u0000b"}"#);
+    let mutated = props(r#"{"n":2}"#);
+    keep.call2(&JsValue::NULL, &"z".into(), &mutated).unwrap();
+    // The text was written at the call: a later change is not seen.
+    Reflect::set(&mutated, &"n".into(), &JsValue::from_f64(3.0)).unwrap();
+    call("bad name", "null");
+    assert_eq!(js_sys::eval("window.__held.length").unwrap().as_f64(), Some(4.0), "kept, not handled yet");
+    assert_eq!(widget.score(), 111.0, "a read takes them first");
+    assert_eq!(js_sys::eval("window.__held.length").unwrap().as_f64(), Some(0.0));
+
+    // Before an input: the kept call comes first, so forget() wipes it.
+    call("x", "null");
+    widget.forget();
+    assert_eq!(widget.score(), 0.0, "the kept track() came before forget()");
+    // And a direct call after a kept one counts after it.
+    call("x", "null");
+    widget.track("x".into(), JsValue::UNDEFINED);
+    assert_eq!(count(&widget, "x"), 2);
+    // The loader's drain in idle time.
+    call("x", "null");
+    widget.drain();
+    assert_eq!(js_sys::eval("window.__held.length").unwrap().as_f64(), Some(0.0));
+    assert_eq!(count(&widget, "x"), 3);
+    // A text that is not the loader's is skipped; the rest still count.
+    js_sys::eval("window.__held.push('9\\0x')").unwrap();
+    call("x", "null");
+    assert_eq!(count(&widget, "x"), 4);
 }
 
 #[wasm_bindgen_test]

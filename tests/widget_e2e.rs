@@ -280,6 +280,64 @@ async fn calls_made_before_the_widget_is_ready_are_replayed() {
     h.finish().await;
 }
 
+/// A `track()` with plain props returns before the widget handles it (the
+/// loader keeps it: BENCHMARKS.md, "track() off the call"), and nothing a
+/// page can see tells the difference: any read or other call handles the
+/// kept ones first, in order, each with the props it had when it was made;
+/// idle time handles them without a read; a page that leaves right after
+/// loses none; at most 1,000 calls wait.
+#[tokio::test]
+async fn kept_track_calls_count_as_if_handled_at_once() {
+    let h = Harness::start().await;
+    let rules = concat!(
+        r#"{"site":"e2e","consent":"implied","thresholds":{"warm":3,"mql":5000,"sales_ready":8000},"#,
+        r#""rules":[{"id":"x-rule","on":"x","points":5},"#,
+        r#"{"id":"pro","on":"p","points":7,"props":{"plan":"pro"}},"#,
+        r#"{"id":"nul","on":"n","points":1,"props":{"note":"a\u0000b"}}]}"#
+    );
+    let config = format!(r#"<script type="application/json" id="leadscore-config">{rules}</script>"#);
+    h.server.page("/", &page(&format!(r#"<script src="{LOADER}"></script>"#), &config));
+    h.open("/").await;
+    h.wait_ready().await;
+    h.eval("(window.__scores = []), leadscore.on('score', function (s) { __scores[__scores.length] = s })").await;
+
+    // In one task: the call returns before it is handled; a read handles it.
+    let seen = h
+        .eval(
+            "(function () { var o = {plan: 'pro'}; leadscore.track('p', o); o.plan = 'free';
+               var before = __scores.length, stage = leadscore.stage();
+               return [before, __scores.length, stage] })()",
+        )
+        .await;
+    assert_eq!(seen, json!([0, 1, "warm"]), "kept, then handled by the read");
+    assert_eq!(h.eval("ledgerCount('pro')").await, json!(1), "the props as they were at the call");
+
+    // Idle time handles a kept call without any read of the widget.
+    h.eval("leadscore.track('x')").await;
+    h.wait_for("idle time to handle the kept call", "__scores.length === 2").await;
+    // A NUL inside a value reads back as it was.
+    h.eval("leadscore.track('n', {note: 'a\\u0000b'}), leadscore('track', 'n', {note: 'ab'})").await;
+    assert_eq!(h.eval("[ledgerCount('nul'), ledgerCount('x-rule')]").await, json!([1, 1]));
+
+    // The 1,001st call is handled at once, after the 1,000 kept before it;
+    // the 199 after it are kept again.
+    let order = h
+        .eval(
+            "(function () { __scores = []; for (var i = 0; i < 1200; i++) leadscore.track('x');
+               var handled = __scores.length; leadscore.score();
+               return [handled, __scores.length, ledgerCount('x-rule')] })()",
+        )
+        .await;
+    assert_eq!(order, json!([1001, 1200, 1201]), "at most 1,000 wait");
+
+    // A page left right after its track() calls loses none of them.
+    h.eval("(function () { for (var i = 0; i < 10; i++) leadscore.track('x'); location.reload() })()").await;
+    h.wait_ready().await;
+    assert_eq!(h.eval("ledgerCount('x-rule')").await, json!(1211), "the kept calls were stored before the page went");
+    h.assert_clean().await;
+    h.finish().await;
+}
+
 /// The smallest install: `data-site` and `data-preset` on the tag.
 #[tokio::test]
 async fn config_from_data_attributes_and_a_preset() {
@@ -654,7 +712,8 @@ async fn first_exception_disables_the_widget_with_one_line() {
     h.wait_ready().await;
     h.eval_async(
         "import('/dist/leadscore_wasm.js').then(function (m) {
-           m.Widget.prototype.track = function () { throw new Error('boom') };
+           // A track() with plain props reaches the widget through drain().
+           m.Widget.prototype.track = m.Widget.prototype.drain = function () { throw new Error('boom') };
            done(true);
          }, function (e) { done(String(e)) });",
     )

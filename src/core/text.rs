@@ -221,6 +221,43 @@ pub fn after_last_ascii(text: &str, separator: u8) -> &str {
     rsplit_once_ascii(text, separator).map_or(text, |(_, after)| after)
 }
 
+/// The pairs text the loader writes for a props object (www/README.md,
+/// `pairs`): `COUNT\0`, then for each key and each value its length in
+/// UTF-16 units (JS's `length`), `\0` and the text itself. Lengths, not
+/// separators, so a NUL inside a key or a value reads back as it was.
+/// Returns the pairs and what follows them (a queued `track()` call's event
+/// name); `None` for a text that does not keep to the format.
+pub fn read_pairs(text: &str) -> Option<(Vec<(String, String)>, &str)> {
+    let (count, mut rest) = text.split_once('\0')?;
+    let count = decimal(count)?;
+    let mut pairs = Vec::new();
+    for _ in 0..count {
+        let (key, after) = utf16_field(rest)?;
+        let (value, after) = utf16_field(after)?;
+        pairs.push((key.to_string(), value.to_string()));
+        rest = after;
+    }
+    Some((pairs, rest))
+}
+
+/// One `LENGTH\0TEXT` field of [`read_pairs`], and the text after it.
+fn utf16_field(text: &str) -> Option<(&str, &str)> {
+    let (length, rest) = text.split_once('\0')?;
+    let length = decimal(length)?;
+    let (mut units, mut end) = (0, rest.len());
+    for (at, c) in rest.char_indices() {
+        if units >= length {
+            end = at;
+            break;
+        }
+        units += c.len_utf16() as u64;
+    }
+    if units != length {
+        return None;
+    }
+    Some((rest.get(..end)?, rest.get(end..)?))
+}
+
 /// `bytes` as text, each invalid UTF-8 sequence replaced by U+FFFD as
 /// `String::from_utf8_lossy` does, with `str::from_utf8`'s own scanning:
 /// the lossy iterator is about 500 bytes of code the wasm needs for this alone.
@@ -245,6 +282,63 @@ pub fn lossy_utf8(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// What the loader's `pairs` writes for these pairs, followed by `rest`.
+    fn written(pairs: &[(&str, &str)], rest: &str) -> String {
+        let mut text = format!("{}\0", pairs.len());
+        for (key, value) in pairs {
+            for field in [key, value] {
+                text += &format!("{}\0{field}", field.encode_utf16().count());
+            }
+        }
+        text + rest
+    }
+
+    #[test]
+    fn read_pairs_reads_back_what_the_loader_writes() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[],
+            &[("item", "sku-1")],
+            &[("", ""), ("a", "")],
+            &[("kind", "trial"), ("plan", "pro"), ("seats", "12")],
+            // NULs and digits inside keys and values are text like any other.
+            &[("a\0b", "1\x002\0"), ("3", "\0")],
+            // Non-ASCII: lengths count UTF-16 units, as JS does.
+            &[("größe", "é"), ("emoji", "🎉🎉"), ("データ", "分析")],
+        ];
+        for pairs in cases {
+            for rest in ["", "cart_add", "page\0view", "é"] {
+                let text = written(pairs, rest);
+                let (read, after) = read_pairs(&text).unwrap();
+                let expected: Vec<(String, String)> =
+                    pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect();
+                assert_eq!(read, expected, "{pairs:?}");
+                assert_eq!(after, rest, "{pairs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn read_pairs_refuses_a_text_that_breaks_the_format() {
+        for text in [
+            "",
+            "1",
+            "x\0",
+            "1\0",
+            "1\x004\0abc",
+            "1\x003\0abc",
+            "1\x003\0abc9\0d",
+            "1\0z\0\x000\0",
+            "2\x001\0a1\0b",
+            // A length that ends inside a character of two UTF-16 units.
+            "1\x001\0🎉0\0",
+            "18446744073709551616\0",
+        ] {
+            assert_eq!(read_pairs(text), None, "{text:?}");
+        }
+        assert_eq!(read_pairs("0\0"), Some((Vec::new(), "")));
+        assert_eq!(read_pairs("1\x000\x000\0x"), Some((vec![(String::new(), String::new())], "x")));
+    }
 
     #[test]
     fn find_from_finds_every_place_std_finds() {

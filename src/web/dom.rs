@@ -30,14 +30,23 @@ extern "C" {
     fn get(this: &Builtins, object: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
     /// An object's own enumerable properties as one text, when each is a
     /// string, a boolean, a number whose text JS and [`event::number_text`]
-    /// write alike, `null` or `undefined` (left out): `COUNT\0KEY\0VALUE\0…`
-    /// with a NUL after each key and value; `undefined` for anything else.
-    /// One call instead of three per property: read one by one, props were
-    /// most of `track()`'s time (BENCHMARKS.md, "Props as one text").
+    /// write alike, `null` or `undefined` (left out): the count, then each
+    /// key and value with its length ([`text::read_pairs`]); `undefined` for
+    /// anything else. One call instead of three per property: read one by
+    /// one, props were most of `track()`'s time (BENCHMARKS.md, "Props as
+    /// one text").
     ///
     /// [`event::number_text`]: crate::core::event::number_text
+    /// [`text::read_pairs`]: crate::core::text::read_pairs
     #[wasm_bindgen(method, structural, catch)]
     fn pairs(this: &Builtins, object: &JsValue) -> Result<JsValue, JsValue>;
+    /// The `track()` calls the loader kept, oldest first, as an array of
+    /// texts: each its props as `pairs` writes them, then the event name.
+    /// The loader keeps a call so when its props are plain (BENCHMARKS.md,
+    /// "track() off the call"); the widget handles them before any other
+    /// input and empties the array.
+    #[wasm_bindgen(method, structural, getter, catch)]
+    fn kept(this: &Builtins) -> Result<JsValue, JsValue>;
     /// The browser's `JSON.parse`, as it was when the loader ran: the
     /// widget carries no JSON reader of its own.
     #[wasm_bindgen(method, structural, catch)]
@@ -140,14 +149,19 @@ pub(crate) fn own_entries(object: &JsValue) -> Vec<(String, JsValue)> {
 /// and the caller reads the object by [`own_entries`].
 pub(crate) fn text_entries(object: &JsValue) -> Option<Vec<(String, String)>> {
     let flat = with_builtins(None, |builtins| builtins.pairs(object).ok())?.as_string()?;
-    let mut parts = flat.split('\0');
-    let count = crate::core::text::decimal(parts.next()?)?;
-    let mut pairs = Vec::new();
-    while let (Some(key), Some(value)) = (parts.next(), parts.next()) {
-        pairs.push((key.to_string(), value.to_string()));
+    match crate::core::text::read_pairs(&flat)? {
+        (pairs, "") => Some(pairs),
+        _ => None,
     }
-    // A NUL inside a key or a value would make more pairs than were written.
-    (pairs.len() as u64 == count).then_some(pairs)
+}
+
+/// The loader's array of kept `track()` calls (see `Builtins::kept`);
+/// `None` when it is empty, or the loader keeps none.
+pub(crate) fn kept() -> Option<js_sys::Array> {
+    let kept = with_builtins(None, |builtins| builtins.kept().ok())?;
+    // Not `dyn_into`: its test is `Array.isArray`, which a page can replace.
+    let kept: js_sys::Array = kept.is_object().then(|| kept.unchecked_into())?;
+    (kept.length() > 0).then_some(kept)
 }
 
 /// An own property of a page object (`undefined` when missing, inherited

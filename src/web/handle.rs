@@ -61,6 +61,7 @@ struct Shared {
     parts: RefCell<Parts>,
     inbox: RefCell<Vec<(Timestamp, Input)>>,
     draining: Cell<bool>,
+    catching_up: Cell<bool>,
 }
 
 /// The widget's state; [`super::Widget`] holds the only strong one.
@@ -95,6 +96,7 @@ impl Handle {
             }),
             inbox: RefCell::new(Vec::new()),
             draining: Cell::new(false),
+            catching_up: Cell::new(false),
         }))
     }
 
@@ -125,12 +127,47 @@ impl Handle {
         self.0.parts.try_borrow_mut().ok().map(|mut parts| change(&mut parts))
     }
 
-    /// Takes an input: now, or after the one being processed.
+    /// Takes an input: now, or after the one being processed; after the
+    /// `track()` calls the loader kept, which come first.
     pub(crate) fn push(&self, input: Input) {
+        self.catch_up();
+        self.enqueue(input);
+        self.drain();
+    }
+
+    fn enqueue(&self, input: Input) {
         if let Ok(mut inbox) = self.0.inbox.try_borrow_mut() {
             inbox.push((now(), input));
         }
-        self.drain();
+    }
+
+    /// Handles the `track()` calls the loader kept (`dom::kept`), in order,
+    /// and empties its array. Every input and every read of the widget comes
+    /// after this, so the page sees the same order and the same answers as if
+    /// each call had been handled when it was made; the loader also asks for
+    /// it in idle time. A call kept while these are handled (from an `on()`
+    /// callback) is handled in the same pass; a read made meanwhile answers
+    /// at once instead of starting a second pass.
+    pub(crate) fn catch_up(&self) {
+        if self.0.catching_up.get() {
+            return;
+        }
+        let Some(kept) = dom::kept() else { return };
+        self.0.catching_up.set(true);
+        let mut index = 0;
+        while index < kept.length() {
+            let text = kept.get(index).as_string();
+            match text.as_deref().and_then(crate::core::text::read_pairs) {
+                Some((props, name)) => {
+                    self.enqueue(Input::Signal(Signal::Track { name: name.to_string(), props }));
+                    self.drain();
+                }
+                None => warn("track: a kept call could not be read"),
+            }
+            index += 1;
+        }
+        kept.set_length(0);
+        self.0.catching_up.set(false);
     }
 
     pub(crate) fn signal(&self, signal: Signal) {
@@ -323,6 +360,7 @@ impl Handle {
     /// otherwise read the outbox from before the answer); then the next lead
     /// may start.
     fn answered(&self, lead_id: &str, answer: Answer, release: Option<transport::Release>) {
+        self.catch_up();
         self.session(|session| session.handle_answer(now(), lead_id, answer));
         self.carry_out();
         if let Some(release) = release {

@@ -320,6 +320,7 @@ impl Widget {
     /// visitor becomes an `"mql"`, and when a lead is `"sent"` or has
     /// `"failed"`.
     pub fn on(&self, kind: JsValue, callback: JsValue) {
+        self.handle.catch_up();
         match (kind.as_string(), callback.dyn_into::<js_sys::Function>()) {
             (Some(kind), Ok(callback)) => self.handle.on(&kind, callback),
             _ => warn("on: expected on('stage' | 'score' | 'mql' | 'sent' | 'failed', function)"),
@@ -328,6 +329,7 @@ impl Widget {
 
     /// Applies a config given after start; ignored once configured.
     pub fn init(&self, config: JsValue) {
+        self.handle.catch_up();
         if self.handle.read(|session| session.is_configured()).unwrap_or(true) {
             return warn("init: already configured; the first config stays");
         }
@@ -356,12 +358,14 @@ impl Widget {
 
     /// Everything the widget knows about this visitor, as plain objects.
     pub fn explain(&self) -> JsValue {
+        self.handle.catch_up();
         let storage = self.handle.storage_kind();
         self.handle.read(|session| model::explain(session, storage)).unwrap_or(JsValue::NULL)
     }
 
     /// Shows (`true`) or hides the debug overlay.
     pub fn debug(&self, on: JsValue) {
+        self.handle.catch_up();
         self.handle.show_overlay(on.as_bool().unwrap_or(true));
     }
 
@@ -370,7 +374,15 @@ impl Widget {
         self.handle.signal(Signal::Flush);
     }
 
+    /// Handles the `track()` calls the loader kept; the loader calls it in
+    /// idle time after keeping the first.
+    #[doc(hidden)]
+    pub fn drain(&self) {
+        self.handle.catch_up();
+    }
+
     fn read<T>(&self, read: impl FnOnce(&Engine) -> T) -> Option<T> {
+        self.handle.catch_up();
         self.handle.read(|session| session.engine().map(read)).flatten()
     }
 }

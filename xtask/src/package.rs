@@ -68,12 +68,12 @@ pub fn write_manifest(dir: &Path, names: &[String]) -> Result {
 }
 
 /// The loader's asset base, the one string the hashed copy changes.
-const LOADER_BASE: &str = "'leadscore_wasm'";
+const LOADER_BASE: &str = "'leadscore_'";
 
 /// Writes `dist/hashed/`: the loader (short-lived: the one file a site's tag
 /// names) and, in a folder named by the hash of their contents, the glue,
 /// the wasm and the views (immutable: a new build gets a new folder). The
-/// loader finds them because its asset base becomes `HASH/leadscore_wasm`;
+/// loader finds them because its asset base becomes `HASH/leadscore_`;
 /// the files themselves are byte for byte those of `dist/`. The hashed
 /// loader's manifest lists all five.
 pub fn write_hashed(dist: &Path) -> Result {
@@ -108,7 +108,7 @@ fn hashed_loader(source: &str, hash: &str) -> Result<String> {
     if source.matches(LOADER_BASE).count() != 1 {
         return Err(format!("the loader must name its asset base {LOADER_BASE} exactly once"));
     }
-    Ok(source.replace(LOADER_BASE, &format!("'{hash}/leadscore_wasm'")))
+    Ok(source.replace(LOADER_BASE, &format!("'{hash}/leadscore_'")))
 }
 
 /// The widget's version: `[package] version` of the top-level Cargo.toml.
@@ -215,14 +215,14 @@ mod tests {
 
     #[test]
     fn the_hashed_loader_looks_in_the_hash_folder() {
-        let loader = "B=s.src.replace(/x/,'leadscore_wasm');import(B+'.js')";
+        let loader = "B=s.src.replace(/x/,'leadscore_');import(B+'wasm.js')";
         assert_eq!(
             hashed_loader(loader, "0a1b").unwrap(),
-            "B=s.src.replace(/x/,'0a1b/leadscore_wasm');import(B+'.js')"
+            "B=s.src.replace(/x/,'0a1b/leadscore_');import(B+'wasm.js')"
         );
         assert!(hashed_loader("no base here", "0a1b").is_err());
         let real = fs::read_to_string(root().join("www/leadscore.js")).unwrap();
-        assert!(hashed_loader(&real, "0a1b").unwrap().contains("'0a1b/leadscore_wasm'"));
+        assert!(hashed_loader(&real, "0a1b").unwrap().contains("'0a1b/leadscore_'"));
     }
 
     #[test]
