@@ -383,6 +383,60 @@ async fn config_from_inline_json_after_the_tag() {
     h.finish().await;
 }
 
+/// A config text that only names a preset and its options, inline or from
+/// `data-config`, is read by the browser's `JSON.parse` and starts from the
+/// preset's bytes, with the tag's attributes filling its gaps, as an `init`
+/// object does: no config compiler. One that names an unknown preset still
+/// goes to the compiler, whose line names the path.
+#[tokio::test]
+async fn an_options_only_config_text_needs_no_compiler() {
+    let options = r#"{"site": "acme", "preset": "b2b-saas", "consent": "implied"}"#;
+    let h = Harness::start().await;
+    h.server.page(
+        "/",
+        &page(
+            &format!(r#"<script src="{LOADER}" data-site="ignored" data-endpoint="/v1/leads"></script>"#),
+            &format!(r#"<script type="application/json" id="leadscore-config"> {options} </script>"#),
+        ),
+    );
+    h.open("/").await;
+    h.wait_ready().await;
+    let explained = h.eval("leadscore.explain()").await;
+    assert_eq!(explained["site"], json!("acme"), "the text's site wins over the tag's");
+    assert_eq!(explained["consent"], json!(true), "implied consent, from the text");
+    h.eval("leadscore.track('quote_request')").await;
+    h.wait_for("the preset's quote rule to count", "ledgerCount('quote-request') === 1").await;
+    assert_eq!(h.server.count("GET", COMPILER_JS), 0, "inline options need no config compiler");
+    h.assert_clean().await;
+    h.finish().await;
+
+    let h = Harness::start().await;
+    h.server.json("/config/options.json", options);
+    h.server.page(
+        "/",
+        &page(&format!(r#"<script src="{LOADER}" data-config="/config/options.json"></script>"#), "<p>content</p>"),
+    );
+    h.open("/").await;
+    h.wait_ready().await;
+    assert_eq!(h.eval("leadscore.explain().site").await, json!("acme"));
+    assert_eq!(h.server.count("GET", COMPILER_JS), 0, "fetched options need none either");
+    h.finish().await;
+
+    let h = Harness::start().await;
+    h.server.page(
+        "/",
+        &page(
+            &format!(r#"<script src="{LOADER}"></script>"#),
+            r#"<script type="application/json" id="leadscore-config">{"site": "acme", "preset": "b2b-sas"}</script>"#,
+        ),
+    );
+    h.open("/").await;
+    let line = h.wait_for_one_line().await;
+    assert_eq!(line, "leadscore: config: preset: not accepted (`collector check` explains it)");
+    assert_eq!(h.server.count("GET", COMPILER_JS), 1, "an unknown preset is the compiler's to report");
+    h.finish().await;
+}
+
 /// The config compiler's door, imported only for a config beyond a preset.
 const COMPILER_JS: &str = "/dist/leadscore_config.js";
 

@@ -188,8 +188,11 @@ fn resolve(document: Result<Json, String>, done: compile::Done) {
 }
 
 /// The config a text gives (inline or fetched), to `done`: a compiled one
-/// (one JSON string) is read at once; any other goes to the config compiler
-/// as it is, with the tag's attributes, since the widget has no JSON reader.
+/// (one JSON string) is read at once, and so is one that only names a
+/// preset and its options (read by the browser's `JSON.parse`, then
+/// [`Config::from_options`], as an `init` object is); any other goes to the
+/// config compiler as it is, with the tag's attributes, since the widget
+/// has no JSON reader of its own and the compiler's errors name the path.
 fn resolve_text(text: &str, attributes: &JsonObject, done: compile::Done) {
     let text = text.trim();
     match text.strip_prefix('"') {
@@ -197,8 +200,23 @@ fn resolve_text(text: &str, attributes: &JsonObject, done: compile::Done) {
             Some(compiled) => Config::from_text(compiled).map_err(|error| format!("config: {error}")),
             None => Err("config: not valid JSON: a string without its closing quote".into()),
         }),
-        None => compile::compile(Config::widget_input(attributes, text), done),
+        None => match options_only(text, attributes) {
+            Some(config) => done(Ok(config)),
+            None => compile::compile(Config::widget_input(attributes, text), done),
+        },
     }
+}
+
+/// The config of a text that only names a preset and its options, with the
+/// tag's attributes filling its gaps: what the compiler would give it.
+/// `None` for any other text, and for one too large for the compiler (which
+/// then says so).
+fn options_only(text: &str, attributes: &JsonObject) -> Option<Config> {
+    if text.len() > crate::core::config::MAX_CONFIG_BYTES || !text.starts_with('{') {
+        return None;
+    }
+    let document = js_data::json(&dom::parse_json(text).ok()?).ok()?;
+    Config::from_options(&Config::widget_document(Some(document), attributes).ok()?)
 }
 
 /// With std (the browser tests), a hook throws the panic's message as a JS
