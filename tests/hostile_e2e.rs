@@ -22,7 +22,8 @@ const RULES: &str = concat!(
     r#""mql_requires_identity":false,"thresholds":{"warm":5,"mql":10,"sales_ready":50},"#,
     r#""rules":[{"id":"x-rule","on":"x","points":5},{"id":"pv","on":"page_view","points":0},"#,
     r#"{"id":"landing","on":"page_view","url":"/landing","points":0},"#,
-    r#"{"id":"pricing","on":"page_view","url":"/pricing","points":0}]}"#
+    r#"{"id":"pricing","on":"page_view","url":"/pricing","points":0},"#,
+    r#"{"id":"big","on":"big","points":0,"props":{"n":1e21}}]}"#
 );
 
 fn inline_config() -> String {
@@ -156,8 +157,9 @@ async fn a_throwing_console_warn_does_not_turn_the_widget_off() {
     h.finish().await;
 }
 
-/// A page that replaced `Object.entries`, `Reflect.set` and
-/// `Array.prototype.push`: identity, `explain()` and SPA page views work.
+/// A page that replaced `Object.entries`, `Reflect.set`, `Array.isArray`
+/// and `Array.prototype.push`: identity, `explain()`, props read one by one
+/// (a number the props text leaves to the module) and SPA page views work.
 #[tokio::test]
 async fn replaced_builtins_change_nothing() {
     let h = Harness::start().await;
@@ -167,6 +169,7 @@ async fn replaced_builtins_change_nothing() {
         Object.entries = function () {{ return [] }};
         Reflect.set = function () {{ return false }};
         Reflect.get = function () {{ return undefined }};
+        Array.isArray = function () {{ return false }};
         Array.prototype.push = function () {{ throw new Error('page Array.prototype.push') }};
         </script>"#
     );
@@ -179,6 +182,8 @@ async fn replaced_builtins_change_nothing() {
         json!(r#"{"company":"Acme","email":"ada@example.com"}"#)
     );
     assert_eq!(h.eval("Object.keys(leadscore.explain()).length").await, json!(13));
+    h.eval("leadscore.track('big', {n: 1e21})").await;
+    assert_eq!(h.eval("ledgerCount('big')").await, json!(1), "props read one by one");
     h.eval("history.pushState(null, '', '/pricing')").await;
     h.wait_for("the SPA page view to count", "ledgerCount('pricing') === 1").await;
     h.finish().await;

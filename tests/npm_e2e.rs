@@ -315,6 +315,29 @@ async fn an_esbuild_app_scores_qualifies_and_posts_one_lead() {
     let page = read(&app.join("index.html"));
     drive_demo_app(&app, &page, "bundled-app").await;
     two_copies_count_once(&app, &page).await;
+    replaced_array_methods_change_nothing(&app, &page).await;
+}
+
+/// A page whose own script replaced array methods before the app ran: the
+/// entry's queue, its replay and its history wrapping use none of them (nor
+/// the array iterator, which the browser driver itself needs here), so the
+/// app still qualifies and posts.
+async fn replaced_array_methods_change_nothing(app: &Path, page: &str) {
+    let tag = r#"<script type="module" src="/dist/main.js"></script>"#;
+    let hostile = "<script>
+        Array.prototype.splice = Array.prototype.indexOf = function () { throw new Error('page array method') };
+        </script>";
+    let (h, endpoint) = serve(app, &page.replace(tag, &format!("{hostile}{tag}")), &[]).await;
+    h.open("/").await;
+    h.click("#demo").await;
+    h.click("#demo").await;
+    h.wait_for("the stage to be mql", "document.getElementById('stage').textContent === 'mql'").await;
+    let lead = assert_one_lead(&endpoint, "bundled-app", "mql").await;
+    assert_eq!(ledger_count(&lead, "demo"), Some(2), "{lead}");
+    h.eval("history.pushState(null, '', '/pricing')").await;
+    assert_eq!(h.errors().await, Vec::<String>::new(), "nothing is thrown into the page");
+    assert_eq!(h.leadscore_lines().await, Vec::<String>::new());
+    h.finish().await;
 }
 
 /// Two copies of the package on one page (the same bundle under a second

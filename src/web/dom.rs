@@ -132,7 +132,12 @@ pub(crate) fn own_entries(object: &JsValue) -> Vec<(String, JsValue)> {
     }
     with_builtins(Vec::new(), |builtins| {
         let Ok(keys) = builtins.keys(object) else { return Vec::new() };
-        let Some(keys) = keys.dyn_ref::<js_sys::Array>() else { return Vec::new() };
+        // `Object.keys` gives an array; not `dyn_ref`, whose test is
+        // `Array.isArray`, which a page can replace.
+        if !keys.is_object() {
+            return Vec::new();
+        }
+        let keys: &js_sys::Array = keys.unchecked_ref();
         let mut pairs = Vec::with_capacity(keys.length() as usize);
         for index in 0..keys.length() {
             let key = keys.get(index);

@@ -22,7 +22,7 @@ const beacon = browser ? navigator.sendBeacon.bind(navigator) : null;
 const warn = console.warn;
 
 /** Methods that answer; everything else is queued until the module is ready. */
-const GETTERS = ["score", "stage", "grade", "explain"];
+const GETTERS = { score: 1, stage: 1, grade: 1, explain: 1 };
 
 let widget = null;
 let failed = false;
@@ -107,7 +107,7 @@ function call(method, a, b) {
       return null;
     }
   }
-  if (GETTERS.indexOf(method) < 0) queue[queue.length] = [method, a, b];
+  if (!apply(own, GETTERS, [method])) queue[queue.length] = [method, a, b];
   return null;
 }
 
@@ -150,8 +150,10 @@ function load() {
               },
             },
           );
-          const waiting = queue.splice(0, queue.length);
-          for (const [method, a, b] of waiting) call(method, a, b);
+          // By index, not `for…of` or `splice`: page code may have replaced
+          // the array methods and iterator a loop would call.
+          for (let i = 0; i < queue.length; i++) call(queue[i][0], queue[i][1], queue[i][2]);
+          queue.length = 0;
         }),
     )
     .catch((error) => {
@@ -174,7 +176,9 @@ function begin() {
   }
   window[MARK] = true;
   landing = document.URL;
-  for (const name of ["pushState", "replaceState"]) {
+  const names = ["pushState", "replaceState"];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
     const original = history[name];
     history[name] = function () {
       const result = apply(original, this, arguments);
