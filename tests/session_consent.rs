@@ -165,6 +165,27 @@ fn consent_given_before_the_config_is_kept_in_order() {
     assert!(!withdrawn.session.active(), "the last word wins");
 }
 
+/// Calls that arrive after the config but before the start (the shell
+/// installs its consent sources in between, and their first reports may
+/// bring the `track()` calls the loader kept) wait and count, in order.
+#[test]
+fn calls_between_the_config_and_the_start_count() {
+    let mut tab = Tab::at("https://shop.example/", &shelf(), 1);
+    tab.configure(&implied(""));
+    tab.track("x").track("x");
+    tab.ready();
+    assert_eq!(tab.count("x"), 2);
+
+    let mut refused = Tab::at("https://shop.example/", &shelf(), 2);
+    refused.configure(&required(""));
+    refused.track("x");
+    refused.ready();
+    assert_eq!(refused.count("x"), 0, "before consent nothing is scored");
+    refused.consent(Api, Granted);
+    refused.track("x");
+    assert_eq!(refused.count("x"), 1, "only the call after the grant");
+}
+
 #[test]
 fn in_memory_scoring_is_kept_on_consent_and_dropped_on_refusal() {
     let config = required(r#""in_memory_before_consent":true,"#);

@@ -410,13 +410,7 @@ async fn an_options_only_config_text_needs_no_compiler() {
     h.assert_clean().await;
     h.finish().await;
 
-    let h = Harness::start().await;
-    h.server.json("/config/options.json", options);
-    h.server.page(
-        "/",
-        &page(&format!(r#"<script src="{LOADER}" data-config="/config/options.json"></script>"#), "<p>content</p>"),
-    );
-    h.open("/").await;
+    let h = open_with_data_config("/config/options.json", options).await;
     h.wait_ready().await;
     assert_eq!(h.eval("leadscore.explain().site").await, json!("acme"));
     assert_eq!(h.server.count("GET", COMPILER_JS), 0, "fetched options need none either");
@@ -446,13 +440,7 @@ const COMPILER_JS: &str = "/dist/leadscore_config.js";
 #[tokio::test]
 async fn a_compiled_config_needs_no_compiler() {
     let compiled = leadscore::core::Config::parse(RULES).unwrap().to_text();
-    let h = Harness::start().await;
-    h.server.json("/config/compiled.json", &format!("\"{compiled}\""));
-    h.server.page(
-        "/",
-        &page(&format!(r#"<script src="{LOADER}" data-config="/config/compiled.json"></script>"#), "<p>content</p>"),
-    );
-    h.open("/").await;
+    let h = open_with_data_config("/config/compiled.json", &format!("\"{compiled}\"")).await;
     h.assert_working().await;
     assert_eq!(h.server.count("GET", "/config/compiled.json"), 1);
     assert_eq!(h.server.count("GET", COMPILER_JS), 0, "a compiled config needs no config compiler");
@@ -499,13 +487,7 @@ async fn config_from_an_init_call_after_the_widget_started() {
 
 #[tokio::test]
 async fn config_from_a_data_config_url() {
-    let h = Harness::start().await;
-    h.server.json("/config/rules.json", RULES);
-    h.server.page(
-        "/",
-        &page(&format!(r#"<script src="{LOADER}" data-config="/config/rules.json"></script>"#), "<p>content</p>"),
-    );
-    h.open("/").await;
+    let h = open_with_data_config("/config/rules.json", RULES).await;
     h.assert_working().await;
     assert_eq!(h.server.count("GET", "/config/rules.json"), 1);
     h.finish().await;
@@ -786,6 +768,15 @@ async fn first_exception_disables_the_widget_with_one_line() {
 // ---------------------------------------------------------------------------
 // Pages and checks that know this file's `RULES`
 // ---------------------------------------------------------------------------
+
+/// A page whose tag names `path` as its `data-config`, served as `body`.
+async fn open_with_data_config(path: &str, body: &str) -> Harness {
+    let h = Harness::start().await;
+    h.server.json(path, body);
+    h.server.page("/", &page(&format!(r#"<script src="{LOADER}" data-config="{path}"></script>"#), "<p>content</p>"));
+    h.open("/").await;
+    h
+}
 
 fn inline_config() -> String {
     format!(r#"<script type="application/json" id="leadscore-config">{RULES}</script>"#)

@@ -219,7 +219,10 @@ impl Session {
             self.visible = visible.unwrap_or(self.visible);
             self.focused = focused.unwrap_or(self.focused);
         }
-        if self.waiting() {
+        // Between the config and the start (while the shell installs its
+        // sources, whose first reports may come with a call the loader kept)
+        // a call waits as it does before the config.
+        if self.waiting() || !self.started {
             let keep = matches!(signal, Signal::Forget)
                 || (matches!(signal, Signal::Track { .. } | Signal::Identify(_) | Signal::Navigated { .. })
                     && self.queued.len() < MAX_PENDING_CALLS);
@@ -228,7 +231,7 @@ impl Session {
             }
             return;
         }
-        if self.failed || !self.started {
+        if self.failed {
             return;
         }
         self.apply(now, signal);
