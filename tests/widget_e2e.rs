@@ -333,7 +333,8 @@ async fn kept_track_calls_count_as_if_handled_at_once() {
     // A page left right after its track() calls loses none of them.
     h.eval("(function () { for (var i = 0; i < 10; i++) leadscore.track('x'); location.reload() })()").await;
     // `__scores` lives on the old page only.
-    h.wait_for("the reloaded page's widget", "!window.__scores && window.leadscore && leadscore.explain() !== null").await;
+    h.wait_for("the reloaded page's widget", "!window.__scores && window.leadscore && leadscore.explain() !== null")
+        .await;
     assert_eq!(h.eval("ledgerCount('x-rule')").await, json!(1211), "the kept calls were stored before the page went");
     h.assert_clean().await;
     h.finish().await;
