@@ -155,6 +155,8 @@ impl Handle {
         let Some(kept) = dom::kept() else { return };
         self.0.catching_up.set(true);
         let mut index = 0;
+        // Each handled before the next is read: a thousand waiting in the
+        // inbox at once would grow the module's memory past its budget.
         while index < kept.length() {
             let text = kept.get(index).as_string();
             match text.as_deref().and_then(crate::core::text::read_pairs) {
