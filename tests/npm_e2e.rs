@@ -318,6 +318,16 @@ async fn an_esbuild_app_scores_qualifies_and_posts_one_lead() {
     replaced_array_methods_change_nothing(&app, &page).await;
 }
 
+/// Opens the app and clicks its demo button twice, which makes the visitor
+/// an MQL: the one lead the endpoint got.
+async fn two_demo_clicks(h: &Harness, endpoint: &Endpoint) -> Value {
+    h.open("/").await;
+    h.click("#demo").await;
+    h.click("#demo").await;
+    h.wait_for("the stage to be mql", "document.getElementById('stage').textContent === 'mql'").await;
+    assert_one_lead(endpoint, "bundled-app", "mql").await
+}
+
 /// A page whose own script replaced array methods before the app ran: the
 /// entry's queue, its replay and its history wrapping use none of them (nor
 /// the array iterator, which the browser driver itself needs here), so the
@@ -328,11 +338,7 @@ async fn replaced_array_methods_change_nothing(app: &Path, page: &str) {
         Array.prototype.splice = Array.prototype.indexOf = function () { throw new Error('page array method') };
         </script>";
     let (h, endpoint) = serve(app, &page.replace(tag, &format!("{hostile}{tag}")), &[]).await;
-    h.open("/").await;
-    h.click("#demo").await;
-    h.click("#demo").await;
-    h.wait_for("the stage to be mql", "document.getElementById('stage').textContent === 'mql'").await;
-    let lead = assert_one_lead(&endpoint, "bundled-app", "mql").await;
+    let lead = two_demo_clicks(&h, &endpoint).await;
     assert_eq!(ledger_count(&lead, "demo"), Some(2), "{lead}");
     h.eval("history.pushState(null, '', '/pricing')").await;
     assert_eq!(h.errors().await, Vec::<String>::new(), "nothing is thrown into the page");
@@ -348,11 +354,7 @@ async fn two_copies_count_once(app: &Path, page: &str) {
     assert!(page.contains(tag), "the app's page loads /dist/main.js");
     let twice = page.replace(tag, &format!(r#"{tag}<script type="module" src="/dist/main.js?second-copy"></script>"#));
     let (h, endpoint) = serve(app, &twice, &[]).await;
-    h.open("/").await;
-    h.click("#demo").await;
-    h.click("#demo").await;
-    h.wait_for("the stage to be mql", "document.getElementById('stage').textContent === 'mql'").await;
-    let lead = assert_one_lead(&endpoint, "bundled-app", "mql").await;
+    let lead = two_demo_clicks(&h, &endpoint).await;
     assert_eq!(ledger_count(&lead, "demo"), Some(2), "two clicks, each counted once: {lead}");
     let line = h.wait_for_one_line().await;
     assert!(line.contains("another copy"), "the second copy should say why it is off: {line}");

@@ -393,15 +393,7 @@ async fn config_from_inline_json_after_the_tag() {
 #[tokio::test]
 async fn an_options_only_config_text_needs_no_compiler() {
     let options = r#"{"site": "acme", "preset": "b2b-saas", "consent": "implied"}"#;
-    let h = Harness::start().await;
-    h.server.page(
-        "/",
-        &page(
-            &format!(r#"<script src="{LOADER}" data-site="ignored" data-endpoint="/v1/leads"></script>"#),
-            &format!(r#"<script type="application/json" id="leadscore-config"> {options} </script>"#),
-        ),
-    );
-    h.open("/").await;
+    let h = open_with_inline_config(r#" data-site="ignored" data-endpoint="/v1/leads""#, &format!(" {options} ")).await;
     h.wait_ready().await;
     let explained = h.eval("leadscore.explain()").await;
     assert_eq!(explained["site"], json!("acme"), "the text's site wins over the tag's");
@@ -418,15 +410,7 @@ async fn an_options_only_config_text_needs_no_compiler() {
     assert_eq!(h.server.count("GET", COMPILER_JS), 0, "fetched options need none either");
     h.finish().await;
 
-    let h = Harness::start().await;
-    h.server.page(
-        "/",
-        &page(
-            &format!(r#"<script src="{LOADER}"></script>"#),
-            r#"<script type="application/json" id="leadscore-config">{"site": "acme", "preset": "b2b-sas"}</script>"#,
-        ),
-    );
-    h.open("/").await;
+    let h = open_with_inline_config("", r#"{"site": "acme", "preset": "b2b-sas"}"#).await;
     let line = h.wait_for_one_line().await;
     assert_eq!(line, "leadscore: config: preset: not accepted (`collector check` explains it)");
     assert_eq!(h.server.count("GET", COMPILER_JS), 1, "an unknown preset is the compiler's to report");
@@ -448,15 +432,7 @@ async fn a_compiled_config_needs_no_compiler() {
     assert_eq!(h.server.count("GET", COMPILER_JS), 0, "a compiled config needs no config compiler");
     h.finish().await;
 
-    let h = Harness::start().await;
-    h.server.page(
-        "/",
-        &page(
-            &format!(r#"<script src="{LOADER}"></script>"#),
-            &format!(r#"<script type="application/json" id="leadscore-config">"{compiled}"</script>"#),
-        ),
-    );
-    h.open("/").await;
+    let h = open_with_inline_config("", &format!("\"{compiled}\"")).await;
     h.assert_working().await;
     assert_eq!(h.server.count("GET", COMPILER_JS), 0, "inline too");
     h.finish().await;
@@ -770,6 +746,16 @@ async fn first_exception_disables_the_widget_with_one_line() {
 // ---------------------------------------------------------------------------
 // Pages and checks that know this file's `RULES`
 // ---------------------------------------------------------------------------
+
+/// A page with the tag (and `attributes`, each with its leading space) in
+/// its head and `config` as the inline config in its body.
+async fn open_with_inline_config(attributes: &str, config: &str) -> Harness {
+    let h = Harness::start().await;
+    let body = format!(r#"<script type="application/json" id="leadscore-config">{config}</script>"#);
+    h.server.page("/", &page(&format!(r#"<script src="{LOADER}"{attributes}></script>"#), &body));
+    h.open("/").await;
+    h
+}
 
 /// A page whose tag names `path` as its `data-config`, served as `body`.
 async fn open_with_data_config(path: &str, body: &str) -> Harness {
