@@ -6,7 +6,7 @@ function g(n){return A(Object.getOwnPropertyDescriptor(D,n).get,d,[])}
 function L(e){try{A(E,console,['leadscore: '+e])}catch(_){}}
 function f(e){X=1;L('disabled: '+e)}
 function v(m,a,b,x){
-if(!X)if(W)try{if(m=='track'&&!T[999]&&a===''+a&&(x=b==null?'0\0':typeof b=='object'&&p(b))){T.length||y(function(){v('drain')});T[T.length]=x+a;return null}return W[m](a,b)}catch(e){f(e)}
+if(!X)if(W)try{if(m=='track'&&!T[999]&&a===''+a&&(x=b==null?'0\0':typeof b=='object'&&p(b))){T.length||y(function(){v('drain')});T[T.length]=x+a;return null}return W(m,a,b)}catch(e){f(e)}
 else if(m=='init'&&!C)C=a;else if(!(K[m]<27))q[q.length]=[m,a,b];
 return null}
 function p(o){try{for(var k=Y(o),s='',n=0,i=0,x,t;i<k.length;i++)if((x=O(o,k[i]))!=null){t=typeof x;if(t=='number'?!(x*x<1e42&&(x==0||x*x>1e-12)):t!='string'&&t!='boolean')return;s+=k[i].length+'\0'+k[i]+(x+='').length+'\0'+x;n++}return n+'\0'+s}catch(e){}}
@@ -26,7 +26,7 @@ try{(g('head')||d.documentElement).appendChild(D.createElement.call(d,'style')).
 function z(){import(B+'wasm.js').then(function(m){
 return m.default({module_or_path:F(B+'wasm_bg.wasm',{integrity:a('integrity')||''})}).then(function(){
 if(C)P.config=C;if(t=D.getElementById.call(d,'leadscore-config'))P.inlineConfig=t.textContent;
-W=m.start(P,{keys:Y,get:O,parse:J,pairs:p,kept:T,fetch:F,beacon:S,log:L,view:function(n){return import(B+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});r(q,v)})}).catch(function(e){L(e);X=1})}
+m.start(P,{keys:Y,get:O,parse:J,pairs:p,kept:T,fetch:F,beacon:S,log:L,view:function(n){return import(B+n+'.js')},guard:function(h){return function(a,b){if(!X)try{return h(a,b)}catch(e){f(e)}}}});W=m.leadscore;r(q,v)})}).catch(function(e){L(e);X=1})}
 function y(g){(w.requestIdleCallback||setTimeout)(g,{timeout:3e3})}
 g('readyState')=='complete'?y(z):w.addEventListener('load',function(){y(z)})
 }(window,document);

@@ -85,13 +85,13 @@ extern "C" {
 /// A global of the page's one thread: the widget's wasm has no threads
 /// (no `atomics`), so a `static` with interior mutability is safe here, and
 /// it needs no std (`thread_local!` does).
-struct Local<T>(T);
+pub(crate) struct Local<T>(pub(crate) T);
 
 // SAFETY: wasm32 without the `atomics` feature runs on one thread only.
 unsafe impl<T> Sync for Local<T> {}
 
 impl<T> Local<T> {
-    fn with<R>(&'static self, action: impl FnOnce(&T) -> R) -> R {
+    pub(crate) fn with<R>(&'static self, action: impl FnOnce(&T) -> R) -> R {
         action(&self.0)
     }
 }

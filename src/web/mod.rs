@@ -1,8 +1,10 @@
 //! The browser shell: the only module with `#[wasm_bindgen]` exports.
 //!
-//! The loader (`www/leadscore.js`) calls [`start`] with what it read from
-//! the script tag and the builtins it took from the page, and gets a
-//! [`Widget`] whose methods back the `leadscore` global. JS values are
+//! The loader (`www/leadscore.js`) calls the `start` export with what it
+//! read from the script tag and the builtins it took from the page, then
+//! hands every `leadscore(...)` call to the one `leadscore` export ([`call`]), which the
+//! page's [`Widget`] answers (one export instead of a class with a method
+//! each: BENCHMARKS.md, "One export"). JS values are
 //! converted here, once, by their own properties only; everything below is
 //! typed Rust. The widget's rules live in [`crate::session`]; this module
 //! and its rooms only own browser resources and carry out the session's
@@ -29,6 +31,7 @@ mod storage;
 mod transport;
 mod views;
 
+use core::cell::RefCell;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -45,12 +48,6 @@ pub mod testing {
     pub fn advance_clock(ms: f64) {
         super::dom::advance_clock(ms);
     }
-}
-
-/// The widget's version, as the loader reports it in `leadscore.version`.
-#[wasm_bindgen]
-pub fn version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
 }
 
 /// What the loader read from the page: `data-*` attributes, the inline
@@ -119,15 +116,64 @@ impl Options {
 }
 
 /// The widget behind the `leadscore` global.
-#[wasm_bindgen]
 pub struct Widget {
     handle: Handle,
 }
 
-/// Starts the widget. Never throws: a bad config logs one line and leaves
+/// The page's widget, which [`call`] answers.
+static PAGE: dom::Local<RefCell<Option<Widget>>> = dom::Local(RefCell::new(None));
+
+/// Starts the page's widget (the loader's `start`), which [`call`] then
+/// answers. Never throws; see [`start`].
+#[wasm_bindgen(js_name = start)]
+pub fn start_page(options: JsValue, builtins: JsValue) {
+    let widget = start(options, builtins);
+    PAGE.with(|page| *page.borrow_mut() = Some(widget));
+}
+
+/// Set by [`test_panic`] with `"call"`.
+static PANIC_NEXT_CALL: dom::Local<core::cell::Cell<bool>> = dom::Local(core::cell::Cell::new(false));
+
+/// One `leadscore(method, a, b)` call to the page's widget, with what the
+/// method answers (`undefined` for those that answer nothing, and before
+/// `start`). An unknown method is ignored, as the loader's queue ignores
+/// it.
+#[wasm_bindgen(js_name = leadscore)]
+#[allow(clippy::panic)]
+pub fn call(method: JsValue, a: JsValue, b: JsValue) -> JsValue {
+    if PANIC_NEXT_CALL.with(|next| next.replace(false)) {
+        panic!("a test panic in a call");
+    }
+    // Taken out, so no borrow is held while page code (a callback) runs
+    // and calls again.
+    let page = PAGE.with(|page| page.borrow().as_ref().map(|widget| widget.handle.downgrade()));
+    let Some(handle) = page.and_then(|weak| weak.upgrade()) else { return JsValue::UNDEFINED };
+    let widget = Widget { handle };
+    let Some(method) = method.as_string() else { return JsValue::UNDEFINED };
+    match method.as_str() {
+        "track" => widget.track(a, b),
+        "identify" => widget.identify(a),
+        "consent" => widget.consent(a),
+        "consent_event" => widget.consent_event(a),
+        "navigated" => widget.navigated(a),
+        "forget" => widget.forget(),
+        "on" => widget.on(a, b),
+        "init" => widget.init(a),
+        "score" => return JsValue::from_f64(widget.score()),
+        "stage" => return JsValue::from_str(&widget.stage()),
+        "grade" => return JsValue::from_str(&widget.grade()),
+        "explain" => return widget.explain(),
+        "debug" => widget.debug(a),
+        "flush" => widget.flush(),
+        "drain" => widget.drain(),
+        _ => {}
+    }
+    JsValue::UNDEFINED
+}
+
+/// Starts a widget. Never throws: a bad config logs one line and leaves
 /// an inert widget that ignores calls. `builtins` are what the loader took
 /// from the page when it first ran (see `www/leadscore.js`).
-#[wasm_bindgen]
 pub fn start(options: JsValue, builtins: JsValue) -> Widget {
     install_panic_hook();
     let has_builtins = dom::set_builtins(builtins);
@@ -234,12 +280,14 @@ fn install_panic_hook() {
 }
 
 /// Makes the widget panic inside a listener (dispatch `leadscore:test-panic`
-/// on `window`) or a timer, to show that the page never sees it.
+/// on `window`), a timer, or its next `leadscore(...)` call (`"call"`), to
+/// show that the page never sees it.
 #[doc(hidden)]
 #[wasm_bindgen(js_name = testPanic)]
 #[allow(clippy::panic)]
 pub fn test_panic(place: &str) {
     match place {
+        "call" => PANIC_NEXT_CALL.with(|next| next.set(true)),
         "listener" => {
             if let Some(window) = dom::window() {
                 let listener = dom::Listener::new(&window, "leadscore:test-panic", false, true, |_| {
@@ -284,7 +332,6 @@ fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
     Some(pairs)
 }
 
-#[wasm_bindgen]
 impl Widget {
     /// Counts a custom or built-in event: `track('webinar_join', {topic: 'pricing'})`.
     pub fn track(&self, name: JsValue, props: JsValue) {

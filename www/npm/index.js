@@ -101,7 +101,7 @@ function call(method, a, b) {
   if (widget) {
     try {
       if (method == "track" && keep(a, b)) return null;
-      return widget[method](a, b);
+      return widget(method, a, b);
     } catch (error) {
       fail(error);
       return null;
@@ -121,7 +121,7 @@ function load() {
       glue
         .default({ module_or_path: fetch_(new URL("./leadscore_wasm_bg.wasm", import.meta.url)) })
         .then(() => {
-          widget = glue.start(
+          glue.start(
             { url: landing, config },
             {
               keys,
@@ -150,6 +150,7 @@ function load() {
               },
             },
           );
+          widget = glue.leadscore;
           // By index, not `for…of` or `splice`: page code may have replaced
           // the array methods and iterator a loop would call.
           for (let i = 0; i < queue.length; i++) call(queue[i][0], queue[i][1], queue[i][2]);
