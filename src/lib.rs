@@ -18,6 +18,18 @@
 
 extern crate alloc;
 
+/// Text from parts: `cat!("lead ", id, " refused")`, each part a `&str`,
+/// `String` or anything else that is `AsRef<str>`; numbers through
+/// [`core::text::uint`] and [`core::text::int`]. The browser path's
+/// `format!`, without core's formatting machinery and the argument tables
+/// each `format!` call site builds (BENCHMARKS.md, "One export, and
+/// format! out").
+macro_rules! cat {
+    ($($part:expr),+ $(,)?) => {
+        $crate::core::text::concat(&[$(::core::convert::AsRef::<str>::as_ref(&$part)),+])
+    };
+}
+
 /// What std's prelude gives and core's lacks, imported where it is used, so
 /// the code reads the same with and without std. (`Box` is used by the wasm
 /// shell only, so natively it goes unused.)

@@ -15,6 +15,7 @@ use super::sorted_map::SortedMap;
 use super::stage::Stage;
 use super::state::{DecodeError, State, MAGIC, STATE_VERSION};
 use super::tally::Tally;
+use super::text::uint;
 use super::time::Timestamp;
 use crate::prelude::*;
 
@@ -235,19 +236,23 @@ impl State {
         let version = match body.first() {
             Some(&version @ (1 | STATE_VERSION)) => version,
             Some(&version) if version > STATE_VERSION => {
-                return Err(DecodeError::new(format!(
-                    "written by a newer version (v{version}, this is v{STATE_VERSION})"
+                return Err(DecodeError::new(cat!(
+                    "written by a newer version (v",
+                    uint(u64::from(version)),
+                    ", this is v",
+                    uint(u64::from(STATE_VERSION)),
+                    ")"
                 )))
             }
-            Some(version) => return Err(DecodeError::new(format!("unsupported version v{version}"))),
+            Some(&version) => return Err(DecodeError::new(cat!("unsupported version v", uint(u64::from(version))))),
             None => return Err(DecodeError::new("truncated before the version")),
         };
         let mut reader = Reader::new(&body[1..]);
         let state =
-            read_state(&mut reader, version).map_err(|error| DecodeError::new(format!("corrupt body ({error})")))?;
+            read_state(&mut reader, version).map_err(|error| DecodeError::new(cat!("corrupt body (", error, ")")))?;
         let rest = reader.rest();
         if !rest.is_empty() {
-            return Err(DecodeError::new(format!("{} unexpected bytes after the state", rest.len())));
+            return Err(DecodeError::new(cat!(uint(rest.len() as u64), " unexpected bytes after the state")));
         }
         state.check().map_err(DecodeError::new)?;
         Ok(state)

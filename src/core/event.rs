@@ -2,6 +2,7 @@
 
 use super::float::fract;
 use super::sorted_map::SortedMap;
+use super::text::{hex16, int, uint};
 use crate::prelude::*;
 use core::fmt;
 
@@ -80,6 +81,13 @@ pub struct EventError {
     message: String,
 }
 
+impl EventError {
+    /// What went wrong, as `to_string()` says it, without core::fmt.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -91,7 +99,7 @@ impl core::error::Error for EventError {}
 impl Event {
     /// A new event with no url, properties or value.
     pub fn new(id: EventId, at: Timestamp, name: &str) -> Result<Event, EventError> {
-        check_name(name).map_err(|message| EventError { message: format!("event name {message}") })?;
+        check_name(name).map_err(|message| EventError { message: cat!("event name ", message) })?;
         Ok(Event { at, id, name: name.to_string(), url: None, props: SortedMap::new(), value: None, page_view: None })
     }
 
@@ -103,17 +111,25 @@ impl Event {
 
     /// Adds a property; values are cut to [`MAX_PROP_VALUE_CHARS`].
     pub fn with_prop(mut self, key: &str, value: &str) -> Result<Event, EventError> {
-        if key.is_empty() || key.chars().count() > MAX_PROP_KEY_CHARS {
+        if key.is_empty() || super::text::char_count(key) > MAX_PROP_KEY_CHARS {
             return Err(EventError {
-                message: format!(
-                    "property key must be 1 to {MAX_PROP_KEY_CHARS} characters, got {}",
-                    key.chars().count()
+                message: cat!(
+                    "property key must be 1 to ",
+                    uint(MAX_PROP_KEY_CHARS as u64),
+                    " characters, got ",
+                    uint(super::text::char_count(key) as u64)
                 ),
             });
         }
         if !self.props.contains_key(key) && self.props.len() >= MAX_PROPS {
             return Err(EventError {
-                message: format!("an event holds at most {MAX_PROPS} properties; drop \"{key}\" or another"),
+                message: cat!(
+                    "an event holds at most ",
+                    uint(MAX_PROPS as u64),
+                    " properties; drop \"",
+                    key,
+                    "\" or another"
+                ),
             });
         }
         self.props.insert(key.to_string(), truncate(value, MAX_PROP_VALUE_CHARS));
@@ -136,14 +152,21 @@ impl Event {
 /// Checks an event name: 1 to 64 of `A-Z a-z 0-9 _ . : -`. The error text
 /// completes a sentence that starts with the name's role.
 pub(crate) fn check_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("must be 1 to {MAX_NAME_CHARS} characters, got {}", name.chars().count()));
+    if name.is_empty() || super::text::char_count(name) > MAX_NAME_CHARS {
+        return Err(cat!(
+            "must be 1 to ",
+            uint(MAX_NAME_CHARS as u64),
+            " characters, got ",
+            uint(super::text::char_count(name) as u64)
+        ));
     }
     if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))) {
-        return Err(format!(
-            "may use letters, digits, '_', '.', ':' and '-' only, found {} in \"{}\"",
+        return Err(cat!(
+            "may use letters, digits, '_', '.', ':' and '-' only, found ",
             quoted(bad),
-            preview(name)
+            " in \"",
+            preview(name),
+            "\""
         ));
     }
     Ok(())
@@ -154,7 +177,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), String> {
 /// both `"2"`, which is what a page would send.
 pub fn number_text(number: f64) -> String {
     if fract(number) == 0.0 && number.abs() < 1e15 {
-        format!("{}", number as i64)
+        int(number as i64)
     } else {
         super::json::format_number(number)
     }
@@ -172,18 +195,49 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
 /// that would not print (a control character). Not `{:?}`: char's `Debug`
 /// brings about 2 KB of escaping code to the wasm for this alone.
 pub(crate) fn quoted(c: char) -> String {
+    let mut text = String::from("'");
     if c.is_control() {
-        format!("'\\u{{{:x}}}'", c as u32)
+        let hex = hex16(u64::from(u32::from(c)));
+        let digits = hex.trim_start_matches('0');
+        text.push_str("\\u{");
+        text.push_str(if digits.is_empty() { "0" } else { digits });
+        text.push('}');
     } else {
-        format!("'{c}'")
+        text.push(c);
     }
+    text.push('\'');
+    text
 }
 
 /// A short preview of untrusted text for error messages.
 pub(crate) fn preview(text: &str) -> String {
-    if text.chars().count() > 40 {
-        format!("{}…", truncate(text, 40))
+    if super::text::char_count(text) > 40 {
+        cat!(truncate(text, 40), "…")
     } else {
         text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_characters_read_as_before() {
+        for c in ['x', 'é', '\0', '\n', '\u{7f}', '\u{9f}', '€'] {
+            let expected = if c.is_control() { format!("'\\u{{{:x}}}'", c as u32) } else { format!("'{c}'") };
+            assert_eq!(quoted(c), expected);
+        }
+    }
+
+    #[test]
+    fn messages_name_their_numbers() {
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        assert_eq!(
+            check_name(&long).unwrap_err(),
+            format!("must be 1 to {MAX_NAME_CHARS} characters, got {}", long.len())
+        );
+        assert_eq!(number_text(-42.0), "-42");
+        assert_eq!(number_text(2.5), "2.5");
     }
 }

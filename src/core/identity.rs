@@ -82,10 +82,12 @@ impl Field {
     /// The field with this name, or an error with a did-you-mean hint.
     pub fn parse(name: &str) -> Result<Field, IdentityError> {
         Field::ALL.into_iter().find(|field| field.name() == name).ok_or_else(|| IdentityError {
-            message: format!(
-                "unknown identity field \"{}\"{}; known fields: {}",
+            message: cat!(
+                "unknown identity field \"",
                 preview(name),
+                "\"",
                 hint_suffix(name, Field::ALL.iter().map(|f| f.name())),
+                "; known fields: ",
                 super::text::joined(Field::ALL.iter().map(|f| f.name()), ", ")
             ),
         })
@@ -102,6 +104,13 @@ impl fmt::Display for Field {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdentityError {
     message: String,
+}
+
+impl IdentityError {
+    /// What went wrong, as `to_string()` says it, without core::fmt.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl fmt::Display for IdentityError {
@@ -149,7 +158,7 @@ impl Identity {
         let value = truncate(value, MAX_VALUE_CHARS);
         if field == Field::Email && !looks_like_email(&value) {
             return Err(IdentityError {
-                message: format!("email: \"{}\" is not an email address (expected name@domain.tld)", preview(&value)),
+                message: cat!("email: \"", preview(&value), "\" is not an email address (expected name@domain.tld)"),
             });
         }
         let answer = Answer { at, value: if field == Field::Email { value.to_ascii_lowercase() } else { value } };

@@ -51,9 +51,14 @@ impl Number {
         Number { value, text }
     }
 
+    /// The text the number was written as (what `to_string()` gives).
+    pub fn as_text(&self) -> &str {
+        &self.text
+    }
+
     /// A whole number.
     pub fn from_i64(value: i64) -> Number {
-        Number { value: value as f64, text: value.to_string() }
+        Number { value: value as f64, text: super::text::int(value) }
     }
 }
 
@@ -167,9 +172,17 @@ pub struct JsonError {
     column: usize,
 }
 
+impl JsonError {
+    /// What `to_string()` says, without core::fmt.
+    pub fn text(&self) -> String {
+        use super::text::uint;
+        cat!(self.message, " at line ", uint(self.line as u64), " column ", uint(self.column as u64))
+    }
+}
+
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at line {} column {}", self.message, self.line, self.column)
+        f.write_str(&self.text())
     }
 }
 
@@ -610,17 +623,17 @@ pub fn format_number(value: f64) -> String {
     let sign = if value.is_sign_negative() { "-" } else { "" };
     let magnitude = value.abs();
     if magnitude == 0.0 {
-        return format!("{sign}0");
+        return cat!(sign, "0");
     }
     let (digits, exponent) = exact_decimal(magnitude);
     for precision in 1..=17 {
         // Ties away from zero here, as Rust's shortest mode does.
         let (rounded, rounded_exponent) = round_digits(&digits, exponent, precision, true);
         if decimal_to_f64(rounded.iter().map(|digit| b'0' + digit), rounded_exponent) == magnitude {
-            return format!("{sign}{}", positional(&rounded, rounded_exponent));
+            return cat!(sign, positional(&rounded, rounded_exponent));
         }
     }
-    format!("{sign}{}", positional(&digits, exponent))
+    cat!(sign, positional(&digits, exponent))
 }
 
 /// `value` with exactly `decimals` digits after the point, rounded half to
@@ -648,9 +661,9 @@ pub fn format_fixed(value: f64, decimals: usize) -> String {
     let (whole, fraction) = text.split_at(point);
     let (whole, fraction) = (String::from_utf8_lossy(whole), String::from_utf8_lossy(fraction));
     if decimals == 0 {
-        format!("{sign}{whole}")
+        cat!(sign, whole)
     } else {
-        format!("{sign}{whole}.{fraction}")
+        cat!(sign, whole, ".", fraction)
     }
 }
 
@@ -841,7 +854,7 @@ impl Big {
         }
         let mut digits = Vec::new();
         for (index, chunk) in chunks.iter().rev().enumerate() {
-            let text = chunk.to_string();
+            let text = super::text::uint(u64::from(*chunk));
             if index > 0 {
                 digits.extend(core::iter::repeat_n(0, 9 - text.len()));
             }
@@ -861,37 +874,52 @@ impl Big {
     }
 }
 
+impl Json {
+    /// Compact JSON text, as `to_string()` writes it, without core::fmt.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        self.write_into(&mut out);
+        out
+    }
+
+    fn write_into(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
+            Json::Number(number) => out.push_str(&number.text),
+            Json::String(text) => {
+                let _ = write_string(out, text);
+            }
+            Json::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    item.write_into(out);
+                }
+                out.push(']');
+            }
+            Json::Object(object) => {
+                out.push('{');
+                for (index, (key, value)) in object.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    let _ = write_string(out, key);
+                    out.push(':');
+                    value.write_into(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
 impl fmt::Display for Json {
     /// Compact JSON text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Json::Null => f.write_str("null"),
-            Json::Bool(flag) => f.write_str(if *flag { "true" } else { "false" }),
-            Json::Number(number) => f.write_str(&number.text),
-            Json::String(text) => write_string(f, text),
-            Json::Array(items) => {
-                f.write_str("[")?;
-                for (index, item) in items.iter().enumerate() {
-                    if index > 0 {
-                        f.write_str(",")?;
-                    }
-                    item.fmt(f)?;
-                }
-                f.write_str("]")
-            }
-            Json::Object(object) => {
-                f.write_str("{")?;
-                for (index, (key, value)) in object.iter().enumerate() {
-                    if index > 0 {
-                        f.write_str(",")?;
-                    }
-                    write_string(f, key)?;
-                    f.write_str(":")?;
-                    value.fmt(f)?;
-                }
-                f.write_str("}")
-            }
-        }
+        f.write_str(&self.text())
     }
 }
 

@@ -314,7 +314,7 @@ impl Checker {
     }
 
     fn text(&mut self, field: impl FnOnce() -> String, text: &str, min: usize, max: usize) {
-        let chars = text.chars().count();
+        let chars = super::text::char_count(text);
         if chars < min || chars > max {
             self.fail(field, || format!("must be {min} to {max} characters, got {chars}"));
         }
@@ -495,7 +495,7 @@ impl JsonOut<'_> {
     }
 
     fn uint(&mut self, value: u64) {
-        self.0.push_str(&value.to_string());
+        self.0.push_str(&super::text::uint(value));
     }
 
     /// A finite number as its shortest decimal; anything else as `null`, as

@@ -30,9 +30,9 @@ pub const MAX_FINISHED: usize = 32;
 pub fn lead_id(site: &str, visitor_id: &str, stage: Stage) -> String {
     // Two FNV-1a passes with different offsets give 128 bits: plenty to keep
     // ids of one site's visitors apart; this is a key, not a secret.
-    let text = format!("{site}\u{1f}{visitor_id}\u{1f}{}", stage.as_str());
-    let pass = |offset: u64| super::fnv::fnv(offset, text.as_bytes());
-    format!("{:016x}{:016x}", pass(super::fnv::FNV_OFFSET), pass(0x6c62_272e_07bb_0142))
+    let text = cat!(site, "\u{1f}", visitor_id, "\u{1f}", stage.as_str());
+    let pass = |offset: u64| super::text::hex16(super::fnv::fnv(offset, text.as_bytes()));
+    cat!(pass(super::fnv::FNV_OFFSET), pass(0x6c62_272e_07bb_0142))
 }
 
 /// Longest page URL kept in a lead or the outbox.
@@ -43,7 +43,7 @@ pub const MAX_PAGE_CHARS: usize = 1024;
 pub fn strip_page(url: &str) -> String {
     let without_fragment = url.split('#').next().unwrap_or("");
     let stripped = match without_fragment.split_once('?') {
-        Some((base, query)) => format!("{base}{}", strip_query(query)),
+        Some((base, query)) => cat!(base, strip_query(query)),
         None => without_fragment.to_string(),
     };
     super::event::truncate(&stripped, MAX_PAGE_CHARS)

@@ -311,7 +311,7 @@ pub fn strip_query(query: &str) -> String {
     if kept.is_empty() {
         String::new()
     } else {
-        format!("?{}", super::text::joined(kept, "&"))
+        cat!("?", super::text::joined(kept, "&"))
     }
 }
 
@@ -319,7 +319,7 @@ pub fn strip_query(query: &str) -> String {
 /// strings, numbers or booleans, returned as text pairs.
 pub fn parse_props(json: &str) -> Result<Vec<(String, String)>, String> {
     use super::json::Json;
-    let value = super::json::parse(json).map_err(|error| format!("data-leadscore-props is not JSON: {error}"))?;
+    let value = super::json::parse(json).map_err(|error| cat!("data-leadscore-props is not JSON: ", error.text()))?;
     let Json::Object(map) = value else { return Err(PROPS_NOT_AN_OBJECT.into()) };
     props_from_values(map.iter().map(|(key, value)| {
         let value = match value {
@@ -327,7 +327,7 @@ pub fn parse_props(json: &str) -> Result<Vec<(String, String)>, String> {
             Json::Bool(flag) => PropValue::Bool(*flag),
             Json::Number(number) => match number.as_f64() {
                 Some(number) => PropValue::Number(number),
-                None => PropValue::Text(number.to_string()),
+                None => PropValue::Text(number.as_text().into()),
             },
             _ => PropValue::Other,
         };
@@ -359,9 +359,9 @@ pub fn props_from_values(entries: impl Iterator<Item = (String, PropValue)>) -> 
     for (key, value) in entries {
         let text = match value {
             PropValue::Text(text) => text,
-            PropValue::Bool(flag) => flag.to_string(),
+            PropValue::Bool(flag) => String::from(if flag { "true" } else { "false" }),
             PropValue::Number(number) => super::event::number_text(number),
-            PropValue::Other => return Err(format!("data-leadscore-props.{key} must be a string, number or boolean")),
+            PropValue::Other => return Err(cat!("data-leadscore-props.", key, " must be a string, number or boolean")),
         };
         pairs.push((key, text));
     }

@@ -10,6 +10,7 @@
 //! and idempotent, and no event is ever in both halves.
 
 use super::sorted_map::SortedMap;
+use super::text::uint;
 use crate::prelude::*;
 use core::fmt;
 
@@ -76,11 +77,16 @@ impl DecodeError {
     pub(crate) fn new(reason: impl Into<String>) -> DecodeError {
         DecodeError { reason: reason.into() }
     }
+
+    /// What `to_string()` says, without core::fmt.
+    pub fn text(&self) -> String {
+        cat!("stored state ignored: ", self.reason)
+    }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "stored state ignored: {}", self.reason)
+        f.write_str(&self.text())
     }
 }
 
@@ -256,17 +262,22 @@ impl State {
     /// The invariants [`State::decode`] relies on; bytes from storage are
     /// untrusted (another script can write our key).
     pub(crate) fn check(&self) -> Result<(), String> {
-        if self.visitor_id.is_empty() || self.visitor_id.chars().count() > MAX_VISITOR_ID_CHARS {
+        if self.visitor_id.is_empty() || super::text::char_count(&self.visitor_id) > MAX_VISITOR_ID_CHARS {
             return Err("visitor id missing or too long".into());
         }
         if self.evidence.len() > MAX_EVIDENCE * 4 {
-            return Err(format!("{} events of evidence; at most {} are kept", self.evidence.len(), MAX_EVIDENCE));
+            return Err(cat!(
+                uint(self.evidence.len() as u64),
+                " events of evidence; at most ",
+                uint(MAX_EVIDENCE as u64),
+                " are kept"
+            ));
         }
         if self.summary.len() > super::config::MAX_RULES * 2 {
             return Err("summary holds more rules than any config can have".into());
         }
         self.outbox.check()?;
-        if self.erasure_secret.chars().count() > MAX_SECRET_CHARS {
+        if super::text::char_count(&self.erasure_secret) > MAX_SECRET_CHARS {
             return Err("erasure secret too long".into());
         }
         for pair in self.evidence.windows(2) {
@@ -280,10 +291,10 @@ impl State {
             }
         }
         for event in &self.evidence {
-            check_name(&event.name).map_err(|message| format!("event name {message}"))?;
-            let url_ok = event.url.as_ref().is_none_or(|url| url.chars().count() <= MAX_URL_CHARS);
+            check_name(&event.name).map_err(|message| cat!("event name ", message))?;
+            let url_ok = event.url.as_ref().is_none_or(|url| super::text::char_count(url) <= MAX_URL_CHARS);
             let props_ok = event.props.len() <= MAX_PROPS
-                && event.props.values().all(|value| value.chars().count() <= MAX_PROP_VALUE_CHARS);
+                && event.props.values().all(|value| super::text::char_count(value) <= MAX_PROP_VALUE_CHARS);
             if !url_ok || !props_ok {
                 return Err("an event is over its size limits".into());
             }
@@ -293,7 +304,7 @@ impl State {
                 || tally.recent.len() > super::config::MAX_MIN_COUNT as usize
                 || tally.page_views.len() > 64
             {
-                return Err(format!("summary of rule \"{}\" is invalid", super::event::preview(rule)));
+                return Err(cat!("summary of rule \"", super::event::preview(rule), "\" is invalid"));
             }
         }
         Ok(())

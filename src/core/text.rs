@@ -188,6 +188,54 @@ pub fn find_from(text: &str, needle: &str, from: usize) -> Option<usize> {
     (from..=last).find(|&at| text[at..].starts_with(needle))
 }
 
+/// `parts` joined into one text: what `cat!` builds.
+pub fn concat(parts: &[&str]) -> String {
+    let mut text = String::with_capacity(parts.iter().map(|part| part.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}
+
+/// How many characters `text` has: `text.chars().count()`, whose
+/// word-at-a-time version is about 800 bytes of wasm for short texts.
+pub fn char_count(text: &str) -> usize {
+    // Every byte but a continuation byte (0b10xx_xxxx) starts a character.
+    text.bytes().filter(|&byte| (byte as i8) >= -0x40).count()
+}
+
+/// `value` in decimal, as `value.to_string()` writes it, without core's
+/// integer formatting.
+pub fn uint(value: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        start -= 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits.get(start..).unwrap_or_default().iter().map(|&digit| char::from(digit)).collect()
+}
+
+/// `value` in decimal, with its sign, as `value.to_string()` writes it.
+pub fn int(value: i64) -> String {
+    let magnitude = uint(value.unsigned_abs());
+    if value < 0 {
+        cat!("-", magnitude)
+    } else {
+        magnitude
+    }
+}
+
+/// `value` as 16 lowercase hex digits, as `format!("{value:016x}")` writes it.
+pub fn hex16(value: u64) -> String {
+    (0..16).rev().map(|place| char::from(b"0123456789abcdef"[(value >> (place * 4)) as usize & 15])).collect()
+}
+
 /// Whether `needle` occurs in `text` ([`find_from`]'s search).
 pub fn contains(text: &str, needle: &str) -> bool {
     find_from(text, needle, 0).is_some()
@@ -292,6 +340,25 @@ mod tests {
             }
         }
         text + rest
+    }
+
+    #[test]
+    fn numbers_and_parts_read_as_format_writes_them() {
+        let mut unsigned = vec![0, 1, 9, 10, 99, 100, 4_096, u64::from(u32::MAX), u64::MAX - 1, u64::MAX];
+        unsigned.extend((0..64).map(|shift| 1u64 << shift).flat_map(|power| [power - 1, power, power + 1]));
+        for value in unsigned {
+            assert_eq!(uint(value), value.to_string());
+            assert_eq!(hex16(value), format!("{value:016x}"));
+        }
+        for value in [0, 1, -1, 10, -10, 123_456_789, -987_654_321, i64::MIN, i64::MIN + 1, i64::MAX] {
+            assert_eq!(int(value), value.to_string());
+        }
+        for text in ["", "a", "é", "€uro", "𝄞 clef", "日本語のテキスト", "mixed é € 𝄞"] {
+            assert_eq!(char_count(text), text.chars().count(), "{text}");
+        }
+        let owned = String::from("owned");
+        assert_eq!(cat!("a ", owned, " ", &owned, " ", uint(7)), "a owned owned 7");
+        assert_eq!(concat(&[]), "");
     }
 
     #[test]

@@ -29,6 +29,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)]
 
 use crate::core::float::round;
+use crate::core::text::uint;
 use crate::prelude::*;
 mod basis;
 mod effect;
@@ -177,7 +178,7 @@ impl Session {
         }
         match config {
             Ok(config) => {
-                self.key = format!("leadscore:{}", config.site());
+                self.key = cat!("leadscore:", config.site());
                 let visitor = self.random.visitor_id();
                 let mut engine = Engine::new(Arc::new(config), State::new(&visitor, now));
                 engine.ensure_erasure_secret(|| self.random.secret());
@@ -338,7 +339,7 @@ impl Session {
                 status: status.unwrap_or(0),
             })),
             Recorded::Rejected => {
-                self.warn(format!("lead {lead_id} refused: HTTP {}", status.unwrap_or(0)));
+                self.warn(cat!("lead ", lead_id, " refused: HTTP ", uint(u64::from(status.unwrap_or(0)))));
                 self.effects.push(Effect::Notify(Notice::Failed {
                     lead_id: lead_id.to_string(),
                     stage,
@@ -347,7 +348,7 @@ impl Session {
                 }));
             }
             Recorded::Expired => {
-                self.warn(format!("lead {lead_id} given up after the retry bound"));
+                self.warn(cat!("lead ", lead_id, " given up after the retry bound"));
                 self.effects.push(Effect::Notify(Notice::Failed {
                     lead_id: lead_id.to_string(),
                     stage,
@@ -644,7 +645,7 @@ impl Session {
                 }
             }
             Err(reason) if said => {
-                self.warn(format!("{reason}; starting fresh"));
+                self.warn(cat!(reason, "; starting fresh"));
                 self.storage_warning = Some(reason);
                 self.dirty = true;
             }
@@ -655,7 +656,7 @@ impl Session {
     /// Our key holds something that is not ours or is corrupt: said once,
     /// and only our own key is reset, on the next write.
     fn stored_value_unusable(&mut self, now: Timestamp, reason: String) {
-        self.warn(format!("{reason}; starting fresh"));
+        self.warn(cat!(reason, "; starting fresh"));
         self.storage_warning = Some(reason);
         self.schedule_flush(now);
     }
@@ -720,7 +721,7 @@ impl Session {
         body.insert("site".into(), Json::string(engine.config().site()));
         body.insert("visitor_id".into(), Json::string(engine.state().visitor_id()));
         body.insert("secret".into(), Json::string(engine.state().erasure_secret()));
-        self.effects.push(Effect::RequestErasure { url, body: Json::Object(body).to_string() });
+        self.effects.push(Effect::RequestErasure { url, body: Json::Object(body).text() });
         self.erasure_requested = true;
     }
 
@@ -769,7 +770,7 @@ impl Session {
         let id = self.next_id();
         let event = match Event::new(id, now, name) {
             Ok(event) => event,
-            Err(error) => return self.warn(format!("track: {error}")),
+            Err(error) => return self.warn(cat!("track: ", error.message())),
         };
         let mut event = match url {
             Some(url) => event.with_url(url),
@@ -778,7 +779,7 @@ impl Session {
         for (key, value) in props {
             event = match event.with_prop(key, value) {
                 Ok(event) => event,
-                Err(error) => return self.warn(format!("track(\"{name}\"): {error}")),
+                Err(error) => return self.warn(cat!("track(\"", name, "\"): ", error.message())),
             };
         }
         if let Some(value) = value {
@@ -798,7 +799,7 @@ impl Session {
         let mut errors = Vec::new();
         for (name, value) in fields {
             if let Err(error) = engine.identify(now, [(name.as_str(), value.as_str())]) {
-                errors.push(format!("identify: {error}"));
+                errors.push(cat!("identify: ", error.message()));
             }
         }
         for error in errors {
@@ -973,7 +974,7 @@ impl Session {
             endpoint,
             body: Lead::for_pending(engine, pending, now).to_json_within(KEEPALIVE_MAX_BODY),
             json: engine.config().delivery().json,
-            lock: format!("{}:send", self.key),
+            lock: cat!(self.key, ":send"),
         })
     }
 

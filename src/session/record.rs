@@ -13,5 +13,5 @@ pub fn encode_record(bytes: &[u8]) -> String {
 /// The state in a stored text, or why it cannot be used.
 pub fn decode_record(text: &str) -> Result<State, String> {
     let bytes = from_base64(text).ok_or_else(|| "stored state ignored: not a leadscore value".to_string())?;
-    State::decode(&bytes).map_err(|error| error.to_string())
+    State::decode(&bytes).map_err(|error| error.text())
 }

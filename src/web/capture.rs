@@ -114,7 +114,7 @@ fn element_props(element: &web_sys::Element) -> Vec<(String, String)> {
 /// `data-leadscore-props` read by the browser's `JSON.parse`, by its own
 /// entries, with the core's rules for the values.
 fn props(json: &str) -> Result<Vec<(String, String)>, String> {
-    let value = dom::parse_json(json).map_err(|error| format!("data-leadscore-props is not JSON: {error}"))?;
+    let value = dom::parse_json(json).map_err(|error| cat!("data-leadscore-props is not JSON: ", error))?;
     if !value.is_object() || js_sys::Array::is_array(&value) {
         return Err(PROPS_NOT_AN_OBJECT.into());
     }

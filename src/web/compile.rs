@@ -82,7 +82,7 @@ mod shipped {
             return Err(message);
         }
         match answer.dyn_ref::<Uint8Array>() {
-            Some(bytes) => Config::from_bytes(&bytes.to_vec()).map_err(|error| format!("config: {error}")),
+            Some(bytes) => Config::from_bytes(&bytes.to_vec()).map_err(|error| cat!("config: ", error)),
             None => Err("config: the config compiler gave no answer".into()),
         }
     }

@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::dom::{self, own, Listener, Timer};
 use super::inlet::{Inlet, Input};
 use crate::core::config::Privacy;
+use crate::core::text::uint;
 use crate::session::{fold_consent_mode, tcf_verdict, ConsentModeCommand, Source, TcfReport, Verdict};
 
 /// How often the dataLayer is looked at for Consent Mode updates. Reading
@@ -85,7 +86,9 @@ fn tcf_report(data: &JsValue) -> TcfReport {
     TcfReport {
         gdpr_applies: own(data, "gdprApplies").as_bool(),
         event_status: own(data, "eventStatus").as_string().unwrap_or_default(),
-        consented_purposes: (1..=11u8).filter(|purpose| own(&consents, &purpose.to_string()).is_truthy()).collect(),
+        consented_purposes: (1..=11u8)
+            .filter(|purpose| own(&consents, &uint(u64::from(*purpose))).is_truthy())
+            .collect(),
     }
 }
 

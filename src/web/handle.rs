@@ -423,8 +423,10 @@ impl Handle {
             Some(kind) => {
                 self.parts(|parts| parts.callbacks.add(kind, callback));
             }
-            None => warn(&format!(
-                "on(\"{kind}\"): unknown event; use \"stage\", \"score\", \"mql\", \"sent\" or \"failed\""
+            None => warn(&cat!(
+                "on(\"",
+                kind,
+                "\"): unknown event; use \"stage\", \"score\", \"mql\", \"sent\" or \"failed\""
             )),
         }
     }

@@ -7,6 +7,7 @@
 //! `Object.entries` or `Reflect.set` changes nothing.
 
 use crate::core::json::{Json as Value, Number as JsonNumber, Object as JsonObject};
+use crate::core::text::{int, uint};
 use crate::prelude::*;
 use js_sys::{Array, ArrayBuffer, Map, Number, Object, Symbol, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -26,7 +27,7 @@ pub(crate) fn json(value: &JsValue) -> Result<Value, String> {
 
 fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("nested more than {MAX_DEPTH} levels deep"));
+        return Err(cat!("nested more than ", uint(MAX_DEPTH as u64), " levels deep"));
     }
     if value.loose_eq(&JsValue::NULL) {
         return Ok(Value::Null);
@@ -36,10 +37,9 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
     }
     if value.is_bigint() {
         return i64::try_from(value.clone())
-            .map(|number| Value::Number(JsonNumber::from_parts(number as f64, number.to_string())))
+            .map(|number| Value::Number(JsonNumber::from_parts(number as f64, int(number))))
             .or_else(|value| {
-                u64::try_from(value)
-                    .map(|number| Value::Number(JsonNumber::from_parts(number as f64, number.to_string())))
+                u64::try_from(value).map(|number| Value::Number(JsonNumber::from_parts(number as f64, uint(number))))
             })
             .map_err(|_| "a BigInt outside the 64-bit range".to_string());
     }
@@ -64,7 +64,7 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
     }
     let is_map = value.is_instance_of::<Map>();
     if !value.is_object() || (!is_map && Symbol::iterator().js_in(value)) {
-        return Err(format!("{} is not JSON data", value.js_typeof().as_string().unwrap_or_default()));
+        return Err(cat!(value.js_typeof().as_string().unwrap_or_default(), " is not JSON data"));
     }
     let mut object = JsonObject::new();
     if is_map {

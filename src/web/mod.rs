@@ -79,9 +79,7 @@ impl Options {
     fn read(value: &JsValue) -> Options {
         let text = |key: &str| dom::own(value, key).as_string().filter(|text| !text.trim().is_empty());
         let config = Some(dom::own(value, "config")).filter(|value| value.is_object()).and_then(|value| {
-            js_data::json(&value)
-                .map_err(|error| warn(&format!("init: the config is not plain JSON data: {error}")))
-                .ok()
+            js_data::json(&value).map_err(|error| warn(&cat!("init: the config is not plain JSON data: ", error))).ok()
         });
         Options {
             site: text("site"),
@@ -200,7 +198,7 @@ pub fn start(options: JsValue, builtins: JsValue) -> Widget {
             let source = url.clone();
             transport::fetch_text(&source, move |fetched| match fetched {
                 Ok(text) => options.resolve(Some(&text), configure),
-                Err(error) => configure(Err(format!("config {url}: {error}"))),
+                Err(error) => configure(Err(cat!("config ", url, ": ", error))),
             });
         }
         _ => options.resolve(None, configure),
@@ -225,10 +223,10 @@ fn configure_later(handle: &Handle) -> compile::Done {
 fn resolve(document: Result<Json, String>, done: compile::Done) {
     match document {
         Err(error) => done(Err(error)),
-        Ok(Json::String(compiled)) => done(Config::from_text(&compiled).map_err(|error| format!("config: {error}"))),
+        Ok(Json::String(compiled)) => done(Config::from_text(&compiled).map_err(|error| cat!("config: ", error))),
         Ok(document) => match Config::from_options(&document) {
             Some(config) => done(Ok(config)),
-            None => compile::compile(Config::widget_input(&JsonObject::new(), &document.to_string()), done),
+            None => compile::compile(Config::widget_input(&JsonObject::new(), &document.text()), done),
         },
     }
 }
@@ -243,7 +241,7 @@ fn resolve_text(text: &str, attributes: &JsonObject, done: compile::Done) {
     let text = text.trim();
     match text.strip_prefix('"') {
         Some(compiled) => done(match compiled.strip_suffix('"') {
-            Some(compiled) => Config::from_text(compiled).map_err(|error| format!("config: {error}")),
+            Some(compiled) => Config::from_text(compiled).map_err(|error| cat!("config: ", error)),
             None => Err("config: not valid JSON: a string without its closing quote".into()),
         }),
         None => match options_only(text, attributes) {
@@ -307,7 +305,7 @@ fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
         return Some(Vec::new());
     }
     if !value.is_object() {
-        warn(&format!("{what}: expected an object like {{\"kind\": \"trial\"}}"));
+        warn(&cat!(what, ": expected an object like {\"kind\": \"trial\"}"));
         return None;
     }
     if let Some(pairs) = dom::text_entries(value) {
@@ -320,11 +318,11 @@ fn text_pairs(value: &JsValue, what: &str) -> Option<Vec<(String, String)>> {
         } else if let Some(number) = value.as_f64() {
             crate::core::event::number_text(number)
         } else if let Some(flag) = value.as_bool() {
-            flag.to_string()
+            String::from(if flag { "true" } else { "false" })
         } else if value.is_null() || value.is_undefined() {
             continue;
         } else {
-            warn(&format!("{what}.{key}: expected a string, number or boolean"));
+            warn(&cat!(what, ".", key, ": expected a string, number or boolean"));
             return None;
         };
         pairs.push((key, text));
@@ -401,7 +399,7 @@ impl Widget {
         let options = match js_data::json(&config) {
             Ok(value) if config.is_object() => Options { config: Some(value), ..Options::default() },
             Ok(_) => Options::default(),
-            Err(error) => return warn(&format!("init: the config is not plain JSON data: {error}")),
+            Err(error) => return warn(&cat!("init: the config is not plain JSON data: ", error)),
         };
         options.resolve(None, configure_later(&self.handle));
     }

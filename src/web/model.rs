@@ -65,10 +65,8 @@ pub(crate) fn panel(session: &Session, storage: &str, erased: bool) -> JsValue {
     let Some(engine) = session.engine() else { return model };
     let state = engine.state();
     let plain: &Plain = wasm_bindgen::JsCast::unchecked_ref(&model);
-    let lines = state
-        .identity()
-        .iter()
-        .map(|(field, value)| JsValue::from(format!("{}: {value}", field.name().replace('_', " "))));
+    let lines =
+        state.identity().iter().map(|(field, value)| JsValue::from(cat!(field.name().replace('_', " "), ": ", value)));
     plain.set("fields", &js_data::array(lines));
     plain.set("events", &JsValue::from_f64(state.evidence().len() as f64));
     plain.set("retention_days", &JsValue::from_f64(engine.config().privacy().retention_days.into()));

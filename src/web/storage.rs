@@ -29,7 +29,7 @@ impl Record {
     }
 
     fn fallback(reason: &str) -> Record {
-        warn(&format!("{reason}; keeping the score in memory for this page only"));
+        warn(&cat!(reason, "; keeping the score in memory for this page only"));
         Record::Memory(None)
     }
 

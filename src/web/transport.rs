@@ -14,6 +14,7 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::dom::{self, now, then, Plain, Timer};
+use crate::core::text::uint;
 use crate::session::{Answer, Outgoing};
 
 /// An attempt with no answer by then counts as a network error, so a stalled
@@ -116,19 +117,19 @@ fn with_lease(name: &str, granted: Slot<impl FnOnce(Option<Release>) + 'static>)
     let Some(storage) = dom::window().and_then(|window| window.local_storage().ok().flatten()) else {
         return granted(None);
     };
-    let lease_key = format!("{name}:lease");
-    let me = ((js_sys::Math::random() * 9_007_199_254_740_992.0) as u64).to_string();
+    let lease_key = cat!(name, ":lease");
+    let me = uint((js_sys::Math::random() * 9_007_199_254_740_992.0) as u64);
     let at = now().as_millis();
     // Any unexpired lease is another tab's: ours is made fresh per attempt.
     let held_by_other = storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| {
         let until = lease.split_once(' ').map_or("0", |(_, until)| until);
         crate::core::text::decimal(until).unwrap_or(0) > at
     });
-    if held_by_other || storage.set_item(&lease_key, &format!("{me} {}", at + LEASE_MS)).is_err() {
+    if held_by_other || storage.set_item(&lease_key, &cat!(me, " ", uint(at + LEASE_MS))).is_err() {
         return granted(None);
     }
     // Last writer wins the lease; read back to see whether that was us.
-    if !storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| lease.starts_with(&format!("{me} "))) {
+    if !storage.get_item(&lease_key).ok().flatten().is_some_and(|lease| lease.starts_with(&cat!(me, " "))) {
         return granted(None);
     }
     granted(Some(Release(Some(Box::new(move || {
@@ -228,7 +229,7 @@ pub(crate) fn fetch_text(url: &str, done: impl FnOnce(Result<String, String>) + 
             };
             if !response.ok() {
                 if let Some(done) = done.take() {
-                    done(Err(format!("answered HTTP {}", response.status())));
+                    done(Err(cat!("answered HTTP ", uint(u64::from(response.status())))));
                 }
                 return;
             }

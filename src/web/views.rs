@@ -55,7 +55,7 @@ fn file(part: Part) -> &'static str {
 /// it is there, with `null` if it could not be loaded.
 pub(crate) fn load(part: Part, inlet: &Inlet) -> View {
     let Some(promise) = dom::load_part(file(part)) else {
-        dom::warn(&format!("leadscore_{}.js cannot be loaded on this page", file(part)));
+        dom::warn(&cat!("leadscore_", file(part), ".js cannot be loaded on this page"));
         return View::Closed;
     };
     let (ok, failed) = (inlet.clone(), inlet.clone());
@@ -82,7 +82,7 @@ pub(crate) fn open(part: Part, module: &JsValue, inlet: &Inlet) -> Option<Shown>
         false => None,
     };
     let Some(drawn) = drawn else {
-        dom::warn(&format!("leadscore_{}.js could not be loaded", file(part)));
+        dom::warn(&cat!("leadscore_", file(part), ".js could not be loaded"));
         return None;
     };
     Some(Shown { drawn, _act: act })

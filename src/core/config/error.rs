@@ -100,9 +100,16 @@ impl ConfigErrorKind {
     }
 }
 
+impl ConfigError {
+    /// What `to_string()` says, `PATH: MESSAGE`, without core::fmt.
+    pub fn text(&self) -> String {
+        cat!(self.path, ": ", self.message())
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message())
+        f.write_str(&self.text())
     }
 }
 

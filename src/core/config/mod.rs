@@ -325,8 +325,8 @@ impl Config {
     pub fn parse_for_widget(json: &str) -> Result<Config, String> {
         Config::parse(json).map_err(|error| {
             // An error about the document as a whole says `config` once.
-            let error = if error.path() == "config" { error.message().to_string() } else { error.to_string() };
-            format!("config: {error} (`collector check` explains it)")
+            let error = if error.path() == "config" { error.message().to_string() } else { error.text() };
+            cat!("config: ", error, " (`collector check` explains it)")
         })
     }
 
@@ -346,17 +346,17 @@ impl Config {
             // Its own error, before any reading.
             return Config::parse_for_widget(text);
         }
-        let document = json::parse(text).map_err(|error| format!("config: not valid JSON: {error}"))?;
+        let document = json::parse(text).map_err(|error| cat!("config: not valid JSON: ", error.text()))?;
         match Config::widget_document(Some(document), &attributes)? {
-            Json::String(compiled) => Config::from_text(&compiled).map_err(|error| format!("config: {error}")),
-            document => Config::parse_for_widget(&document.to_string()),
+            Json::String(compiled) => Config::from_text(&compiled).map_err(|error| cat!("config: ", error)),
+            document => Config::parse_for_widget(&document.text()),
         }
     }
 
     /// The compiler's input for a config `text` and the tag's `attributes`
     /// (see [`Config::parse_widget_input`]).
     pub fn widget_input(attributes: &super::json::Object, text: &str) -> String {
-        let mut input = super::json::Json::Object(attributes.clone()).to_string();
+        let mut input = super::json::Json::Object(attributes.clone()).text();
         input.push('\0');
         input.push_str(text);
         input
@@ -443,7 +443,7 @@ impl Config {
             return Some(url.clone());
         }
         let base = self.endpoint.as_deref()?.split(['?', '#']).next()?.strip_suffix("/v1/leads")?;
-        Some(format!("{base}/v1/forget"))
+        Some(cat!(base, "/v1/forget"))
     }
 
     /// The preset the rules build on, if any.
@@ -501,7 +501,7 @@ impl Config {
 
     /// [`Config::hash`] as 16 lowercase hex digits.
     pub fn hash_hex(&self) -> String {
-        format!("{:016x}", self.hash)
+        super::text::hex16(self.hash)
     }
 
     /// Which opt-out signals are honoured.

@@ -595,7 +595,7 @@ fn props(value: &Value, path: &str) -> Result<Vec<(String, Vec<String>)>, Config
     let mut conditions = Vec::with_capacity(map.len());
     for (key, expected) in map {
         let key_path = format!("{path}.{key}");
-        if key.is_empty() || key.chars().count() > MAX_ID_CHARS {
+        if key.is_empty() || crate::core::text::char_count(key) > MAX_ID_CHARS {
             return Err(ConfigError::new(
                 Kind::Invalid,
                 &key_path,
@@ -953,7 +953,7 @@ fn string<'a>(value: &'a Value, path: &str, max_chars: usize) -> Result<&'a str,
     let Value::String(text) = value else {
         return Err(wrong_type(path, "a string", value));
     };
-    let chars = text.chars().count();
+    let chars = crate::core::text::char_count(text);
     if chars > max_chars {
         return Err(ConfigError::new(
             Kind::TooLarge,
