@@ -189,6 +189,28 @@ async fn replaced_builtins_change_nothing() {
     h.finish().await;
 }
 
+/// A page whose `Number.isSafeInteger` throws (a broken polyfill): an
+/// `init` object's numbers are still read, by the module's own test.
+#[tokio::test]
+async fn an_init_object_is_read_without_the_pages_number_helpers() {
+    let h = Harness::start().await;
+    let body = format!(
+        r#"<script src="{LOADER}"></script>
+        <script>
+        Number.isSafeInteger = function () {{ throw new Error('page Number.isSafeInteger') }};
+        leadscore('init', {RULES});
+        </script>"#
+    );
+    h.server.page("/landing", &page("", &body));
+    h.open("/landing").await;
+    assert_started(&h).await;
+    h.eval("leadscore.consent(true), leadscore('track', 'x'), leadscore('track', 'x')").await;
+    assert_eq!(h.eval("[leadscore.score(), leadscore.stage()]").await, json!([10, "mql"]));
+    let lines = h.leadscore_lines().await;
+    assert!(lines.iter().all(|line| !line.contains("disabled") && !line.contains("isSafeInteger")), "{lines:?}");
+    h.finish().await;
+}
+
 /// A RUM library that wraps `fetch` and `sendBeacon` after the tag: leads
 /// still go out, and the wrapper never sees one.
 #[tokio::test]

@@ -97,6 +97,9 @@ impl<T> Local<T> {
 }
 
 static BUILTINS: Local<RefCell<Option<Builtins>>> = Local(RefCell::new(None));
+/// The loader's kept-call array (`Builtins::kept`), read once: the array
+/// never changes, and [`kept`] runs before every input and read.
+static KEPT: Local<RefCell<Option<js_sys::Array>>> = Local(RefCell::new(None));
 /// Added to the browser clock; moved only by tests, so engaged time and
 /// visit timeouts are testable without waiting.
 static CLOCK_OFFSET_MS: Local<Cell<f64>> = Local(Cell::new(0.0));
@@ -108,9 +111,17 @@ pub(crate) fn set_builtins(value: JsValue) -> bool {
             .is_ok_and(|descriptor| !descriptor.is_undefined())
     });
     if usable && value.is_object() {
+        let builtins: Builtins = value.unchecked_into();
+        // Not `dyn_into`: its test is `Array.isArray`, which a page can replace.
+        let kept = builtins.kept().ok().filter(JsValue::is_object).map(JsCast::unchecked_into);
+        KEPT.with(|slot| {
+            if let Ok(mut slot) = slot.try_borrow_mut() {
+                *slot = kept;
+            }
+        });
         BUILTINS.with(|slot| {
             if let Ok(mut slot) = slot.try_borrow_mut() {
-                *slot = Some(value.unchecked_into());
+                *slot = Some(builtins);
             }
         });
     }
@@ -163,9 +174,7 @@ pub(crate) fn text_entries(object: &JsValue) -> Option<Vec<(String, String)>> {
 /// The loader's array of kept `track()` calls (see `Builtins::kept`);
 /// `None` when it is empty, or the loader keeps none.
 pub(crate) fn kept() -> Option<js_sys::Array> {
-    let kept = with_builtins(None, |builtins| builtins.kept().ok())?;
-    // Not `dyn_into`: its test is `Array.isArray`, which a page can replace.
-    let kept: js_sys::Array = kept.is_object().then(|| kept.unchecked_into())?;
+    let kept = KEPT.with(|slot| slot.try_borrow().ok()?.clone())?;
     (kept.length() > 0).then_some(kept)
 }
 

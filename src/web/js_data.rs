@@ -6,10 +6,11 @@
 //! builtins) and written by plain assignment, so a page that replaced
 //! `Object.entries` or `Reflect.set` changes nothing.
 
+use crate::core::float::fract;
 use crate::core::json::{Json as Value, Number as JsonNumber, Object as JsonObject};
 use crate::core::text::{int, uint};
 use crate::prelude::*;
-use js_sys::{Array, ArrayBuffer, Map, Number, Object, Symbol, Uint8Array};
+use js_sys::{Array, ArrayBuffer, Map, Object, Symbol, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Deeper nesting than any config needs; a cyclic object ends here instead
@@ -44,7 +45,9 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
             .map_err(|_| "a BigInt outside the 64-bit range".to_string());
     }
     if let Some(number) = value.as_f64() {
-        return Ok(if Number::is_safe_integer(value) {
+        // `Number.isSafeInteger`'s test, here rather than through the page's
+        // `Number`, which a page can replace.
+        return Ok(if fract(number) == 0.0 && number.abs() <= 9_007_199_254_740_991.0 {
             Value::Number(JsonNumber::from_i64(number as i64))
         } else if number.is_finite() {
             Value::Number(JsonNumber::from_parts(number, crate::core::json::format_number(number)))
