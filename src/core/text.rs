@@ -207,10 +207,11 @@ pub fn char_count(text: &str) -> usize {
 /// `value` in decimal, as `value.to_string()` writes it, without core's
 /// integer formatting.
 pub fn uint(value: u64) -> String {
+    // Backwards into a buffer that holds the longest, `u64::MAX`.
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     let mut rest = value;
-    for slot in digits.iter_mut().rev() {
+    while let Some(slot) = start.checked_sub(1).and_then(|at| digits.get_mut(at)) {
         *slot = b'0' + (rest % 10) as u8;
         start -= 1;
         rest /= 10;
@@ -218,7 +219,11 @@ pub fn uint(value: u64) -> String {
             break;
         }
     }
-    digits.get(start..).unwrap_or_default().iter().map(|&digit| char::from(digit)).collect()
+    let mut text = String::with_capacity(digits.len() - start);
+    for &digit in digits.get(start..).unwrap_or_default() {
+        text.push(char::from(digit));
+    }
+    text
 }
 
 /// `value` in decimal, with its sign, as `value.to_string()` writes it.
@@ -233,7 +238,11 @@ pub fn int(value: i64) -> String {
 
 /// `value` as 16 lowercase hex digits, as `format!("{value:016x}")` writes it.
 pub fn hex16(value: u64) -> String {
-    (0..16).rev().map(|place| char::from(b"0123456789abcdef"[(value >> (place * 4)) as usize & 15])).collect()
+    let mut text = String::with_capacity(16);
+    for place in (0..16).rev() {
+        text.push(char::from(b"0123456789abcdef"[(value >> (place * 4)) as usize & 15]));
+    }
+    text
 }
 
 /// Whether `needle` occurs in `text` ([`find_from`]'s search).
