@@ -115,7 +115,7 @@ fn element_props(element: &web_sys::Element) -> Vec<(String, String)> {
 /// entries, with the core's rules for the values.
 fn props(json: &str) -> Result<Vec<(String, String)>, String> {
     let value = dom::parse_json(json).map_err(|error| cat!("data-leadscore-props is not JSON: ", error))?;
-    if !value.is_object() || js_sys::Array::is_array(&value) {
+    if !value.is_object() || dom::is_array(&value) {
         return Err(PROPS_NOT_AN_OBJECT.into());
     }
     props_from_values(dom::own_entries(&value).into_iter().map(|(key, item)| {

@@ -178,6 +178,14 @@ pub(crate) fn kept() -> Option<js_sys::Array> {
     (kept.length() > 0).then_some(kept)
 }
 
+/// Whether `value` is an array, by `instanceof`: not `Array.isArray`, which
+/// the widget would look up on the page's `Array` when it runs, so a page
+/// (or a broken polyfill) that replaced it would steer how configs and props
+/// are read.
+pub(crate) fn is_array(value: &JsValue) -> bool {
+    value.is_instance_of::<js_sys::Array>()
+}
+
 /// An own property of a page object (`undefined` when missing, inherited
 /// or unreadable).
 pub(crate) fn own(object: &JsValue, key: &str) -> JsValue {

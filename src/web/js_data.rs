@@ -58,7 +58,7 @@ fn json_at(value: &JsValue, depth: usize) -> Result<Value, String> {
     if let Some(text) = value.as_string() {
         return Ok(Value::String(text));
     }
-    if Array::is_array(value) {
+    if super::dom::is_array(value) {
         let items = value.unchecked_ref::<Array>();
         return items.iter().map(|item| json_at(&item, depth + 1)).collect::<Result<_, _>>().map(Value::Array);
     }
