@@ -23,7 +23,7 @@ extern crate alloc;
 /// [`core::text::uint`] and [`core::text::int`]. The browser path's
 /// `format!`, without core's formatting machinery and the argument tables
 /// each `format!` call site builds (BENCHMARKS.md, "One export, and
-/// format! out").
+/// `format!` out of the browser path").
 macro_rules! cat {
     ($($part:expr),+ $(,)?) => {
         $crate::core::text::concat(&[$(::core::convert::AsRef::<str>::as_ref(&$part)),+])

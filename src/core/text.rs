@@ -197,8 +197,10 @@ pub fn concat(parts: &[&str]) -> String {
     text
 }
 
-/// How many characters `text` has: `text.chars().count()`, whose
-/// word-at-a-time version is about 800 bytes of wasm for short texts.
+/// How many characters `text` has, as `text.chars().count()` counts them:
+/// one small loop for the short texts the core checks, instead of std's
+/// word-at-a-time count (which core's padding still links for panic
+/// messages).
 pub fn char_count(text: &str) -> usize {
     // Every byte but a continuation byte (0b10xx_xxxx) starts a character.
     text.bytes().filter(|&byte| (byte as i8) >= -0x40).count()

@@ -2,9 +2,10 @@
 //!
 //! The loader (`www/leadscore.js`) calls the `start` export with what it
 //! read from the script tag and the builtins it took from the page, then
-//! hands every `leadscore(...)` call to the one `leadscore` export ([`call`]), which the
-//! page's [`Widget`] answers (one export instead of a class with a method
-//! each: BENCHMARKS.md, "One export"). JS values are
+//! hands every `leadscore(...)` call to the one `leadscore` export
+//! ([`call`]), which the page's [`Widget`] answers (one export instead of a
+//! class with a method each: BENCHMARKS.md, "One export, and `format!` out
+//! of the browser path"). JS values are
 //! converted here, once, by their own properties only; everything below is
 //! typed Rust. The widget's rules live in [`crate::session`]; this module
 //! and its rooms only own browser resources and carry out the session's
@@ -126,7 +127,11 @@ static PAGE: dom::Local<RefCell<Option<Widget>>> = dom::Local(RefCell::new(None)
 #[wasm_bindgen(js_name = start)]
 pub fn start_page(options: JsValue, builtins: JsValue) {
     let widget = start(options, builtins);
-    PAGE.with(|page| *page.borrow_mut() = Some(widget));
+    PAGE.with(|page| {
+        if let Ok(mut page) = page.try_borrow_mut() {
+            *page = Some(widget);
+        }
+    });
 }
 
 /// Set by [`test_panic`] with `"call"`.
@@ -144,7 +149,7 @@ pub fn call(method: JsValue, a: JsValue, b: JsValue) -> JsValue {
     }
     // Taken out, so no borrow is held while page code (a callback) runs
     // and calls again.
-    let page = PAGE.with(|page| page.borrow().as_ref().map(|widget| widget.handle.downgrade()));
+    let page = PAGE.with(|page| page.try_borrow().ok()?.as_ref().map(|widget| widget.handle.downgrade()));
     let Some(handle) = page.and_then(|weak| weak.upgrade()) else { return JsValue::UNDEFINED };
     let widget = Widget { handle };
     let Some(method) = method.as_string() else { return JsValue::UNDEFINED };
