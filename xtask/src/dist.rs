@@ -13,6 +13,31 @@ use crate::sh::{cargo, cmd, root, run, Result};
 use crate::tools::{ensure_esbuild, ensure_wasm_bindgen, ensure_wasm_opt, ensure_wasm_target, WASM_TARGET};
 use crate::wasm;
 
+/// The passes wasm-opt runs on each shipped module (BENCHMARKS.md, "wasm-opt
+/// passes" says what each saves). `--flatten --rereloop` rebuilds every
+/// function's control flow before the size passes, which then find more to
+/// merge; `-Oz` twice and `--converge` (repeat while the module still
+/// shrinks) finish the job. `--low-memory-unused` lets wasm-opt fold small
+/// constant offsets into loads and stores, which is only sound when nothing
+/// touches the first 1,024 bytes of memory: the widget's stack is the
+/// first 64 KiB and grows down from its top, so only a stack 1 KiB short
+/// of overflowing would reach them.
+const SHRINK: [&str; 6] = ["--low-memory-unused", "--flatten", "--rereloop", "-Oz", "-Oz", "--converge"];
+
+/// Stops the build when `module` keeps data in its first 1,024 bytes, where
+/// [`SHRINK`]'s `--low-memory-unused` would make wasm-opt's output wrong.
+fn check_low_memory_unused(module: &Path) -> Result {
+    let bytes = fs::read(module).map_err(|err| format!("could not read {}: {err}", module.display()))?;
+    match wasm::lowest_data_offset(&bytes)? {
+        Some(offset) if offset < 1024 => Err(format!(
+            "{}: data starts at address {offset}, inside the first 1,024 bytes that --low-memory-unused \
+             assumes unused; the stack no longer comes first (build.rs sets its size)",
+            module.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Builds, binds and optimizes the widget into `dist/`, then prints its size.
 pub fn build() -> Result {
     ensure_wasm_target()?;
@@ -62,6 +87,7 @@ pub fn build() -> Result {
     // Chromium refuses the module. Browsers ignore the target_features and
     // producers sections, so neither is worth shipping.
     let bg = dist.join(format!("{OUT_NAME}_bg.wasm"));
+    check_low_memory_unused(&bg)?;
     // The same optimization once more, keeping the `name` section (`-g`),
     // so the size report can say which functions the bytes belong to. Only
     // for reading: names change what wasm-opt emits by a few hundred bytes,
@@ -70,13 +96,8 @@ pub fn build() -> Result {
     if let Some(dir) = named.parent() {
         fs::create_dir_all(dir).map_err(|err| format!("could not create {}: {err}", dir.display()))?;
     }
-    run(cmd(&wasm_opt).args(["-Oz", "-g", "-o"]).arg(&named).arg(&bg))?;
-    // `--converge` repeats the passes while they still shrink the module:
-    // about 400 bytes gzip for a few seconds of build time.
-    run(cmd(&wasm_opt)
-        .args(["-Oz", "--converge", "--strip-target-features", "--strip-producers", "-o"])
-        .arg(&bg)
-        .arg(&bg))?;
+    run(cmd(&wasm_opt).args(SHRINK).args(["-g", "-o"]).arg(&named).arg(&bg))?;
+    run(cmd(&wasm_opt).args(SHRINK).args(["--strip-target-features", "--strip-producers", "-o"]).arg(&bg).arg(&bg))?;
 
     // The glue as wasm-bindgen writes it carries a doc comment per method
     // and long local names: minified, it is about 30% less gzip
@@ -208,8 +229,10 @@ fn build_compiler(wasm_opt: &Path, out: &Path) -> Result {
         .args(["--features", "shipped,compiler", "--target-dir"])
         .arg(&target))?;
     let module = target.join(WASM_TARGET).join("release/leadscore.wasm");
+    check_low_memory_unused(&module)?;
     run(cmd(wasm_opt)
-        .args(["-Oz", "--converge", "--strip-debug", "--strip-target-features", "--strip-producers", "-o"])
+        .args(SHRINK)
+        .args(["--strip-debug", "--strip-target-features", "--strip-producers", "-o"])
         .arg(out)
         .arg(&module))
 }

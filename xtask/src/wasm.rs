@@ -259,6 +259,48 @@ fn rename_imports(section: &mut Reader, from: &str, to: &str, renamed: &mut Rena
     Ok(out)
 }
 
+/// The lowest address any active data segment of `module` starts at
+/// (`None` without one). wasm-opt's `--low-memory-unused` is sound only when
+/// nothing lives in the first 1,024 bytes; the build checks this before
+/// relying on it. Offsets other than an `i32.const` are an error, since
+/// then the address is not known until instantiation.
+pub fn lowest_data_offset(module: &[u8]) -> Result<Option<u32>> {
+    let mut reader = Reader { bytes: module, at: 0 };
+    if reader.take(8)? != b"\0asm\x01\0\0\0" {
+        return Err("not a wasm module (no `\\0asm` version 1 header)".to_string());
+    }
+    let mut lowest = None;
+    while !reader.done() {
+        let id = reader.byte()?;
+        let len = reader.u32()? as usize;
+        let start = reader.at;
+        let mut section = Reader { bytes: reader.take(len)?, at: 0 };
+        if id != 11 {
+            continue;
+        }
+        let failed = |err: String| format!("data section at byte {start}: {err}");
+        let count = section.u32().map_err(failed)?;
+        for index in 0..count {
+            let flags = section.u32().map_err(failed)?;
+            let offset = match flags {
+                0 => Some(section.const_offset().map_err(failed)?),
+                1 => None,
+                2 => {
+                    section.u32().map_err(failed)?;
+                    Some(section.const_offset().map_err(failed)?)
+                }
+                other => return Err(failed(format!("segment {index} has unknown flags {other}"))),
+            };
+            let len = section.u32().map_err(failed)? as usize;
+            section.take(len).map_err(failed)?;
+            if let Some(offset) = offset {
+                lowest = Some(lowest.map_or(offset, |low: u32| low.min(offset)));
+            }
+        }
+    }
+    Ok(lowest)
+}
+
 /// `a`…`z`, `A`…`Z`, then `aa`, `ab`…: valid JS property names, unquoted.
 fn short_name(index: usize) -> String {
     const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -331,6 +373,34 @@ impl<'a> Reader<'a> {
         Err(format!("LEB128 number longer than 5 bytes before offset {}", self.at))
     }
 
+    /// An active segment's offset expression: `i32.const N` then `end`,
+    /// with N a signed LEB128 read as the unsigned address it stands for.
+    fn const_offset(&mut self) -> Result<u32> {
+        if self.byte()? != 0x41 {
+            return Err(format!("a data offset before byte {} is not an i32.const", self.at));
+        }
+        let mut value = 0i64;
+        let mut shift = 0;
+        loop {
+            let byte = self.byte()?;
+            value |= i64::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                if shift < 64 && byte & 0x40 != 0 {
+                    value |= -1 << shift;
+                }
+                break;
+            }
+            if shift >= 35 {
+                return Err(format!("LEB128 number longer than 5 bytes before offset {}", self.at));
+            }
+        }
+        if self.byte()? != 0x0b {
+            return Err(format!("a data offset before byte {} does not end after its i32.const", self.at));
+        }
+        Ok(value as u32)
+    }
+
     fn name(&mut self) -> Result<String> {
         let len = self.u32()? as usize;
         let bytes = self.take(len)?;
@@ -390,6 +460,57 @@ mod tests {
         out.extend(section(10, &code));
         out.extend(section(0, &names));
         out
+    }
+
+    /// A module whose data section holds the given segments: an active
+    /// one at each `Some` offset (written as `i32.const`), a passive one
+    /// for each `None`.
+    fn with_data(segments: &[Option<i32>]) -> Vec<u8> {
+        let mut data = leb(segments.len() as u32);
+        for segment in segments {
+            match segment {
+                Some(offset) => {
+                    data.push(0);
+                    data.push(0x41);
+                    let mut rest = i64::from(*offset);
+                    loop {
+                        let byte = (rest & 0x7f) as u8;
+                        rest >>= 7;
+                        let done = (rest == 0 && byte & 0x40 == 0) || (rest == -1 && byte & 0x40 != 0);
+                        data.push(if done { byte } else { byte | 0x80 });
+                        if done {
+                            break;
+                        }
+                    }
+                    data.push(0x0b);
+                }
+                None => data.push(1),
+            }
+            data.extend(leb(2));
+            data.extend([7, 7]);
+        }
+        let mut out = module();
+        out.extend(section(11, &data));
+        out
+    }
+
+    #[test]
+    fn finds_the_lowest_active_data_offset() {
+        assert_eq!(lowest_data_offset(&with_data(&[Some(83_192), None, Some(65_536)])).unwrap(), Some(65_536));
+        assert_eq!(lowest_data_offset(&with_data(&[Some(8)])).unwrap(), Some(8));
+        assert_eq!(lowest_data_offset(&with_data(&[None])).unwrap(), None);
+        assert_eq!(lowest_data_offset(&module()).unwrap(), None);
+    }
+
+    #[test]
+    fn a_data_offset_that_is_not_a_constant_is_an_error() {
+        let mut module = with_data(&[Some(64)]);
+        // The opcode right after the segment's flags: global.get instead of i32.const.
+        let at = module.len() - 7;
+        assert_eq!(module[at], 0x41);
+        module[at] = 0x23;
+        let err = lowest_data_offset(&module).unwrap_err();
+        assert!(err.contains("not an i32.const"), "{err}");
     }
 
     #[test]
